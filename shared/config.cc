@@ -1,0 +1,164 @@
+// config.cc: the variable table and its validation.
+//
+// Why defaults have the values they have:
+//  - WORKERS=2 × WORKER_THREADS=4: a 512 MB, 0.5-1 vCPU instance. Two
+//    processes so one crash or one slow GC-free restart never leaves the pool
+//    empty; four accept threads each so probes and cache hits never wait
+//    behind each other. Each process idles at a few MB (see README figures).
+//  - RATE_LIMIT_*: nginx's per-IP first line; a person chatting sends far
+//    fewer than 10 requests/s.
+//  - DRAIN_TIMEOUT_S=10 < supervisord stopwaitsecs (DRAIN_TIMEOUT_S+5).
+#include "config.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <sstream>
+
+namespace folio {
+
+namespace {
+
+const std::vector<ConfigVar> kConfigVars = {
+    // Network and layout (read by scripts/start and nginx's template too).
+    {"PORT", VarKind::kInt, "8080", 1, 65535, "", "plain HTTP port nginx listens on"},
+    {"TLS_PORT", VarKind::kInt, "8443", 1, 65535, "", "HTTPS port nginx listens on"},
+    {"LISTEN_ADDR", VarKind::kString, "0.0.0.0", 0, 0, "", "address nginx binds (127.0.0.1 for local only)"},
+    {"TLS_CERT", VarKind::kString, "", 0, 0, "", "PEM certificate; empty: a self-signed pair is made in DATA_DIR/tls"},
+    {"TLS_KEY", VarKind::kString, "", 0, 0, "", "PEM private key for TLS_CERT"},
+    {"DATA_DIR", VarKind::kString, ".data", 0, 0, "", "LMDB environment, index, TLS pair"},
+    {"LOG_DIR", VarKind::kString, ".logs", 0, 0, "", "supervisord, nginx and worker logs"},
+    {"RUN_DIR", VarKind::kString, ".run", 0, 0, "", "sockets, pid files, rendered nginx config"},
+    // Process model.
+    {"WORKERS", VarKind::kInt, "2", 1, 64, "", "FastCGI worker processes"},
+    {"WORKER_THREADS", VarKind::kInt, "4", 1, 256, "", "accept threads per worker process"},
+    {"NGINX_WORKERS", VarKind::kInt, "1", 1, 64, "", "nginx worker processes"},
+    {"DRAIN_TIMEOUT_S", VarKind::kInt, "10", 1, 300, "", "seconds in-flight requests get to finish on SIGTERM"},
+    {"REQUEST_TIMEOUT_S", VarKind::kInt, "30", 1, 600, "", "whole-request deadline, counted from arrival"},
+    // nginx limits.
+    {"RATE_LIMIT_RPS", VarKind::kInt, "10", 1, 1000000, "", "per-IP requests/s on /api/ and /v1/ (nginx limit_req)"},
+    {"RATE_LIMIT_BURST", VarKind::kInt, "20", 0, 1000000, "", "per-IP burst above RATE_LIMIT_RPS"},
+    {"CONN_LIMIT_PER_IP", VarKind::kInt, "32", 1, 100000, "", "per-IP concurrent connections on /api/ and /v1/"},
+    // Health.
+    {"MEMORY_LIMIT_MB", VarKind::kInt, "512", 32, 1048576, "", "instance memory the health check compares against"},
+    {"MEMORY_WARN_PERCENT", VarKind::kInt, "80", 10, 100, "", "health turns degraded above this share of MEMORY_LIMIT_MB"},
+    // Logs.
+    {"LOG_LEVEL", VarKind::kEnum, "info", 0, 0, "trace|debug|info|warn|error", "worker log level"},
+    // LLM (used from the chat issue on; validated here so a typo fails early).
+    {"OPENAI_API_KEY", VarKind::kSecret, "", 0, 0, "", "key for the OpenAI-compatible API; empty: degraded answers from the KB"},
+};
+
+bool ParseLong(const std::string& s, long* out) {
+  if (s.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  long v = std::strtol(s.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0') return false;
+  *out = v;
+  return true;
+}
+
+bool ParseBool(const std::string& s, bool* out) {
+  if (s == "1" || s == "true" || s == "yes" || s == "on") return *out = true, true;
+  if (s == "0" || s == "false" || s == "no" || s == "off") return *out = false, true;
+  return false;
+}
+
+bool InChoices(const std::string& s, const std::string& choices) {
+  std::stringstream ss(choices);
+  std::string c;
+  while (std::getline(ss, c, '|'))
+    if (c == s) return true;
+  return false;
+}
+
+// A bounded, printable excerpt of a bad value for the problem line.
+std::string Shown(const std::string& v) {
+  std::string out;
+  for (char c : v.substr(0, 40)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (v.size() > 40) out += "...";
+  return "\"" + out + "\"";
+}
+
+const ConfigVar* Find(const std::string& name) {
+  for (const auto& v : kConfigVars)
+    if (name == v.name) return &v;
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<ConfigVar>& ConfigVars() { return kConfigVars; }
+
+Result<Config> Config::Load(std::vector<std::string>* problems, const EnvFn& getenv_fn) {
+  EnvFn env = getenv_fn ? getenv_fn : [](const char* n) -> const char* { return std::getenv(n); };
+  Config config;
+  size_t before = problems->size();
+  for (const auto& var : kConfigVars) {
+    const char* raw = env(var.name);
+    std::string value = raw && *raw ? raw : var.default_value;
+    switch (var.kind) {
+      case VarKind::kInt: {
+        long n;
+        if (!ParseLong(value, &n) || n < var.min || n > var.max)
+          problems->push_back(std::string(var.name) + ": got " + Shown(value) + ", want an integer in " +
+                              std::to_string(var.min) + ".." + std::to_string(var.max));
+        break;
+      }
+      case VarKind::kBool: {
+        bool b;
+        if (!ParseBool(value, &b))
+          problems->push_back(std::string(var.name) + ": got " + Shown(value) + ", want true or false");
+        break;
+      }
+      case VarKind::kEnum:
+        if (!InChoices(value, var.choices))
+          problems->push_back(std::string(var.name) + ": got " + Shown(value) + ", want one of " + var.choices);
+        break;
+      case VarKind::kString:
+      case VarKind::kSecret:
+        if (value.find('\n') != std::string::npos || value.find('\0') != std::string::npos)
+          problems->push_back(std::string(var.name) + ": contains a newline");
+        break;
+    }
+    config.values_[var.name] = value;
+  }
+  if (problems->size() != before)
+    return InvalidArgument("invalid_config", std::to_string(problems->size() - before) + " invalid setting(s)");
+  return config;
+}
+
+long Config::Int(const std::string& name) const {
+  long n = 0;
+  auto it = values_.find(name);
+  if (it != values_.end()) ParseLong(it->second, &n);
+  return n;
+}
+
+const std::string& Config::Str(const std::string& name) const {
+  static const std::string kEmpty;
+  auto it = values_.find(name);
+  return it == values_.end() ? kEmpty : it->second;
+}
+
+bool Config::Bool(const std::string& name) const {
+  bool b = false;
+  auto it = values_.find(name);
+  if (it != values_.end()) ParseBool(it->second, &b);
+  return b;
+}
+
+std::map<std::string, std::string> Config::Masked() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : values_) {
+    const ConfigVar* var = Find(name);
+    out[name] = var && var->kind == VarKind::kSecret ? MaskSecret(value) : value;
+  }
+  return out;
+}
+
+std::string MaskSecret(const std::string& value) {
+  if (value.empty()) return "<unset>";
+  return "<set, " + std::to_string(value.size()) + " chars>";
+}
+
+}  // namespace folio

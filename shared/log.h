@@ -1,0 +1,33 @@
+// log.h: one JSON object per line on stdout (supervisord captures and
+// rotates it). Every line has ts (UTC, ms), level, pid and event; callers add
+// fields. Safe from any thread. Values are escaped by nlohmann::json with
+// invalid UTF-8 replaced, so hostile input can never break a line.
+// Callers must not pass secrets or unbounded user input: use Excerpt().
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace folio {
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
+
+// REQUIRES: called once, before threads start. level: trace|debug|info|warn|error.
+void InitLogging(const std::string& level);
+
+bool LogEnabled(LogLevel level);
+
+// Writes {"ts":...,"level":...,"pid":...,"event":event, ...fields}.
+void Log(LogLevel level, std::string_view event, const nlohmann::json& fields = nlohmann::json::object());
+
+inline void LogInfo(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) { Log(LogLevel::kInfo, e, f); }
+inline void LogWarn(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) { Log(LogLevel::kWarn, e, f); }
+inline void LogError(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) { Log(LogLevel::kError, e, f); }
+
+// At most `max_bytes` of `s` (cut on a UTF-8 boundary), with "…" when cut:
+// the only form in which user input may reach a log line.
+std::string Excerpt(std::string_view s, size_t max_bytes = 80);
+
+}  // namespace folio

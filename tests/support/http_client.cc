@@ -1,0 +1,134 @@
+// http_client.cc: blocking sockets with poll() deadlines.
+#include "http_client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace folio::test {
+
+namespace {
+
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string Exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  int fd = Connect(port);
+  if (fd < 0) return "";
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server may refuse early (413); read what it said
+    sent += static_cast<size_t>(n);
+  }
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+std::string Dechunk(const std::string& body) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t eol = body.find("\r\n", pos);
+    if (eol == std::string::npos) break;
+    size_t len = std::strtoul(body.substr(pos, eol - pos).c_str(), nullptr, 16);
+    if (len == 0) break;
+    out += body.substr(eol + 2, len);
+    pos = eol + 2 + len + 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json HttpResponse::Json() const { return nlohmann::json::parse(body, nullptr, false); }
+
+std::string HttpResponse::Header(const std::string& name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? "" : it->second;
+}
+
+HttpResponse ParseHttpResponse(const std::string& raw) {
+  HttpResponse r;
+  r.raw = raw;
+  size_t head_end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/", 0) != 0 || head_end == std::string::npos) return r;
+  r.status = std::atoi(raw.c_str() + raw.find(' ') + 1);
+  size_t pos = raw.find("\r\n") + 2;
+  while (pos < head_end) {
+    size_t eol = raw.find("\r\n", pos);
+    std::string line = raw.substr(pos, eol - pos);
+    size_t colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      size_t v = line.find_first_not_of(' ', colon + 1);
+      r.headers[name] = v == std::string::npos ? "" : line.substr(v);
+    }
+    pos = eol + 2;
+  }
+  r.body = raw.substr(head_end + 4);
+  if (r.Header("transfer-encoding") == "chunked") r.body = Dechunk(r.body);
+  return r;
+}
+
+HttpResponse Http(int port, const std::string& method, const std::string& path, const std::string& body,
+                  const HttpOptions& options) {
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  bool has_type = false;
+  for (const auto& [k, v] : options.headers) {
+    req += k + ": " + v + "\r\n";
+    has_type |= (k == "Content-Type");
+  }
+  if (!body.empty() || method == "POST") {
+    if (!has_type) req += "Content-Type: application/json\r\n";
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  }
+  req += "\r\n" + body;
+  return ParseHttpResponse(Exchange(port, req, options.timeout));
+}
+
+HttpResponse RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  return ParseHttpResponse(Exchange(port, bytes, timeout));
+}
+
+HttpResponse PollHttp(int port, const std::string& path, const std::function<bool(const HttpResponse&)>& accept,
+                      std::chrono::milliseconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  HttpResponse last;
+  while (std::chrono::steady_clock::now() < until) {
+    last = Http(port, "GET", path, "", {{}, std::chrono::milliseconds(2000)});
+    if (accept(last)) return last;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return last;
+}
+
+}  // namespace folio::test

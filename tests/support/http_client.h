@@ -1,0 +1,46 @@
+// http_client.h: a deliberately small HTTP/1.1 client for tests, over a raw
+// loopback socket, so tests can send exactly the bytes they mean (hostile
+// input included) and see exactly what came back. One connection per call
+// ("Connection: close"); chunked bodies are decoded. Not thread-safe per
+// call object; free functions are safe from any thread.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace folio::test {
+
+struct HttpResponse {
+  int status = 0;                              // 0: no response (connection failed or closed)
+  std::map<std::string, std::string> headers;  // names lowercased; last one wins
+  std::string body;                            // de-chunked
+  std::string raw;                             // exactly what came back
+  nlohmann::json Json() const;                 // discarded value when not JSON
+  std::string Header(const std::string& name) const;
+};
+
+struct HttpOptions {
+  std::map<std::string, std::string> headers;
+  std::chrono::milliseconds timeout{10000};
+};
+
+HttpResponse Http(int port, const std::string& method, const std::string& path, const std::string& body = "",
+                  const HttpOptions& options = {});
+
+// Sends `bytes` verbatim and returns everything read until the server closes
+// or `timeout` passes. Used for malformed requests.
+HttpResponse RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Parses a raw HTTP response (status line, headers, chunked or plain body).
+HttpResponse ParseHttpResponse(const std::string& raw);
+
+// Polls GET `path` until `accept(response)` or the deadline. Returns the last response.
+HttpResponse PollHttp(int port, const std::string& path, const std::function<bool(const HttpResponse&)>& accept,
+                      std::chrono::milliseconds deadline);
+
+}  // namespace folio::test

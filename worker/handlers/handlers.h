@@ -1,0 +1,15 @@
+// handlers.h: one function per endpoint, one endpoint per file in handlers/.
+// Each reads like a recipe: parse → look up → call → answer, and returns a
+// Response (errors included) rather than throwing.
+#pragma once
+
+#include "app.h"
+#include "request.h"
+
+namespace folio {
+
+Response HandlePing(const Request& request, App& app);    // GET /ping
+Response HandleReady(const Request& request, App& app);   // GET /ready
+Response HandleHealth(const Request& request, App& app);  // GET /api/health
+
+}  // namespace folio

@@ -1,0 +1,60 @@
+// health.cc: GET /api/health — one entry per dependency under "checks", each
+// {"status":"ok|warn|critical", ...details}. Overall status: healthy when
+// all are ok, degraded when any warns, unhealthy (503) when any is critical.
+#include <vector>
+
+#include "handlers.h"
+#include "proc_stats.h"
+
+namespace folio {
+
+namespace {
+
+nlohmann::json MemoryCheck(const Config& config) {
+  const int64_t limit_mb = config.Int("MEMORY_LIMIT_MB");
+  const int64_t warn_mb = limit_mb * config.Int("MEMORY_WARN_PERCENT") / 100;
+  ProcessMemory self = SelfMemory();
+  std::vector<ProcessMemory> pool = PoolMemory();
+  int64_t pool_rss_kb = 0, pool_pss_kb = 0;
+  for (const auto& p : pool) pool_rss_kb += p.rss_kb, pool_pss_kb += p.pss_kb;
+  int64_t cgroup = CgroupMemoryBytes();
+
+  // PSS counts shared pages (the mapped index, libraries) once across the
+  // pool; the cgroup figure, when there is one, is what the platform kills on.
+  int64_t used_mb = cgroup > 0 ? cgroup / (1024 * 1024) : pool_pss_kb / 1024;
+  const char* status = used_mb >= limit_mb ? "critical" : used_mb >= warn_mb ? "warn" : "ok";
+  nlohmann::json check = {{"status", status},
+                          {"worker_rss_mb", self.rss_kb / 1024.0},
+                          {"pool_rss_mb", pool_rss_kb / 1024.0},
+                          {"pool_pss_mb", pool_pss_kb / 1024.0},
+                          {"pool_processes", pool.size()},
+                          {"limit_mb", limit_mb},
+                          {"warn_mb", warn_mb}};
+  if (cgroup > 0) check["cgroup_mb"] = cgroup / (1024.0 * 1024.0);
+  return check;
+}
+
+nlohmann::json StartupCheck(App& app) {
+  std::string reason;
+  if (app.readiness.IsReady(&reason)) return {{"status", "ok"}};
+  return {{"status", reason == "starting" ? "warn" : "critical"}, {"reason", reason}};
+}
+
+}  // namespace
+
+Response HandleHealth(const Request& request, App& app) {
+  nlohmann::json checks = {{"startup", StartupCheck(app)}, {"memory", MemoryCheck(app.config)}};
+  bool warn = false, critical = false;
+  for (const auto& [name, check] : checks.items()) {
+    warn |= check["status"] == "warn";
+    critical |= check["status"] == "critical";
+  }
+  const char* status = critical ? "unhealthy" : warn ? "degraded" : "healthy";
+  double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - app.started_at).count();
+  nlohmann::json body = {{"status", status},     {"timestamp", IsoTimestampNow()},
+                         {"version", FOLIO_VERSION}, {"uptime_s", uptime},
+                         {"pid", getpid()},       {"checks", checks}};
+  return JsonResponse(critical ? 503 : 200, body);
+}
+
+}  // namespace folio

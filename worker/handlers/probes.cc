@@ -1,0 +1,24 @@
+// probes.cc: GET /ping and GET /ready — the cheapest answers a worker gives.
+// Neither touches the index, the store or the LLM: a keep-alive cron and a
+// platform health check must never cost tokens or wait behind a chat.
+#include "handlers.h"
+
+namespace folio {
+
+Response HandlePing(const Request& request, App& app) {
+  Response r;
+  r.body = R"({"status":"ok","timestamp":")" + IsoTimestampNow() + R"("})";
+  return r;
+}
+
+Response HandleReady(const Request& request, App& app) {
+  std::string reason;
+  if (app.readiness.IsReady(&reason)) {
+    Response r;
+    r.body = R"({"ready":true})";
+    return r;
+  }
+  return JsonResponse(503, {{"ready", false}, {"reason", reason}});
+}
+
+}  // namespace folio

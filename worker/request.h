@@ -1,0 +1,77 @@
+// request.h: folio's view of one HTTP request and its response, independent
+// of FastCGI. request.cc is the only file that includes <fcgiapp.h>: it
+// fills a Request from an FCGX_Request and writes a Response back.
+// Handlers take a const Request& and return a Response value.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "clock.h"
+#include "status.h"
+
+namespace folio {
+
+// Largest body the worker reads. nginx refuses above 16 KiB already
+// (client_max_body_size); this is the second line when the worker is
+// reached some other way.
+inline constexpr size_t kMaxBodyBytes = 64 * 1024;
+
+struct Request {
+  std::string method;        // "GET"
+  std::string path;          // decoded, normalised by nginx ($uri), no query
+  std::string query;         // raw query string, without '?'
+  std::string content_type;  // "" when absent
+  std::string accept;
+  std::string authorization;  // raw header; never log it
+  std::string api_key;        // X-API-Key; never log it
+  std::string origin;
+  std::string remote_addr;
+  std::string request_id;  // from nginx, or made here when absent
+  std::string body;
+  SteadyTime received_at = std::chrono::steady_clock::now();
+  // A problem found while reading (body too large, incomplete): the request
+  // is answered with it instead of being routed.
+  Status read_status;
+};
+
+// Streams a body as it is produced (Server-Sent Events). Write() and Flush()
+// return false once the client has gone away; the producer should stop.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  virtual bool Write(std::string_view data) = 0;
+  virtual bool Flush() = 0;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // When set, the body is produced by this callback after the headers are
+  // sent (body is ignored). Runs on the thread that serves the request.
+  std::function<void(StreamWriter&)> stream;
+
+  void AddHeader(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+};
+
+// 200 (or `status`) with a JSON body. Invalid UTF-8 in strings is replaced.
+Response JsonResponse(int status, const nlohmann::json& body);
+
+// The one error shape: {"error":{"code","message"},"request_id"} with the
+// HTTP status that HttpStatusFor(status.code()) gives.
+Response ErrorResponse(const Status& status, const std::string& request_id);
+
+// The reason phrase for the Status: line ("Not Found").
+const char* ReasonPhrase(int status);
+
+// Serialises status line and headers the way FastCGI responders send them.
+std::string ResponseHead(const Response& response);
+
+}  // namespace folio

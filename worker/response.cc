@@ -1,0 +1,57 @@
+// response.cc: building responses — JSON bodies, the error shape, the
+// FastCGI "Status:" head.
+#include "request.h"
+
+namespace folio {
+
+Response JsonResponse(int status, const nlohmann::json& body) {
+  Response r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+Response ErrorResponse(const Status& status, const std::string& request_id) {
+  nlohmann::json body = {{"error", {{"code", status.error()}, {"message", status.message()}}},
+                         {"request_id", request_id}};
+  return JsonResponse(HttpStatusFor(status.code()), body);
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+  }
+}
+
+std::string ResponseHead(const Response& response) {
+  std::string head;
+  head.reserve(128);
+  head += "Status: " + std::to_string(response.status) + " " + ReasonPhrase(response.status) + "\r\n";
+  std::string type = response.content_type;
+  if (type == "application/json") type += "; charset=utf-8";
+  head += "Content-Type: " + type + "\r\n";
+  // A known length lets nginx skip chunked encoding towards the client.
+  if (!response.stream) head += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
+  for (const auto& [name, value] : response.headers) head += name + ": " + value + "\r\n";
+  head += "\r\n";
+  return head;
+}
+
+}  // namespace folio

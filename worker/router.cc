@@ -1,0 +1,57 @@
+// router.cc: a linear table scan. Fewer than 20 routes: a scan over a
+// contiguous vector beats any tree, and keeps 404/405 logic obvious.
+#include "router.h"
+
+#include <algorithm>
+
+namespace folio {
+
+namespace {
+
+// nginx has normalised the path ($uri: decoded, "." and ".." resolved).
+// Anything with a control byte, or that is not absolute, is refused here so
+// no handler sees it.
+bool SafePath(const std::string& path) {
+  if (path.empty() || path[0] != '/' || path.size() > 2048) return false;
+  for (unsigned char c : path)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+void Router::Add(std::string method, std::string pattern, Handler handler) {
+  bool prefix = pattern.size() >= 2 && pattern.compare(pattern.size() - 2, 2, "/*") == 0;
+  if (prefix) pattern.pop_back();  // keep the trailing '/'
+  routes_.push_back({std::move(method), std::move(pattern), prefix, std::move(handler)});
+}
+
+bool Router::Matches(const Route& route, const std::string& path) const {
+  if (!route.prefix) return path == route.pattern;
+  return path.size() > route.pattern.size() && path.compare(0, route.pattern.size(), route.pattern) == 0;
+}
+
+Response Router::Dispatch(const Request& request, App& app) const {
+  if (!request.read_status.ok()) return ErrorResponse(request.read_status, request.request_id);
+  if (!SafePath(request.path))
+    return ErrorResponse(InvalidArgument("bad_path", "The request path is not valid."), request.request_id);
+
+  std::vector<std::string> allowed;
+  for (const auto& route : routes_) {
+    if (!Matches(route, request.path)) continue;
+    if (route.method == request.method) return route.handler(request, app);
+    if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) allowed.push_back(route.method);
+  }
+  if (allowed.empty())
+    return ErrorResponse(NotFound("not_found", "No such endpoint."), request.request_id);
+
+  std::string allow;
+  for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+  Response r = ErrorResponse(Status(Code::kMethodNotAllowed, "method_not_allowed",
+                                    "This endpoint accepts " + allow + "."),
+                             request.request_id);
+  r.AddHeader("Allow", allow);
+  return r;
+}
+
+}  // namespace folio

@@ -1,0 +1,49 @@
+// server.h: the accept loops of one worker process. WORKER_THREADS threads
+// each block in FCGX_Accept_r on the listening socket that supervisord
+// passes as fd 0 (shared by every worker process; the kernel hands each
+// connection to one waiting thread), read the request, dispatch it through
+// the Router and write the response. A handler exception is caught here,
+// logged and answered with 500: one bad request never takes a process down.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "app.h"
+#include "router.h"
+
+namespace folio {
+
+class Server {
+ public:
+  Server(App& app, const Router& router) : app_(app), router_(router) {}
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Starts `threads` accept loops on `listen_fd`.
+  // REQUIRES: FCGX_Init() called; SIGUSR1 has a no-op handler without
+  // SA_RESTART (it is how Stop() interrupts a blocked accept()).
+  void Start(int listen_fd, int threads);
+
+  // Stops accepting, lets in-flight requests finish, and joins the threads.
+  // Returns false if some request was still running after `drain`.
+  bool Stop(std::chrono::milliseconds drain);
+
+  int in_flight() const { return in_flight_.load(); }
+
+ private:
+  void AcceptLoop(int listen_fd, int index);
+
+  App& app_;
+  const Router& router_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<std::atomic<bool>[]> exited_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> in_flight_{0};
+};
+
+}  // namespace folio

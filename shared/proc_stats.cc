@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -78,8 +79,19 @@ std::vector<ProcessMemory> PoolMemory() {
 }
 
 int64_t CgroupMemoryBytes() {
-  int64_t v = ReadNumber("/sys/fs/cgroup/memory.current");
-  return v >= 0 ? v : ReadNumber("/sys/fs/cgroup/memory/memory.usage_in_bytes");
+  int64_t usage = ReadNumber("/sys/fs/cgroup/memory.current");
+  std::string stat = ReadSmall("/sys/fs/cgroup/memory.stat");
+  const char* inactive_key = "inactive_file ";
+  if (usage < 0) {  // cgroup v1
+    usage = ReadNumber("/sys/fs/cgroup/memory/memory.usage_in_bytes");
+    stat = ReadSmall("/sys/fs/cgroup/memory/memory.stat");
+    inactive_key = "total_inactive_file ";
+  }
+  if (usage < 0) return -1;
+  size_t at = stat.rfind(std::string("\n") + inactive_key);
+  if (at == std::string::npos && stat.rfind(inactive_key, 0) == 0) at = 0; else if (at != std::string::npos) ++at;
+  int64_t inactive = at == std::string::npos ? 0 : std::strtoll(stat.c_str() + at + std::strlen(inactive_key), nullptr, 10);
+  return usage > inactive ? usage - inactive : 0;
 }
 
 int64_t CgroupMemoryLimitBytes() {

@@ -22,7 +22,8 @@ ProcessMemory SelfMemory();
 // one (the worker pool supervisord runs), this one included.
 std::vector<ProcessMemory> PoolMemory();
 
-// Memory used by this cgroup (cgroup v2 memory.current, v1 usage), or -1.
+// The cgroup's working set: usage minus inactive file pages (what the
+// kernel cannot simply drop; the figure container platforms kill on), or -1.
 int64_t CgroupMemoryBytes();
 // The cgroup's limit (memory.max), or -1 when unlimited/unknown.
 int64_t CgroupMemoryLimitBytes();

@@ -17,10 +17,12 @@ nlohmann::json MemoryCheck(const Config& config) {
   std::vector<ProcessMemory> pool = PoolMemory();
   int64_t pool_rss_kb = 0, pool_pss_kb = 0;
   for (const auto& p : pool) pool_rss_kb += p.rss_kb, pool_pss_kb += p.pss_kb;
-  int64_t cgroup = CgroupMemoryBytes();
-
-  // PSS counts shared pages (the mapped index, libraries) once across the
-  // pool; the cgroup figure, when there is one, is what the platform kills on.
+  // In a container with a memory limit, the cgroup's working set is what
+  // the platform kills on, and it covers nginx and supervisord too. Without
+  // a limit the cgroup is not ours alone (a shared host): use the pool's
+  // PSS, which counts shared pages (the mapped index, libraries) once.
+  int64_t cgroup_limit = CgroupMemoryLimitBytes();
+  int64_t cgroup = cgroup_limit > 0 ? CgroupMemoryBytes() : -1;
   int64_t used_mb = cgroup > 0 ? cgroup / (1024 * 1024) : pool_pss_kb / 1024;
   const char* status = used_mb >= limit_mb ? "critical" : used_mb >= warn_mb ? "warn" : "ok";
   nlohmann::json check = {{"status", status},
@@ -30,7 +32,10 @@ nlohmann::json MemoryCheck(const Config& config) {
                           {"pool_processes", pool.size()},
                           {"limit_mb", limit_mb},
                           {"warn_mb", warn_mb}};
-  if (cgroup > 0) check["cgroup_mb"] = cgroup / (1024.0 * 1024.0);
+  if (cgroup > 0) {
+    check["cgroup_working_set_mb"] = cgroup / (1024.0 * 1024.0);
+    check["cgroup_limit_mb"] = cgroup_limit / (1024.0 * 1024.0);
+  }
   return check;
 }
 

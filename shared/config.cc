@@ -31,13 +31,15 @@ const std::vector<ConfigVar> kConfigVars = {
     // Process model.
     {"WORKERS", VarKind::kInt, "2", 1, 64, "", "FastCGI worker processes"},
     {"WORKER_THREADS", VarKind::kInt, "4", 1, 256, "", "accept threads per worker process"},
+    {"CHAT_THREADS", VarKind::kInt, "16", 1, 1024, "", "threads per worker process for requests that wait on the LLM"},
+    {"CHAT_QUEUE", VarKind::kInt, "32", 0, 100000, "", "requests per worker process that may wait for a chat thread before 503"},
     {"NGINX_WORKERS", VarKind::kInt, "1", 1, 64, "", "nginx worker processes"},
     {"DRAIN_TIMEOUT_S", VarKind::kInt, "10", 1, 300, "", "seconds in-flight requests get to finish on SIGTERM"},
     {"REQUEST_TIMEOUT_S", VarKind::kInt, "30", 1, 600, "", "whole-request deadline, counted from arrival"},
     // nginx limits.
     {"RATE_LIMIT_RPS", VarKind::kInt, "10", 1, 1000000, "", "per-IP requests/s on /api/ and /v1/ (nginx limit_req)"},
     {"RATE_LIMIT_BURST", VarKind::kInt, "20", 0, 1000000, "", "per-IP burst above RATE_LIMIT_RPS"},
-    {"CONN_LIMIT_PER_IP", VarKind::kInt, "32", 1, 100000, "", "per-IP concurrent connections on /api/ and /v1/"},
+    {"CONN_LIMIT_PER_IP", VarKind::kInt, "32", 1, 65535, "", "per-IP concurrent connections on /api/ and /v1/"},
     // Health.
     {"MEMORY_LIMIT_MB", VarKind::kInt, "512", 32, 1048576, "", "instance memory the health check compares against"},
     {"MEMORY_WARN_PERCENT", VarKind::kInt, "80", 10, 100, "", "health turns degraded above this share of MEMORY_LIMIT_MB"},

@@ -74,4 +74,8 @@ const char* ReasonPhrase(int status);
 // Serialises status line and headers the way FastCGI responders send them.
 std::string ResponseHead(const Response& response);
 
+// The worker's log line for an answered request (method, path, status,
+// duration, request id). Probes that succeed are logged at debug.
+void LogRequest(const Request& request, const Response& response, bool written);
+
 }  // namespace folio

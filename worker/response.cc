@@ -2,7 +2,30 @@
 // FastCGI "Status:" head.
 #include "request.h"
 
+#include "log.h"
+
 namespace folio {
+
+namespace {
+
+// Probes are logged at debug: a keep-alive cron every few minutes and a
+// platform health check every few seconds would drown the request log.
+bool IsProbe(const std::string& path) { return path == "/ping" || path == "/ready"; }
+
+}  // namespace
+
+void LogRequest(const Request& req, const Response& resp, bool written) {
+  LogLevel level = resp.status >= 500 ? LogLevel::kError
+                   : IsProbe(req.path) && resp.status < 400 ? LogLevel::kDebug
+                                                            : LogLevel::kInfo;
+  if (!LogEnabled(level)) return;
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.received_at).count();
+  nlohmann::json fields = {{"request_id", req.request_id}, {"method", Excerpt(req.method, 16)},
+                           {"path", Excerpt(req.path, 120)}, {"status", resp.status},
+                           {"duration_ms", ms}};
+  if (!written) fields["client_gone"] = true;
+  Log(level, "request", fields);
+}
 
 Response JsonResponse(int status, const nlohmann::json& body) {
   Response r;

@@ -20,10 +20,10 @@ bool SafePath(const std::string& path) {
 
 }  // namespace
 
-void Router::Add(std::string method, std::string pattern, Handler handler) {
+void Router::Add(std::string method, std::string pattern, Handler handler, RouteKind kind) {
   bool prefix = pattern.size() >= 2 && pattern.compare(pattern.size() - 2, 2, "/*") == 0;
   if (prefix) pattern.pop_back();  // keep the trailing '/'
-  routes_.push_back({std::move(method), std::move(pattern), prefix, std::move(handler)});
+  routes_.push_back({std::move(method), std::move(pattern), prefix, std::move(handler), kind});
 }
 
 bool Router::Matches(const Route& route, const std::string& path) const {
@@ -32,18 +32,34 @@ bool Router::Matches(const Route& route, const std::string& path) const {
 }
 
 Response Router::Dispatch(const Request& request, App& app) const {
-  if (!request.read_status.ok()) return ErrorResponse(request.read_status, request.request_id);
-  if (!SafePath(request.path))
-    return ErrorResponse(InvalidArgument("bad_path", "The request path is not valid."), request.request_id);
+  RouteMatch match = Match(request);
+  return match.handler ? (*match.handler)(request, app) : std::move(match.error);
+}
 
+RouteMatch Router::Match(const Request& request) const {
+  RouteMatch match;
+  if (!request.read_status.ok()) {
+    match.error = ErrorResponse(request.read_status, request.request_id);
+    return match;
+  }
+  if (!SafePath(request.path)) {
+    match.error = ErrorResponse(InvalidArgument("bad_path", "The request path is not valid."), request.request_id);
+    return match;
+  }
   std::vector<std::string> allowed;
   for (const auto& route : routes_) {
     if (!Matches(route, request.path)) continue;
-    if (route.method == request.method) return route.handler(request, app);
+    if (route.method == request.method) {
+      match.handler = &route.handler;
+      match.kind = route.kind;
+      return match;
+    }
     if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) allowed.push_back(route.method);
   }
-  if (allowed.empty())
-    return ErrorResponse(NotFound("not_found", "No such endpoint."), request.request_id);
+  if (allowed.empty()) {
+    match.error = ErrorResponse(NotFound("not_found", "No such endpoint."), request.request_id);
+    return match;
+  }
 
   std::string allow;
   for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
@@ -51,7 +67,8 @@ Response Router::Dispatch(const Request& request, App& app) const {
                                     "This endpoint accepts " + allow + "."),
                              request.request_id);
   r.AddHeader("Allow", allow);
-  return r;
+  match.error = std::move(r);
+  return match;
 }
 
 }  // namespace folio

@@ -15,12 +15,26 @@ namespace folio {
 
 using Handler = std::function<Response(const Request&, App&)>;
 
+// kFast handlers answer from memory, the index or LMDB (micro- to
+// milliseconds) on the accept thread. kSlow handlers may wait on the LLM
+// (seconds) and run on the process's chat threads (see slow_pool.h).
+enum class RouteKind { kFast, kSlow };
+
+// What Match() found: a handler to run, or the error answer (400/404/405).
+struct RouteMatch {
+  const Handler* handler = nullptr;  // valid as long as the Router
+  RouteKind kind = RouteKind::kFast;
+  Response error;
+};
+
 class Router {
  public:
-  void Add(std::string method, std::string pattern, Handler handler);
+  void Add(std::string method, std::string pattern, Handler handler, RouteKind kind = RouteKind::kFast);
 
-  // Answers the request: read problems and bad paths as errors, otherwise
-  // the matching handler's response.
+  // Read problems and bad paths become errors; otherwise the matching route.
+  RouteMatch Match(const Request& request) const;
+
+  // Match() and run the handler on this thread (tests, fast routes).
   Response Dispatch(const Request& request, App& app) const;
 
  private:
@@ -29,6 +43,7 @@ class Router {
     std::string pattern;
     bool prefix;
     Handler handler;
+    RouteKind kind;
   };
   bool Matches(const Route& route, const std::string& path) const;
   std::vector<Route> routes_;

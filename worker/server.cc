@@ -1,12 +1,22 @@
-// server.cc: accept loops and graceful stop.
+// server.cc: accept loops, hand-off of slow requests, graceful stop.
+//
+// Two kinds of thread in a worker process:
+//   accept threads (WORKER_THREADS): FCGX_Accept_r, read the request, and
+//     answer every fast route themselves (probes, health, search, cache
+//     hits: micro- to milliseconds);
+//   chat threads (CHAT_THREADS, slow_pool.h): routes that wait on the LLM.
+// An accept thread never waits on an upstream, so /ping and /ready stay
+// fast while every chat thread is busy; when the chat queue is full the
+// accept thread sheds the request with 503 + Retry-After at once.
 //
 // Stopping: the listening socket is shared with the other worker processes,
-// so it must not be shut down or closed for everyone. Instead each thread
-// is interrupted with SIGUSR1 (no SA_RESTART): accept() fails with EINTR,
-// libfcgi returns because of FCGI_FAIL_ACCEPT_ON_INTR, and the loop sees
-// stopping_. A thread busy with a request finishes it first. The signal is
-// re-sent every 50 ms until every thread has left, which closes the window
-// between checking stopping_ and entering accept().
+// so it must not be shut down or closed for everyone. Instead each accept
+// thread is interrupted with SIGUSR1 (no SA_RESTART): accept() fails with
+// EINTR, libfcgi returns because of FCGI_FAIL_ACCEPT_ON_INTR, and the loop
+// sees stopping_. A thread busy with a request finishes it first. The signal
+// is re-sent every 50 ms until every thread has left, which closes the
+// window between checking stopping_ and entering accept(). Then the chat
+// threads finish what they hold, within the same drain deadline.
 #include "server.h"
 
 #include <pthread.h>
@@ -15,33 +25,15 @@
 #include <cerrno>
 #include <cstring>
 
-#include "fcgi_io.h"
 #include "log.h"
 
 namespace folio {
 
 namespace {
 
-// Probes are logged at debug: a keep-alive cron every few minutes and a
-// platform health check every few seconds would drown the request log.
-bool IsProbe(const std::string& path) { return path == "/ping" || path == "/ready"; }
-
-void LogRequest(const Request& req, const Response& resp, bool written) {
-  LogLevel level = resp.status >= 500 ? LogLevel::kError
-                   : IsProbe(req.path) && resp.status < 400 ? LogLevel::kDebug
-                                                            : LogLevel::kInfo;
-  if (!LogEnabled(level)) return;
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.received_at).count();
-  nlohmann::json fields = {{"request_id", req.request_id}, {"method", Excerpt(req.method, 16)},
-                           {"path", Excerpt(req.path, 120)}, {"status", resp.status},
-                           {"duration_ms", ms}};
-  if (!written) fields["client_gone"] = true;
-  Log(level, "request", fields);
-}
-
-Response SafeDispatch(const Router& router, const Request& req, App& app) {
+Response SafeCall(const Handler& handler, const Request& req, App& app) {
   try {
-    return router.Dispatch(req, app);
+    return handler(req, app);
   } catch (const std::exception& e) {
     LogError("handler_exception", {{"request_id", req.request_id}, {"path", Excerpt(req.path, 120)},
                                    {"what", Excerpt(e.what(), 200)}});
@@ -51,25 +43,33 @@ Response SafeDispatch(const Router& router, const Request& req, App& app) {
   return ErrorResponse(Internal("internal", "Something went wrong on our side."), req.request_id);
 }
 
+Response Busy(const Request& req) {
+  Response r = ErrorResponse(Unavailable("busy", "Every chat slot of this server is busy; retry in a moment."),
+                             req.request_id);
+  r.AddHeader("Retry-After", "1");
+  return r;
+}
+
 }  // namespace
 
 Server::~Server() {
   if (!threads_.empty()) Stop(std::chrono::milliseconds(0));
 }
 
-void Server::Start(int listen_fd, int threads) {
-  exited_ = std::make_unique<std::atomic<bool>[]>(threads);
-  for (int i = 0; i < threads; ++i) {
+void Server::Start(int listen_fd, int accept_threads, int chat_threads, int chat_queue) {
+  slow_pool_ = std::make_unique<SlowPool>(chat_threads, chat_queue);
+  exited_ = std::make_unique<std::atomic<bool>[]>(accept_threads);
+  for (int i = 0; i < accept_threads; ++i) {
     exited_[i] = false;
     threads_.emplace_back(&Server::AcceptLoop, this, listen_fd, i);
   }
 }
 
 void Server::AcceptLoop(int listen_fd, int index) {
-  FCGX_Request fcgi;
-  FCGX_InitRequest(&fcgi, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+  auto fcgi = std::make_unique<FCGX_Request>();
+  FCGX_InitRequest(fcgi.get(), listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
   while (!stopping_.load()) {
-    int rc = FCGX_Accept_r(&fcgi);
+    int rc = FCGX_Accept_r(fcgi.get());
     if (rc < 0) {
       if (stopping_.load()) break;
       if (rc != -EINTR) {
@@ -79,14 +79,33 @@ void Server::AcceptLoop(int listen_fd, int index) {
       continue;
     }
     in_flight_.fetch_add(1);
-    Request req = ReadRequest(&fcgi);
-    Response resp = SafeDispatch(router_, req, app_);
-    bool written = WriteResponse(&fcgi, resp);
-    FCGX_Finish_r(&fcgi);
+    Request req = ReadRequest(fcgi.get());
+    RouteMatch match = router_.Match(req);
+    if (match.handler && match.kind == RouteKind::kSlow) {
+      auto job = std::make_unique<SlowJob>();
+      job->fcgi = std::move(fcgi);
+      job->request = std::move(req);
+      const Handler* handler = match.handler;
+      job->handler = [this, handler](const Request& r) { return SafeCall(*handler, r, app_); };
+      job->on_done = [this] { in_flight_.fetch_sub(1); };
+      if (slow_pool_->Submit(job)) {
+        // The pool owns that connection now; accept the next on a new one.
+        fcgi = std::make_unique<FCGX_Request>();
+        FCGX_InitRequest(fcgi.get(), listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+        continue;
+      }
+      fcgi = std::move(job->fcgi);  // refused: answer here
+      req = std::move(job->request);
+      match.error = Busy(req);
+      match.handler = nullptr;
+    }
+    Response resp = match.handler ? SafeCall(*match.handler, req, app_) : std::move(match.error);
+    bool written = WriteResponse(fcgi.get(), resp);
+    FCGX_Finish_r(fcgi.get());
     in_flight_.fetch_sub(1);
     LogRequest(req, resp, written);
   }
-  FCGX_Free(&fcgi, 1);
+  FCGX_Free(fcgi.get(), 1);
   exited_[index] = true;
 }
 
@@ -113,7 +132,8 @@ bool Server::Stop(std::chrono::milliseconds drain) {
   }
   for (auto& t : threads_) t.join();
   threads_.clear();
-  return true;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return slow_pool_ ? slow_pool_->Stop(std::max(left, std::chrono::milliseconds(0))) : true;
 }
 
 }  // namespace folio

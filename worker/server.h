@@ -1,9 +1,11 @@
-// server.h: the accept loops of one worker process. WORKER_THREADS threads
-// each block in FCGX_Accept_r on the listening socket that supervisord
-// passes as fd 0 (shared by every worker process; the kernel hands each
-// connection to one waiting thread), read the request, dispatch it through
-// the Router and write the response. A handler exception is caught here,
-// logged and answered with 500: one bad request never takes a process down.
+// server.h: the request loops of one worker process. WORKER_THREADS accept
+// threads each block in FCGX_Accept_r on the listening socket that
+// supervisord passes as fd 0 (shared by every worker process; the kernel
+// hands each connection to one waiting thread), read the request and route
+// it: fast routes are answered on the accept thread, slow ones (waiting on
+// the LLM) go to the chat threads of a SlowPool. A handler exception is
+// caught, logged and answered with 500: one bad request never takes a
+// process down.
 #pragma once
 
 #include <atomic>
@@ -14,6 +16,7 @@
 
 #include "app.h"
 #include "router.h"
+#include "slow_pool.h"
 
 namespace folio {
 
@@ -24,10 +27,11 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Starts `threads` accept loops on `listen_fd`.
+  // Starts `accept_threads` accept loops on `listen_fd`, and `chat_threads`
+  // for slow routes with at most `chat_queue` requests waiting for one.
   // REQUIRES: FCGX_Init() called; SIGUSR1 has a no-op handler without
   // SA_RESTART (it is how Stop() interrupts a blocked accept()).
-  void Start(int listen_fd, int threads);
+  void Start(int listen_fd, int accept_threads, int chat_threads, int chat_queue);
 
   // Stops accepting, lets in-flight requests finish, and joins the threads.
   // Returns false if some request was still running after `drain`.
@@ -41,6 +45,7 @@ class Server {
   App& app_;
   const Router& router_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<SlowPool> slow_pool_;
   std::unique_ptr<std::atomic<bool>[]> exited_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};

@@ -164,3 +164,16 @@ TEST(LifecycleTest, SigtermDrainsInFlightRequestAndLeavesNoProcess) {
 
 }  // namespace
 }  // namespace folio::test
+
+namespace folio::test {
+namespace {
+
+TEST(DocsTest, EnvExampleIsGeneratedFromTheConfigTable) {
+  std::string generated, committed;
+  ASSERT_EQ(RunCommand(FOLIO_BINARY_DIR "/bin/folio-worker --env-example", &generated), 0);
+  ASSERT_EQ(RunCommand("cat " FOLIO_SOURCE_DIR "/.env.example", &committed), 0);
+  EXPECT_EQ(generated, committed) << "regenerate with: build/bin/folio-worker --env-example > .env.example";
+}
+
+}  // namespace
+}  // namespace folio::test

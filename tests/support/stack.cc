@@ -242,7 +242,7 @@ bool TestStack::WaitForWorkerLog(const std::string& needle, std::chrono::millise
 std::string TestStack::EnvPrefix() const {
   std::string prefix = "env";
   for (const auto& [k, v] : env_) prefix += " " + k + "=" + ShellQuote(v);
-  prefix += " STOP_WAIT_S=10 WORKERS=" + (env_.count("WORKERS") ? env_.at("WORKERS") : std::string("2"));
+  prefix += " STOP_WAIT_S=10 FOLIO_WORKER=" FOLIO_BINARY_DIR "/bin/folio-worker WORKERS=" + (env_.count("WORKERS") ? env_.at("WORKERS") : std::string("2"));
   return prefix;
 }
 

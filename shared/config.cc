@@ -28,6 +28,16 @@ const std::vector<ConfigVar> kConfigVars = {
     {"DATA_DIR", VarKind::kString, ".data", 0, 0, "", "LMDB environment, index, TLS pair"},
     {"LOG_DIR", VarKind::kString, ".logs", 0, 0, "", "supervisord, nginx and worker logs"},
     {"RUN_DIR", VarKind::kString, ".run", 0, 0, "", "sockets, pid files, rendered nginx config"},
+    // Knowledge base.
+    {"KB_DIR", VarKind::kString, "kb", 0, 0, "", "knowledge base folder scripts/start ingests when there is no index"},
+    {"INDEX_DIR", VarKind::kString, "", 0, 0, "", "index directory written by folio-ingest; empty: $DATA_DIR/index"},
+    {"INDEX_POLL_MS", VarKind::kInt, "1000", 100, 600000, "", "how often workers look for a new index (hot swap)"},
+    {"MAX_RETRIEVAL_DOCS", VarKind::kInt, "3", 1, 20, "", "retrieved chunks given to the LLM per question"},
+    // Shared state (LMDB under DATA_DIR).
+    {"LMDB_MAP_MB", VarKind::kInt, "256", 8, 65536, "", "size limit of the sessions LMDB environment ($DATA_DIR/lmdb)"},
+    {"SESSION_TTL_S", VarKind::kInt, "86400", 60, 31536000, "", "a session idle this long expires"},
+    {"MAX_HISTORY_MESSAGES", VarKind::kInt, "5", 0, 100, "", "messages of a session kept (and offered to the LLM)"},
+    {"SESSION_SWEEP_S", VarKind::kInt, "300", 5, 86400, "", "how often a worker deletes expired sessions"},
     // Process model.
     {"WORKERS", VarKind::kInt, "2", 1, 64, "", "FastCGI worker processes"},
     {"WORKER_THREADS", VarKind::kInt, "4", 1, 256, "", "accept threads per worker process"},

@@ -10,6 +10,9 @@
 
 #include "clock.h"
 #include "config.h"
+#include "knowledge.h"
+#include "sessions.h"
+#include "store.h"
 
 namespace folio {
 
@@ -39,11 +42,30 @@ class Readiness {
   std::string reason_ = "starting";
 };
 
+// INDEX_DIR, or $DATA_DIR/index when unset.
+inline std::string IndexDirOf(const Config& config) {
+  return config.Str("INDEX_DIR").empty() ? config.Str("DATA_DIR") + "/index" : config.Str("INDEX_DIR");
+}
+
 struct App {
-  explicit App(Config c) : config(std::move(c)) {}
+  explicit App(Config c) : config(std::move(c)), knowledge(IndexDirOf(config)) {}
   const Config config;
   const SteadyTime started_at = std::chrono::steady_clock::now();
-  Readiness readiness;
+  Readiness readiness;  // start-up checks of this process
+  Knowledge knowledge;  // the index in service
+  // Opened by the start-up checks, before the process is ready; null until
+  // then (handlers answer 503 while they are null).
+  std::unique_ptr<Store> store;               // $DATA_DIR/lmdb: durable, every commit synced
+  std::unique_ptr<SessionStore> sessions;
+
+  // "" when this process can serve: start-up checks passed and an index is
+  // in service. Otherwise the first reason it cannot.
+  std::string NotReadyReason() const {
+    std::string reason;
+    if (!readiness.IsReady(&reason)) return reason;
+    Status kb = knowledge.status();
+    return kb.ok() ? "" : kb.message();
+  }
 };
 
 }  // namespace folio

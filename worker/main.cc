@@ -17,6 +17,7 @@
 #include "log.h"
 #include "router.h"
 #include "server.h"
+#include "startup.h"
 
 namespace folio {
 namespace {
@@ -38,17 +39,6 @@ void SetUpSignals(sigset_t* stop_signals) {
   sigaddset(stop_signals, SIGINT);
   sigaddset(stop_signals, SIGQUIT);
   pthread_sigmask(SIG_BLOCK, stop_signals, nullptr);
-}
-
-// Start-up checks; the first failure becomes /ready's reason.
-Status CheckStartup(const Config& config) {
-  std::error_code ec;
-  const std::string& data_dir = config.Str("DATA_DIR");
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) return Unavailable("data_dir", "cannot create DATA_DIR " + data_dir + ": " + ec.message());
-  if (access(data_dir.c_str(), W_OK | X_OK) != 0)
-    return Unavailable("data_dir", "DATA_DIR " + data_dir + " is not writable");
-  return Status::Ok();
 }
 
 int CheckConfigAndExit() {
@@ -135,22 +125,27 @@ int Main(int argc, char** argv) {
   server.Start(listen_fd, static_cast<int>(app.config.Int("WORKER_THREADS")),
                static_cast<int>(app.config.Int("CHAT_THREADS")), static_cast<int>(app.config.Int("CHAT_QUEUE")));
 
-  Status startup = config_error.empty() ? CheckStartup(app.config)
+  Status startup = config_error.empty() ? OpenState(app)
                                         : Unavailable("invalid_config", "invalid configuration: " + config_error);
+  // Not ready without an index, but keep serving probes and keep looking:
+  // a running folio-ingest will put one in place.
+  (void)app.knowledge.Load();
+  app.knowledge.StartWatching(std::chrono::milliseconds(app.config.Int("INDEX_POLL_MS")));
   double startup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (startup.ok()) {
-    app.readiness.SetReady();
-    LogInfo("worker_ready", {{"startup_ms", startup_ms}});
-  } else {
-    app.readiness.SetNotReady(startup.message());
-    LogError("worker_not_ready", {{"reason", startup.message()}, {"startup_ms", startup_ms}});
-  }
+  if (startup.ok()) app.readiness.SetReady();
+  else app.readiness.SetNotReady(startup.message());
+  std::string not_ready = app.NotReadyReason();
+  if (not_ready.empty()) LogInfo("worker_ready", {{"startup_ms", startup_ms}});
+  else LogError("worker_not_ready", {{"reason", not_ready}, {"startup_ms", startup_ms}});
+
+  Housekeeper housekeeper(app);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   long drain_s = app.config.Int("DRAIN_TIMEOUT_S");
   LogInfo("worker_stopping", {{"signal", strsignal(sig)}, {"in_flight", server.in_flight()}, {"drain_s", drain_s}});
   bool drained = server.Stop(std::chrono::seconds(drain_s));
+  app.knowledge.StopWatching();
   LogInfo("worker_stopped", {{"drained", drained}});
   std::cout.flush();
   _exit(0);  // threads that did not drain die here; nothing else to release

@@ -12,6 +12,14 @@ namespace {
 // platform health check every few seconds would drown the request log.
 bool IsProbe(const std::string& path) { return path == "/ping" || path == "/ready"; }
 
+// A session id is a bearer secret for its conversation: logs keep 6 characters.
+std::string LoggedPath(const std::string& path) {
+  static const std::string kSessions = "/api/sessions/";
+  if (path.rfind(kSessions, 0) == 0 && path.size() > kSessions.size() + 6)
+    return path.substr(0, kSessions.size() + 6) + "\xE2\x80\xA6";
+  return Excerpt(path, 120);
+}
+
 }  // namespace
 
 void LogRequest(const Request& req, const Response& resp, bool written) {
@@ -21,7 +29,7 @@ void LogRequest(const Request& req, const Response& resp, bool written) {
   if (!LogEnabled(level)) return;
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.received_at).count();
   nlohmann::json fields = {{"request_id", req.request_id}, {"method", Excerpt(req.method, 16)},
-                           {"path", Excerpt(req.path, 120)}, {"status", resp.status},
+                           {"path", LoggedPath(req.path)}, {"status", resp.status},
                            {"duration_ms", ms}};
   if (!written) fields["client_gone"] = true;
   Log(level, "request", fields);

@@ -9,6 +9,9 @@ Router MakeRouter() {
   r.Add("GET", "/ping", HandlePing);
   r.Add("GET", "/ready", HandleReady);
   r.Add("GET", "/api/health", HandleHealth);
+  r.Add("POST", "/api/search", HandleSearch);
+  r.Add("GET", "/api/sessions/*", HandleGetSession);
+  r.Add("DELETE", "/api/sessions/*", HandleDeleteSession);
   return r;
 }
 

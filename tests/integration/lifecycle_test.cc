@@ -101,7 +101,9 @@ TEST(LifecycleTest, FailedStartupCheckAnswers503WithReasonWithoutCrashLooping) {
   std::ofstream(stack->data_dir()) << "not a directory";
   pid_t old_pid = stack->WorkerPids().at(0);
   kill(old_pid, SIGKILL);
-  HttpResponse r = PollHttp(stack->port(), "/ready", [](const HttpResponse& x) { return x.status == 503; }, seconds(10));
+  HttpResponse r = PollHttp(stack->port(), "/ready", [](const HttpResponse& x) {
+    return x.status == 503 && x.body.find("DATA_DIR") != std::string::npos;
+  }, seconds(10));
   ASSERT_EQ(r.status, 503) << r.raw;
   EXPECT_EQ(r.Json()["ready"], false);
   EXPECT_NE(r.Json()["reason"].get<std::string>().find("DATA_DIR"), std::string::npos) << r.body;
@@ -113,9 +115,12 @@ TEST(LifecycleTest, FailedStartupCheckAnswers503WithReasonWithoutCrashLooping) {
   std::this_thread::sleep_for(seconds(2));
   EXPECT_EQ(stack->WorkerPids(), std::vector<pid_t>{failing_pid});
   EXPECT_EQ(stack->Get("/ping").status, 200);
-  // Remove the cause and restart the worker: ready again.
+  // Remove the cause (a data directory with an index again) and restart
+  // the worker: ready again.
   std::filesystem::remove(stack->data_dir());
   std::filesystem::create_directories(stack->data_dir());
+  std::string out;
+  ASSERT_EQ(RunCommand(FOLIO_BINARY_DIR "/bin/folio-ingest --kb " FOLIO_SOURCE_DIR "/kb --out " + stack->data_dir() + "/index", &out), 0) << out;
   kill(failing_pid, SIGKILL);
   EXPECT_EQ(PollHttp(stack->port(), "/ready", [](const HttpResponse& x) { return x.status == 200; }, seconds(10)).status,
             200);

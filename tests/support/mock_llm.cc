@@ -214,8 +214,8 @@ bool MockLlm::Impl::WriteStream(const MockBehaviour& b, const json& request, int
     if (!send(last.dump())) return false;
   }
   if (!send("[DONE]")) return false;
+  Count(&streams_completed);  // before done(): the client cannot finish before the count is visible
   sink.done();
-  Count(&streams_completed);
   return true;
 }
 
@@ -304,6 +304,7 @@ Status MockLlm::Start(int port) {
   s.new_task_queue = [] { return new httplib::ThreadPool(32); };
   s.set_keep_alive_timeout(1);  // bounds how long an idle client connection delays Stop()
   s.set_keep_alive_max_count(1000);
+  s.set_tcp_nodelay(true);  // else headers-then-body writes meet delayed ACKs: +40 ms a call
   auto json_reply = [](httplib::Response& res, int status, const json& body) {
     res.status = status;
     res.set_content(body.dump(), "application/json");
@@ -342,6 +343,13 @@ Status MockLlm::Start(int port) {
   if (bound <= 0) return Unavailable("mock_bind_failed", "could not bind 127.0.0.1:" + std::to_string(port));
   impl->port = bound;
   impl->thread = std::thread([impl] { impl->server.listen_after_bind(); });
+  // httplib's stop() is a no-op until the listen loop has started, so a
+  // Stop() right after Start() would hang forever: wait for the loop.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!s.is_running()) {
+    if (std::chrono::steady_clock::now() > until) return Internal("mock_start_failed", "listen loop did not start");
+    std::this_thread::sleep_for(milliseconds(1));
+  }
   return Status::Ok();
 }
 
@@ -353,6 +361,7 @@ void MockLlm::Stop() {
   impl_->cv.notify_all();
   if (impl_->thread.joinable()) {
     impl_->server.stop();
+    ShutdownConnections(impl_->port);  // idle keep-alive connections would hold the join for 1 s
     impl_->thread.join();
   }
 }

@@ -61,7 +61,7 @@ class MockLlm {
   // once this returns OK. REQUIRES: called at most once.
   Status Start(int port = 0);
   // Wakes every sleeping or hanging handler, closes the listener, joins the
-  // server threads. Idle keep-alive connections can hold it for up to 1 s.
+  // server threads; open client connections are shut down.
   // Idempotent.
   void Stop();
 

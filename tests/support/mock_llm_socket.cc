@@ -18,24 +18,41 @@ int PortOf(const sockaddr_storage& a) {
   return -1;
 }
 
-}  // namespace
-
-int FindConnectionFd(int local_port, int peer_port) {
+// Calls fn(fd, peer_port) for each connected socket whose local port is
+// `local_port`, until fn returns false.
+template <typename Fn>
+void ForEachConnection(int local_port, Fn fn) {
   DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  int found = -1;
+  if (dir == nullptr) return;
   while (dirent* e = readdir(dir)) {
     int fd = std::atoi(e->d_name);
     if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(dir)) continue;
     sockaddr_storage local{}, peer{};
     socklen_t ll = sizeof local, pl = sizeof peer;
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) != 0 || PortOf(local) != local_port) continue;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) != 0 || PortOf(peer) != peer_port) continue;
-    found = fd;
-    break;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) != 0) continue;
+    if (!fn(fd, PortOf(peer))) break;
   }
   closedir(dir);
+}
+
+}  // namespace
+
+int FindConnectionFd(int local_port, int peer_port) {
+  int found = -1;
+  ForEachConnection(local_port, [&](int fd, int peer) {
+    if (peer != peer_port) return true;
+    found = fd;
+    return false;
+  });
   return found;
+}
+
+void ShutdownConnections(int local_port) {
+  ForEachConnection(local_port, [](int fd, int) {
+    shutdown(fd, SHUT_RDWR);
+    return true;
+  });
 }
 
 bool ClientGone(int fd) {

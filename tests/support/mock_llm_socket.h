@@ -21,4 +21,10 @@ bool ClientGone(int fd);
 // would send FIN, which a client reads as a clean (if early) end.
 void ResetConnection(int fd);
 
+// Shuts down (without closing) every accepted connection on `local_port`,
+// so server threads parked on idle keep-alive connections return at once.
+// Call only after the listener is closed. Each fd is re-checked right
+// before its shutdown, so a number reused meanwhile is left alone.
+void ShutdownConnections(int local_port);
+
 }  // namespace folio::test

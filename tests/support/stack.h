@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "http_client.h"
+#include "test_http.h"
 
 namespace folio::test {
 

@@ -5,14 +5,10 @@
 
 #include "handlers/handlers.h"
 #include "request.h"
+#include "test_app.h"
 
 namespace folio {
 namespace {
-
-Config DefaultConfig() {
-  std::vector<std::string> problems;
-  return std::move(Config::Load(&problems, [](const char*) -> const char* { return nullptr; }).value());
-}
 
 struct ErrorCase {
   Status status;
@@ -64,8 +60,15 @@ TEST(ResponseTest, StreamingHeadHasNoLength) {
   EXPECT_EQ(ResponseHead(r).find("Content-Length"), std::string::npos);
 }
 
+TEST(ProbeTest, ReadyIs503UntilAnIndexIsInService) {
+  test::TestApp test_app(std::map<std::string, std::string>{{"INDEX_DIR", "/nonexistent/index"}});
+  Response r = HandleReady(Request{}, test_app.app());
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(nlohmann::json::parse(r.body)["reason"].get<std::string>().find("/nonexistent/index"), std::string::npos);
+}
+
 TEST(ProbeTest, PingHasIsoTimestamp) {
-  App app(DefaultConfig());
+  App app(test::TestConfig());
   Response r = HandlePing(Request{}, app);
   EXPECT_EQ(r.status, 200);
   auto body = nlohmann::json::parse(r.body);
@@ -75,7 +78,9 @@ TEST(ProbeTest, PingHasIsoTimestamp) {
 }
 
 TEST(ProbeTest, ReadyIs503WithReasonUntilStartupPasses) {
-  App app(DefaultConfig());
+  test::TestApp test_app({}, /*with_state=*/false);
+  App& app = test_app.app();
+  ASSERT_TRUE(app.knowledge.Load().ok());
   Response before = HandleReady(Request{}, app);
   EXPECT_EQ(before.status, 503);
   EXPECT_EQ(nlohmann::json::parse(before.body)["reason"], "starting");
@@ -88,8 +93,8 @@ TEST(ProbeTest, ReadyIs503WithReasonUntilStartupPasses) {
 }
 
 TEST(HealthTest, ReportsMemoryCheckAndOverallStatus) {
-  App app(DefaultConfig());
-  app.readiness.SetReady();
+  test::TestApp test_app;
+  App& app = test_app.app();
   Response r = HandleHealth(Request{}, app);
   auto body = nlohmann::json::parse(r.body);
   EXPECT_EQ(r.status, 200);
@@ -101,7 +106,7 @@ TEST(HealthTest, ReportsMemoryCheckAndOverallStatus) {
 }
 
 TEST(HealthTest, FailedStartupIsUnhealthy503) {
-  App app(DefaultConfig());
+  App app(test::TestConfig());
   app.readiness.SetNotReady("DATA_DIR is not writable");
   Response r = HandleHealth(Request{}, app);
   EXPECT_EQ(r.status, 503);
@@ -111,13 +116,8 @@ TEST(HealthTest, FailedStartupIsUnhealthy503) {
 }
 
 TEST(HealthTest, MemoryOverLimitIsUnhealthy) {
-  std::vector<std::string> problems;
-  Result<Config> config = Config::Load(&problems, [](const char* n) -> const char* {
-    return std::string(n) == "MEMORY_LIMIT_MB" ? "32" : nullptr;
-  });
-  ASSERT_TRUE(config.ok());
-  App app(std::move(config.value()));
-  app.readiness.SetReady();
+  test::TestApp test_app(std::map<std::string, std::string>{{"MEMORY_LIMIT_MB", "32"}});
+  App& app = test_app.app();
   // A test binary's pool is itself (plus any same-named siblings): force a
   // tiny limit by checking against cgroup or PSS; either way it must be
   // reported, and the overall status must follow the check.

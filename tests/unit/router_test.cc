@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "handlers/handlers.h"
+#include "test_app.h"
 
 namespace folio {
 namespace {
@@ -102,8 +103,8 @@ TEST_F(RouterTest, OverlongPathIsRefused) {
 }
 
 TEST(RoutesTest, ProductionTableServesProbes) {
-  App app(DefaultConfig());
-  app.readiness.SetReady();
+  test::TestApp test_app;
+  App& app = test_app.app();
   Router router = MakeRouter();
   Request r;
   r.method = "GET";

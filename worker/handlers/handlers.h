@@ -11,5 +11,8 @@ namespace folio {
 Response HandlePing(const Request& request, App& app);    // GET /ping
 Response HandleReady(const Request& request, App& app);   // GET /ready
 Response HandleHealth(const Request& request, App& app);  // GET /api/health
+Response HandleSearch(const Request& request, App& app);  // POST /api/search
+Response HandleGetSession(const Request& request, App& app);     // GET /api/sessions/{id}
+Response HandleDeleteSession(const Request& request, App& app);  // DELETE /api/sessions/{id}
 
 }  // namespace folio

@@ -45,10 +45,27 @@ nlohmann::json StartupCheck(App& app) {
   return {{"status", reason == "starting" ? "warn" : "critical"}, {"reason", reason}};
 }
 
+nlohmann::json IndexCheck(const Knowledge& knowledge) {
+  Knowledge::Current kb = knowledge.Get();
+  Status status = knowledge.status();
+  nlohmann::json check = {{"status", status.ok() ? "ok" : kb.index ? "warn" : "critical"},
+                          {"dir", knowledge.index_dir()}};
+  if (!status.ok()) check["reason"] = status.message();
+  if (kb.index) {
+    const IndexManifest& m = kb.index->manifest();
+    check.update({{"documents", m.documents}, {"chunks", m.chunks}, {"embedder", m.embedder},
+                  {"dimension", m.dimension}, {"kb_version", m.kb_version}, {"built_at", m.built_at},
+                  {"swaps", knowledge.swaps()}});
+  }
+  return check;
+}
+
 }  // namespace
 
 Response HandleHealth(const Request& request, App& app) {
-  nlohmann::json checks = {{"startup", StartupCheck(app)}, {"memory", MemoryCheck(app.config)}};
+  nlohmann::json checks = {{"startup", StartupCheck(app)},
+                           {"index", IndexCheck(app.knowledge)},
+                           {"memory", MemoryCheck(app.config)}};
   bool warn = false, critical = false;
   for (const auto& [name, check] : checks.items()) {
     warn |= check["status"] == "warn";

@@ -12,8 +12,8 @@ Response HandlePing(const Request& request, App& app) {
 }
 
 Response HandleReady(const Request& request, App& app) {
-  std::string reason;
-  if (app.readiness.IsReady(&reason)) {
+  std::string reason = app.NotReadyReason();
+  if (reason.empty()) {
     Response r;
     r.body = R"({"ready":true})";
     return r;

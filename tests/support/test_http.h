@@ -1,4 +1,4 @@
-// http_client.h: a deliberately small HTTP/1.1 client for tests, over a raw
+// test_http.h: a deliberately small HTTP/1.1 client for tests, over a raw
 // loopback socket, so tests can send exactly the bytes they mean (hostile
 // input included) and see exactly what came back. One connection per call
 // ("Connection: close"); chunked bodies are decoded. Not thread-safe per

@@ -1,5 +1,5 @@
-// http_client.cc: blocking sockets with poll() deadlines.
-#include "http_client.h"
+// test_http.cc: blocking sockets with poll() deadlines.
+#include "test_http.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,0 +1,90 @@
+// index_snapshot.h: one opened index directory (manifest, HNSW graph, chunk
+// store, BM25 index, idf table), all mmapped read-only, and hybrid search
+// over it. Open it once per process and share it: Search is safe from any
+// number of threads. Hot swap: open the new directory, then replace the
+// shared_ptr; views returned by Search stay valid while the caller holds the
+// snapshot they came from.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bm25_index.h"
+#include "chunk_store.h"
+#include "embedder.h"
+#include "hnsw_graph.h"
+#include "idf_table.h"
+#include "index_manifest.h"
+#include "status.h"
+
+namespace folio {
+
+struct IndexOpenOptions {
+  // kQuick: O(1) checks per file plus a 4-byte-per-element walk of the HNSW
+  // file; opening time does not grow with chunk count. kFull: also checksums
+  // every file against the manifest and checks every record, posting and
+  // level-0 link (O(index size)) — for files from an untrusted place.
+  HnswGraph::Verify verify = HnswGraph::Verify::kQuick;
+};
+
+struct SearchOptions {
+  size_t k = 5;                // results wanted; 1..kMaxK
+  bool one_per_source = true;  // best chunk per source file first (see DiversifyByGroup)
+  static constexpr size_t kMaxK = 100;
+};
+
+struct SearchHit {
+  uint32_t chunk_id = 0;
+  std::string_view source;   // views into the snapshot's mapping
+  std::string_view heading;
+  std::string_view text;
+  float score = 0;           // fused relevance in (0, 1]; 1 = first in every ranking
+  float vector_score = 0;    // cosine similarity, 0 if not among the vector candidates
+  float bm25_score = 0;      // raw BM25, 0 if no query term matched
+};
+
+class IndexSnapshot {
+ public:
+  // Opens `dir`. NotFound ("index_not_found") if there is no manifest;
+  // Unprocessable ("index_format_unsupported") for another format version;
+  // InvalidArgument ("index_corrupt") for missing, truncated, garbage or
+  // mutually inconsistent files. Never crashes on a bad file.
+  static Result<std::shared_ptr<IndexSnapshot>> Open(const std::string& dir, const IndexOpenOptions& options = {});
+
+  // Hybrid search: the top max(4k, 40) chunks by vector similarity (skipped
+  // if query_vector is empty) and by BM25 on query_text, fused by reciprocal
+  // rank (k = 60), diversified by source, top k. InvalidArgument if k is out of
+  // range or query_vector has the wrong dimension or non-finite values.
+  Result<std::vector<SearchHit>> Search(std::string_view query_text, std::span<const float> query_vector,
+                                        const SearchOptions& options) const;
+
+  // The embedder that makes query vectors comparable with this index (same
+  // kind, dimension and idf table). Unavailable if that kind is not built in.
+  Result<std::unique_ptr<Embedder>> MakeQueryEmbedder() const;
+
+  const IndexManifest& manifest() const { return manifest_; }
+  const std::string& dir() const { return dir_; }
+  const ChunkStore& chunks() const { return chunks_; }
+  const HnswGraph& graph() const { return *graph_; }
+  const Bm25Index& bm25() const { return bm25_; }
+  std::shared_ptr<const IdfTable> idf() const { return idf_; }
+
+  // REQUIRES: no concurrent Search (benchmarks and tests only).
+  void SetEfSearch(size_t ef) { graph_->SetEfSearch(ef); }
+
+ private:
+  IndexSnapshot(ChunkStore chunks, Bm25Index bm25) : chunks_(std::move(chunks)), bm25_(std::move(bm25)) {}
+
+  std::string dir_;
+  IndexManifest manifest_;
+  ChunkStore chunks_;
+  Bm25Index bm25_;
+  std::unique_ptr<HnswGraph> graph_;
+  std::shared_ptr<const IdfTable> idf_;
+};
+
+}  // namespace folio

@@ -1,0 +1,61 @@
+// rank_fusion.cc: RRF over at most a few hundred ids, so plain sorting.
+#include "rank_fusion.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace folio {
+
+std::vector<FusedItem> FuseReciprocalRank(const std::vector<uint32_t>& vector_ranking,
+                                          const std::vector<uint32_t>& keyword_ranking) {
+  std::unordered_map<uint32_t, FusedItem> by_id;
+  std::unordered_map<uint32_t, double> sum;
+  int lists = 0;
+  for (int which = 0; which < 2; ++which) {
+    const std::vector<uint32_t>& ranking = which == 0 ? vector_ranking : keyword_ranking;
+    if (ranking.empty()) continue;
+    ++lists;
+    for (size_t r = 0; r < ranking.size(); ++r) {
+      FusedItem& item = by_id[ranking[r]];
+      item.id = ranking[r];
+      int rank = static_cast<int>(r) + 1;
+      if (which == 0 && item.vector_rank == 0) item.vector_rank = rank;
+      if (which == 1 && item.keyword_rank == 0) item.keyword_rank = rank;
+      sum[ranking[r]] += 1.0 / (kRrfK + rank);
+    }
+  }
+  std::vector<FusedItem> out;
+  out.reserve(by_id.size());
+  const double max_sum = lists / (kRrfK + 1);
+  for (auto& [id, item] : by_id) {
+    item.score = static_cast<float>(std::min(1.0, sum[id] / max_sum));
+    out.push_back(item);
+  }
+  std::sort(out.begin(), out.end(), [](const FusedItem& a, const FusedItem& b) {
+    return a.score != b.score ? a.score > b.score : a.id < b.id;
+  });
+  return out;
+}
+
+std::vector<FusedItem> DiversifyByGroup(const std::vector<FusedItem>& fused, const std::vector<uint32_t>& groups,
+                                        size_t k) {
+  std::vector<FusedItem> picked;
+  std::vector<bool> taken(fused.size(), false);
+  std::unordered_set<uint32_t> seen;
+  for (size_t i = 0; i < fused.size() && picked.size() < k; ++i) {
+    if (seen.insert(groups[i]).second) {
+      picked.push_back(fused[i]);
+      taken[i] = true;
+    }
+  }
+  for (size_t i = 0; i < fused.size() && picked.size() < k; ++i) {
+    if (!taken[i]) picked.push_back(fused[i]);
+  }
+  std::stable_sort(picked.begin(), picked.end(), [](const FusedItem& a, const FusedItem& b) {
+    return a.score != b.score ? a.score > b.score : a.id < b.id;
+  });
+  return picked;
+}
+
+}  // namespace folio

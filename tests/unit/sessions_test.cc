@@ -1,0 +1,338 @@
+// sessions_test.cc: SessionStore on a real LMDB environment in a fresh temp dir,
+// with time injected as `now`; the id format; the record decoder against
+// truncated and garbage input; and a turn committed by a process that is
+// SIGKILLed right after AppendTurn returns.
+#include "sessions.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <set>
+#include <string>
+
+namespace folio {
+namespace {
+
+constexpr int64_t kT0 = 1'700'000'000;
+constexpr int64_t kTtl = 3600;
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/folio-sessions-test-XXXXXX";
+    path_ = mkdtemp(tmpl) ? tmpl : "";
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+class SessionStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.path = dir_.path() + "/env";
+    options_.map_size_mb = 64;
+    options_.databases = {kSessionsDb};
+    Result<std::unique_ptr<Store>> store = Store::Open(options_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store.value());
+    Result<SessionStore> sessions = SessionStore::Open(store_.get(), SessionOptions{5, kTtl});
+    ASSERT_TRUE(sessions.ok()) << sessions.status().ToString();
+    sessions_.emplace(std::move(sessions.value()));
+  }
+  std::string CreateAt(int64_t now) {
+    Result<std::string> id = sessions_->Create(now);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : "";
+  }
+
+  TempDir dir_;
+  StoreOptions options_;
+  std::unique_ptr<Store> store_;
+  std::optional<SessionStore> sessions_;
+};
+
+TEST_F(SessionStoreTest, NewSessionHasNoMessages) {
+  std::string id = CreateAt(kT0);
+  Result<Session> s = sessions_->Get(id, kT0);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->id, id);
+  EXPECT_EQ(s->created, kT0);
+  EXPECT_EQ(s->updated, kT0);
+  EXPECT_TRUE(s->messages.empty());
+}
+
+TEST_F(SessionStoreTest, AppendTurnAddsUserThenAssistant) {
+  std::string id = CreateAt(kT0);
+  ASSERT_TRUE(sessions_->AppendTurn(id, "hello?", "hi!", kT0 + 5).ok());
+  Result<Session> s = sessions_->Get(id, kT0 + 5);
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->messages.size(), 2u);
+  EXPECT_EQ(s->messages[0].role, Role::kUser);
+  EXPECT_EQ(s->messages[0].content, "hello?");
+  EXPECT_EQ(s->messages[0].ts, kT0 + 5);
+  EXPECT_EQ(s->messages[1].role, Role::kAssistant);
+  EXPECT_EQ(s->messages[1].content, "hi!");
+  EXPECT_EQ(s->updated, kT0 + 5);
+  EXPECT_EQ(s->created, kT0);
+}
+
+TEST_F(SessionStoreTest, KeepsOnlyTheLastNMessages) {
+  std::string id = CreateAt(kT0);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(sessions_->AppendTurn(id, "u" + std::to_string(i), "a" + std::to_string(i), kT0 + i).ok());
+  }
+  Result<Session> s = sessions_->Get(id, kT0 + 4);
+  ASSERT_TRUE(s.ok());
+  std::vector<std::string> contents;
+  for (const Message& m : s->messages) contents.push_back(m.content);
+  EXPECT_EQ(contents, (std::vector<std::string>{"a1", "u2", "a2", "u3", "a3"}));
+}
+
+TEST_F(SessionStoreTest, IdleSessionExpiresAfterTtl) {
+  std::string id = CreateAt(kT0);
+  EXPECT_TRUE(sessions_->Get(id, kT0 + kTtl - 1).ok());
+  Result<Session> expired = sessions_->Get(id, kT0 + kTtl);
+  EXPECT_EQ(expired.status().code(), Code::kNotFound);
+  EXPECT_EQ(expired.status().error(), "session_not_found");
+}
+
+TEST_F(SessionStoreTest, AppendTurnRenewsTheTtl) {
+  std::string id = CreateAt(kT0);
+  ASSERT_TRUE(sessions_->AppendTurn(id, "u", "a", kT0 + kTtl - 1).ok());
+  EXPECT_TRUE(sessions_->Get(id, kT0 + 2 * kTtl - 2).ok());
+}
+
+TEST_F(SessionStoreTest, AppendTurnToExpiredOrUnknownSessionIsNotFound) {
+  std::string id = CreateAt(kT0);
+  EXPECT_EQ(sessions_->AppendTurn(id, "u", "a", kT0 + kTtl).code(), Code::kNotFound);
+  Result<std::string> unknown = NewSessionId();
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(sessions_->AppendTurn(*unknown, "u", "a", kT0).code(), Code::kNotFound);
+  EXPECT_EQ(sessions_->Get(*unknown, kT0).status().code(), Code::kNotFound);
+}
+
+TEST_F(SessionStoreTest, MalformedIdIsInvalidArgument) {
+  EXPECT_EQ(sessions_->Get("not-an-id", kT0).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(sessions_->AppendTurn("x", "u", "a", kT0).code(), Code::kInvalidArgument);
+  EXPECT_EQ(sessions_->Delete("", kT0).code(), Code::kInvalidArgument);
+}
+
+TEST_F(SessionStoreTest, OversizedMessageIsRefused) {
+  std::string id = CreateAt(kT0);
+  EXPECT_EQ(sessions_->AppendTurn(id, std::string(kMaxMessageBytes + 1, 'x'), "a", kT0).code(),
+            Code::kInvalidArgument);
+}
+
+TEST_F(SessionStoreTest, DeleteRemovesAndSecondDeleteIsNotFound) {
+  std::string id = CreateAt(kT0);
+  ASSERT_TRUE(sessions_->Delete(id, kT0).ok());
+  EXPECT_EQ(sessions_->Get(id, kT0).status().code(), Code::kNotFound);
+  EXPECT_EQ(sessions_->Delete(id, kT0).code(), Code::kNotFound);
+}
+
+TEST_F(SessionStoreTest, DeletingAnExpiredSessionIsNotFoundButRemovesIt) {
+  std::string id = CreateAt(kT0);
+  EXPECT_EQ(sessions_->Delete(id, kT0 + kTtl).code(), Code::kNotFound);
+  EXPECT_EQ(*sessions_->Count(), 0u);
+}
+
+TEST_F(SessionStoreTest, SweepDeletesOnlyExpiredSessions) {
+  std::set<std::string> old_ids, fresh_ids;
+  for (int i = 0; i < 30; ++i) old_ids.insert(CreateAt(kT0));
+  for (int i = 0; i < 20; ++i) fresh_ids.insert(CreateAt(kT0 + 100));
+  const int64_t now = kT0 + kTtl + 50;  // old ones expired, fresh ones not
+  Result<int> swept = sessions_->SweepExpired(now);
+  ASSERT_TRUE(swept.ok()) << swept.status().ToString();
+  EXPECT_EQ(*swept, 30);
+  EXPECT_EQ(*sessions_->Count(), 20u);
+  for (const std::string& id : fresh_ids) EXPECT_TRUE(sessions_->Get(id, now).ok()) << id;
+  EXPECT_EQ(*sessions_->SweepExpired(now), 0);
+}
+
+TEST_F(SessionStoreTest, SweepWorksAcrossManyBatches) {
+  // More than one write batch (500) and one scan window (5000 records).
+  Status s = store_->Write(
+      [&](WriteTxn& txn) -> Status {
+        Db db = *store_->Database(kSessionsDb);
+        Session old_session{"", kT0, kT0, {}};
+        Session fresh{"", kT0, kT0 + kTtl, {}};
+        for (int i = 0; i < 6000; ++i) {
+          Result<std::string> id = NewSessionId();
+          if (!id.ok()) return id.status();
+          if (Status p = txn.Put(db, *id, EncodeSession(i % 3 == 0 ? fresh : old_session)); !p.ok()) return p;
+        }
+        return Status::Ok();
+      },
+      Durability::kRelaxed);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  Result<int> swept = sessions_->SweepExpired(kT0 + kTtl + 1);
+  ASSERT_TRUE(swept.ok());
+  EXPECT_EQ(*swept, 4000);
+  EXPECT_EQ(*sessions_->Count(), 2000u);
+}
+
+TEST_F(SessionStoreTest, ListPagesThroughUnexpiredSessionsInIdOrder) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 7; ++i) ids.insert(CreateAt(kT0 + 10));
+  CreateAt(kT0 - kTtl);  // expired: never listed
+  std::vector<std::string> listed;
+  std::string after;
+  for (;;) {
+    Result<std::vector<SessionSummary>> page = sessions_->List(3, after, kT0 + 10);
+    ASSERT_TRUE(page.ok());
+    if (page->empty()) break;
+    for (const SessionSummary& s : *page) listed.push_back(s.id);
+    after = page->back().id;
+  }
+  EXPECT_EQ(listed, std::vector<std::string>(ids.begin(), ids.end()));
+}
+
+TEST_F(SessionStoreTest, CorruptRecordIsAnErrorNotACrash) {
+  std::string id = CreateAt(kT0);
+  Db db = *store_->Database(kSessionsDb);
+  ASSERT_TRUE(store_->Put(db, id, "\x01garbage", Durability::kSynced).ok());
+  Result<Session> s = sessions_->Get(id, kT0);
+  EXPECT_EQ(s.status().error(), "corrupt_record");
+  EXPECT_EQ(sessions_->AppendTurn(id, "u", "a", kT0).error(), "corrupt_record");
+  EXPECT_TRUE(sessions_->Delete(id, kT0).ok());
+}
+
+// A committed turn is in the page cache and the file: the writer's death after
+// AppendTurn returned cannot take it back.
+TEST_F(SessionStoreTest, TurnAppendedByAKilledProcessSurvives) {
+  std::string id = CreateAt(kT0);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    Result<std::unique_ptr<Store>> own = Store::Open(options_);
+    if (!own.ok()) _exit(2);
+    Result<SessionStore> sessions = SessionStore::Open(own->get());
+    if (!sessions.ok() || !sessions->AppendTurn(id, "from child", "reply", kT0 + 1).ok()) _exit(3);
+    char c = '!';
+    (void)!write(fds[1], &c, 1);
+    pause();
+    _exit(0);
+  }
+  pollfd p{fds[0], POLLIN, 0};
+  char c = 0;
+  bool signalled = poll(&p, 1, 10000) == 1 && read(fds[0], &c, 1) == 1;
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  close(fds[0]);
+  close(fds[1]);
+  ASSERT_TRUE(signalled);
+  Result<Session> s = sessions_->Get(id, kT0 + 2);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->messages.size(), 2u);
+  EXPECT_EQ(s->messages[0].content, "from child");
+}
+
+TEST(SessionIdTest, NewIdsAreValidAndDistinct) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    Result<std::string> id = NewSessionId();
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(id->size(), 22u);
+    EXPECT_TRUE(IsValidSessionId(*id)) << *id;
+    seen.insert(*id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(SessionIdTest, ValidityIsExactlyTheGeneratedFormat) {
+  struct Case {
+    const char* id;
+    bool valid;
+    const char* why;
+  };
+  const Case cases[] = {
+      {"AAAAAAAAAAAAAAAAAAAAAA", true, "all zero bits"},
+      {"abcdefghijklmnopqrs-_Q", true, "every class of character, last carries 2 bits"},
+      {"0123456789abcdefghijkw", true, "last char w = 110000"},
+      {"AAAAAAAAAAAAAAAAAAAAA", false, "too short (21)"},
+      {"AAAAAAAAAAAAAAAAAAAAAAA", false, "too long (23)"},
+      {"", false, "empty"},
+      {"AAAAAAAAAAAAAAAAAAAA==", false, "padding"},
+      {"AAAAAAAAAAAAAAAAAAAA+A", false, "standard base64 +"},
+      {"AAAAAAAAAAAAAAAAAAAA/A", false, "standard base64 /"},
+      {"AAAAAAAAAAAAAAAAAAAA A", false, "space"},
+      {"AAAAAAAAAAAAAAAAAAAAAB", false, "last char has bits beyond 128"},
+      {"AAAAAAAAAAAAAAAAAAAA.A", false, "dot"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(IsValidSessionId(c.id), c.valid) << c.id << " (" << c.why << ")";
+  EXPECT_FALSE(IsValidSessionId(std::string_view("AAAAAAAAAAAAAAAAAAAA\0A", 22))) << "NUL byte";
+}
+
+TEST(SessionRecordTest, EncodeDecodeRoundTrips) {
+  Session s{"ignored", kT0, kT0 + 9, {{Role::kUser, "q", kT0 + 1}, {Role::kAssistant, std::string("\0bin\xff", 5), kT0 + 2}}};
+  Result<Session> back = DecodeSession(EncodeSession(s));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->id, "");
+  EXPECT_EQ(back->created, s.created);
+  EXPECT_EQ(back->updated, s.updated);
+  ASSERT_EQ(back->messages.size(), 2u);
+  EXPECT_EQ(back->messages[1].content, s.messages[1].content);
+  EXPECT_EQ(back->messages[1].role, Role::kAssistant);
+  EXPECT_EQ(back->messages[0].ts, kT0 + 1);
+}
+
+TEST(SessionRecordTest, EveryTruncationIsCorrupt) {
+  Session s{"", kT0, kT0, {{Role::kUser, "question", kT0}, {Role::kAssistant, "answer", kT0}}};
+  const std::string bytes = EncodeSession(s);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    Result<Session> r = DecodeSession(std::string_view(bytes).substr(0, n));
+    EXPECT_EQ(r.status().error(), "corrupt_record") << "prefix of " << n << " bytes";
+  }
+  EXPECT_EQ(DecodeSession(bytes + "x").status().error(), "corrupt_record") << "trailing byte";
+}
+
+TEST(SessionRecordTest, HostileFieldsAreCorrupt) {
+  Session s{"", kT0, kT0, {{Role::kUser, "q", kT0}}};
+  std::string bytes = EncodeSession(s);
+  std::string bad_version = bytes;
+  bad_version[0] = 9;
+  EXPECT_EQ(DecodeSession(bad_version).status().error(), "corrupt_record");
+  std::string huge_count = bytes;
+  huge_count.replace(17, 4, "\xff\xff\xff\xff");
+  EXPECT_EQ(DecodeSession(huge_count).status().error(), "corrupt_record");
+  std::string bad_role = bytes;
+  bad_role[21] = 7;
+  EXPECT_EQ(DecodeSession(bad_role).status().error(), "corrupt_record");
+  std::string huge_length = bytes;
+  huge_length.replace(30, 4, "\xff\xff\xff\x7f");
+  EXPECT_EQ(DecodeSession(huge_length).status().error(), "corrupt_record");
+}
+
+TEST(SessionRecordTest, RandomGarbageNeverCrashes) {
+  std::mt19937 rng(42);
+  Session s{"", kT0, kT0, {{Role::kUser, "q", kT0}, {Role::kAssistant, "a", kT0}}};
+  const std::string valid = EncodeSession(s);
+  for (int i = 0; i < 20000; ++i) {
+    std::string bytes;
+    if (i % 2 == 0) {
+      bytes.resize(rng() % 64);
+      for (char& c : bytes) c = static_cast<char>(rng());
+    } else {
+      bytes = valid;  // a valid record with a few bytes flipped
+      for (int k = 0; k < 3; ++k) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+    }
+    Result<Session> r = DecodeSession(bytes);
+    if (r.ok()) {
+      EXPECT_EQ(EncodeSession(*r), bytes);  // whatever decodes re-encodes to the same bytes
+    } else {
+      EXPECT_EQ(r.status().error(), "corrupt_record");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace folio

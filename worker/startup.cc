@@ -1,0 +1,70 @@
+// startup.cc: opening the process's shared state, and housekeeping.
+#include "startup.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "log.h"
+
+namespace folio {
+
+Status OpenState(App& app) {
+  const Config& config = app.config;
+  std::error_code ec;
+  const std::string& data_dir = config.Str("DATA_DIR");
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Unavailable("data_dir", "cannot create DATA_DIR " + data_dir + ": " + ec.message());
+  if (access(data_dir.c_str(), W_OK | X_OK) != 0)
+    return Unavailable("data_dir", "DATA_DIR " + data_dir + " is not writable");
+
+  StoreOptions options;
+  options.path = data_dir + "/lmdb";
+  options.map_size_mb = static_cast<size_t>(config.Int("LMDB_MAP_MB"));
+  options.databases = {kSessionsDb};
+  options.commit_sync = CommitSync::kEveryCommit;  // a committed turn survives a power loss
+  Result<std::unique_ptr<Store>> store = Store::Open(options);
+  if (!store.ok()) return Unavailable("store", "LMDB at " + options.path + ": " + store.status().message());
+  SessionOptions session_options;
+  session_options.max_history_messages = static_cast<size_t>(config.Int("MAX_HISTORY_MESSAGES"));
+  session_options.ttl_s = config.Int("SESSION_TTL_S");
+  Result<SessionStore> sessions = SessionStore::Open(store->get(), session_options);
+  if (!sessions.ok()) return Unavailable("store", "session store: " + sessions.status().message());
+  app.store = std::move(store.value());
+  app.sessions = std::make_unique<SessionStore>(std::move(sessions.value()));
+  return Status::Ok();
+}
+
+Housekeeper::Housekeeper(App& app) : app_(app), thread_(&Housekeeper::Run, this) {}
+
+Housekeeper::~Housekeeper() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void Housekeeper::Run() {
+  using std::chrono::seconds;
+  const auto sweep_every = seconds(app_.config.Int("SESSION_SWEEP_S"));
+  auto next_readers = std::chrono::steady_clock::now();
+  auto next_sweep = std::chrono::steady_clock::now() + seconds(5);
+  while (!stop_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!app_.store) continue;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_readers) {
+      // A worker killed mid-read leaves its reader slot behind; enough of
+      // them would exhaust the table and pin old pages.
+      Result<int> cleared = app_.store->ClearStaleReaders();
+      if (cleared.ok() && *cleared > 0) LogWarn("stale_readers_cleared", {{"count", *cleared}});
+      next_readers = now + seconds(30);
+    }
+    if (now >= next_sweep && app_.sessions) {
+      Result<int> swept = app_.sessions->SweepExpired(UnixNow());
+      if (swept.ok() && *swept > 0) LogInfo("sessions_expired", {{"count", *swept}});
+      if (!swept.ok()) LogWarn("session_sweep_failed", {{"reason", swept.status().message()}});
+      next_sweep = now + sweep_every;
+    }
+  }
+}
+
+}  // namespace folio

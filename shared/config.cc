@@ -55,8 +55,21 @@ const std::vector<ConfigVar> kConfigVars = {
     {"MEMORY_WARN_PERCENT", VarKind::kInt, "80", 10, 100, "", "health turns degraded above this share of MEMORY_LIMIT_MB"},
     // Logs.
     {"LOG_LEVEL", VarKind::kEnum, "info", 0, 0, "trace|debug|info|warn|error", "worker log level"},
-    // LLM (used from the chat issue on; validated here so a typo fails early).
+    // The LLM: any OpenAI-compatible chat-completions API.
     {"OPENAI_API_KEY", VarKind::kSecret, "", 0, 0, "", "key for the OpenAI-compatible API; empty: degraded answers from the KB"},
+    {"LLM_BASE_URL", VarKind::kString, "https://api.openai.com/v1", 0, 0, "", "OpenAI-compatible API base, up to /v1"},
+    {"LLM_MODEL", VarKind::kString, "gpt-4o-mini", 0, 0, "", "chat model name sent upstream"},
+    {"LLM_RETRIES", VarKind::kInt, "2", 0, 10, "", "extra attempts on connection errors, timeouts, 429 and 5xx"},
+    {"LLM_REQUIRED", VarKind::kBool, "false", 0, 0, "", "true: a missing OPENAI_API_KEY stops start-up"},
+    {"BREAKER_THRESHOLD", VarKind::kInt, "5", 1, 1000, "", "consecutive upstream failures that open the circuit breaker"},
+    {"BREAKER_COOLDOWN_S", VarKind::kInt, "30", 1, 3600, "", "seconds the breaker stays open before one trial call"},
+    {"EMBEDDING_BASE_URL", VarKind::kString, "", 0, 0, "", "embeddings API for --embedder openai; empty: LLM_BASE_URL"},
+    {"EMBEDDING_MODEL", VarKind::kString, "text-embedding-3-small", 0, 0, "", "embedding model for --embedder openai"},
+    // The prompt and its budgets (tokens, estimated: shared/token_estimate.h).
+    {"PROMPT_FILE", VarKind::kString, "", 0, 0, "", "system prompt file; empty: the built-in prompt"},
+    {"MAX_TOKENS_CONTEXT", VarKind::kInt, "2000", 50, 100000, "", "budget for retrieved passages in the prompt"},
+    {"MAX_TOKENS_HISTORY", VarKind::kInt, "500", 0, 100000, "", "budget for earlier turns in the prompt"},
+    {"MAX_TOKENS_RESPONSE", VarKind::kInt, "600", 16, 32000, "", "max_tokens asked of the LLM"},
 };
 
 bool ParseLong(const std::string& s, long* out) {
@@ -134,6 +147,9 @@ Result<Config> Config::Load(std::vector<std::string>* problems, const EnvFn& get
     }
     config.values_[var.name] = value;
   }
+  // Cross-field rules.
+  if (config.Bool("LLM_REQUIRED") && config.Str("OPENAI_API_KEY").empty())
+    problems->push_back("OPENAI_API_KEY: required because LLM_REQUIRED=true, got nothing");
   if (problems->size() != before)
     return InvalidArgument("invalid_config", std::to_string(problems->size() - before) + " invalid setting(s)");
   return config;

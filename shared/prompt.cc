@@ -12,6 +12,8 @@
 #include "prompt.h"
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <cctype>
 #include <fstream>
 #include <set>
@@ -205,27 +207,35 @@ std::string ComposeFallbackAnswer(std::string_view question, const std::vector<P
     double score;
     size_t order;
     std::string text, source;
+    std::set<std::string> matched;
   };
   std::vector<Scored> scored;
+  std::map<std::string, int> sentence_frequency;
   size_t order = 0;
   for (size_t p = 0; p < passages.size(); ++p) {
     for (auto& sentence : Sentences(passages[p].text)) {
-      double hits = 0;
+      Scored s{0, order++, sentence, passages[p].source, {}};
       for (auto& w : Words(sentence))
         for (auto& t : terms)
-          if (w.rfind(t, 0) == 0) hits += 1;
-      // Passage rank matters too: earlier passages are more relevant.
-      double score = hits + 0.5 / (1.0 + p) + 0.01 / (1.0 + order);
-      scored.push_back({score, order++, sentence, passages[p].source});
+          if (w.rfind(t, 0) == 0) s.matched.insert(t);
+      for (auto& t : s.matched) ++sentence_frequency[t];
+      s.score = 0.5 / (1.0 + p);  // earlier passages rank higher
+      scored.push_back(std::move(s));
     }
   }
+  // A term in every sentence (the person's name) says little; a rare one
+  // ("email") says a lot: weigh matches like idf over the candidates.
+  for (auto& s : scored)
+    for (auto& t : s.matched) s.score += std::log(1.0 + static_cast<double>(scored.size()) / sentence_frequency[t]);
   std::string answer =
       "The AI service is unavailable right now, so here is what the knowledge base says that looks relevant:\n";
   if (scored.empty())
     return answer + "\nI could not find anything about that in the knowledge base. Please try rephrasing the question.";
   std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
-  size_t take = std::min<size_t>(3, scored.size());
-  std::vector<Scored> chosen(scored.begin(), scored.begin() + take);
+  // At most three sentences, and only those close to the best one.
+  std::vector<Scored> chosen;
+  for (auto& s : scored)
+    if (chosen.size() < 3 && s.score >= 0.5 * scored.front().score) chosen.push_back(s);
   std::sort(chosen.begin(), chosen.end(), [](const Scored& a, const Scored& b) { return a.order < b.order; });
   for (auto& s : chosen) {
     std::string text = s.text;

@@ -5,12 +5,15 @@
 // with other processes (that is LMDB's job).
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <string>
 
 #include "clock.h"
 #include "config.h"
+#include "circuit_breaker.h"
 #include "knowledge.h"
+#include "llm_client.h"
 #include "sessions.h"
 #include "store.h"
 
@@ -57,6 +60,13 @@ struct App {
   // then (handlers answer 503 while they are null).
   std::unique_ptr<Store> store;               // $DATA_DIR/lmdb: durable, every commit synced
   std::unique_ptr<SessionStore> sessions;
+  // The LLM side (chat.cc OpenLlm): immutable once opened.
+  std::unique_ptr<LlmClient> llm;
+  std::unique_ptr<CircuitBreaker> breaker;  // shared with every worker process
+  std::string system_prompt, prompt_version;
+  // Result of the background key check at start: "unchecked", "accepted",
+  // "rejected", "unreachable" or "not_configured".
+  std::atomic<const char*> key_check{"unchecked"};
 
   // "" when this process can serve: start-up checks passed and an index is
   // in service. Otherwise the first reason it cannot.

@@ -139,6 +139,15 @@ int Main(int argc, char** argv) {
   else LogError("worker_not_ready", {{"reason", not_ready}, {"startup_ms", startup_ms}});
 
   Housekeeper housekeeper(app);
+  // The key is checked once, in the background: a slow provider must not
+  // delay readiness. A rejected key shows on /api/health.
+  if (app.llm && app.llm->configured()) {
+    std::thread([&app] {
+      Status s = app.llm->CheckKey(Deadline::After(std::chrono::seconds(10)), app.breaker.get());
+      app.key_check = s.ok() ? "accepted" : s.error() == "upstream_auth" ? "rejected" : "unreachable";
+      if (!s.ok()) LogWarn("llm_key_check_failed", {{"reason", s.error()}});
+    }).detach();
+  }
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -10,6 +10,7 @@ Router MakeRouter() {
   r.Add("GET", "/ready", HandleReady);
   r.Add("GET", "/api/health", HandleHealth);
   r.Add("POST", "/api/search", HandleSearch);
+  r.Add("POST", "/api/chat", HandleChat, RouteKind::kSlow);
   r.Add("GET", "/api/sessions/*", HandleGetSession);
   r.Add("DELETE", "/api/sessions/*", HandleDeleteSession);
   return r;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "chat.h"
 #include "log.h"
 
 namespace folio {
@@ -32,7 +33,7 @@ Status OpenState(App& app) {
   if (!sessions.ok()) return Unavailable("store", "session store: " + sessions.status().message());
   app.store = std::move(store.value());
   app.sessions = std::make_unique<SessionStore>(std::move(sessions.value()));
-  return Status::Ok();
+  return OpenLlm(app);
 }
 
 Housekeeper::Housekeeper(App& app) : app_(app), thread_(&Housekeeper::Run, this) {}

@@ -12,6 +12,7 @@ Response HandlePing(const Request& request, App& app);    // GET /ping
 Response HandleReady(const Request& request, App& app);   // GET /ready
 Response HandleHealth(const Request& request, App& app);  // GET /api/health
 Response HandleSearch(const Request& request, App& app);  // POST /api/search
+Response HandleChat(const Request& request, App& app);    // POST /api/chat (slow)
 Response HandleGetSession(const Request& request, App& app);     // GET /api/sessions/{id}
 Response HandleDeleteSession(const Request& request, App& app);  // DELETE /api/sessions/{id}
 

@@ -60,11 +60,32 @@ nlohmann::json IndexCheck(const Knowledge& knowledge) {
   return check;
 }
 
+// The LLM never makes folio unhealthy: without it answers are degraded
+// (composed from the knowledge base), so every problem here is a warning.
+nlohmann::json LlmCheck(App& app) {
+  if (!app.llm) return {{"status", "warn"}, {"reason", "not started"}};
+  nlohmann::json check = {{"configured", app.llm->configured()}, {"model", app.llm->model()},
+                          {"key", app.llm->configured() ? app.key_check.load() : "not_configured"}};
+  std::string reason;
+  if (app.breaker) {
+    BreakerSnapshot b = app.breaker->Snapshot(UnixNow() * 1000);
+    check["breaker"] = BreakerStateName(b.state);
+    check["consecutive_failures"] = b.consecutive_failures;
+    if (b.state != BreakerState::kClosed) reason = "circuit breaker open: answers are degraded until it closes";
+    if (b.key_rejected) reason = "the API key was rejected (401/403)";
+  }
+  if (!app.llm->configured()) reason = "OPENAI_API_KEY is not set: answers are composed from the knowledge base";
+  check["status"] = reason.empty() ? "ok" : "warn";
+  if (!reason.empty()) check["reason"] = reason;
+  return check;
+}
+
 }  // namespace
 
 Response HandleHealth(const Request& request, App& app) {
   nlohmann::json checks = {{"startup", StartupCheck(app)},
                            {"index", IndexCheck(app.knowledge)},
+                           {"llm", LlmCheck(app)},
                            {"memory", MemoryCheck(app.config)}};
   bool warn = false, critical = false;
   for (const auto& [name, check] : checks.items()) {

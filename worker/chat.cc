@@ -1,0 +1,118 @@
+// chat.cc: the question → answer pipeline.
+#include "chat.h"
+
+#include "log.h"
+
+namespace folio {
+
+namespace {
+
+// A degraded answer, streamed line by line so the client sees the same
+// event sequence as for an LLM answer.
+bool StreamText(const std::string& text, const DeltaFn& on_delta) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    end = end == std::string::npos ? text.size() : end + 1;
+    if (!on_delta(std::string_view(text).substr(start, end - start))) return false;
+    start = end;
+  }
+  return true;
+}
+
+}  // namespace
+
+Deadline RequestDeadline(const App& app, SteadyTime received_at) {
+  return Deadline(received_at + std::chrono::seconds(app.config.Int("REQUEST_TIMEOUT_S")));
+}
+
+std::vector<Passage> Retrieve(App& app, std::string_view question) {
+  std::vector<Passage> passages;
+  Knowledge::Current kb = app.knowledge.Get();
+  if (!kb.index) return passages;
+  Result<std::vector<float>> vector = kb.embedder->Embed(question);
+  SearchOptions options;
+  options.k = static_cast<size_t>(app.config.Int("MAX_RETRIEVAL_DOCS"));
+  // A failed embedding (remote embedder down) still leaves keyword search.
+  std::span<const float> query_vector;
+  if (vector.ok()) query_vector = *vector;
+  Result<std::vector<SearchHit>> hits = kb.index->Search(question, query_vector, options);
+  if (!hits.ok()) return passages;
+  for (const SearchHit& hit : *hits)
+    passages.push_back({std::string(hit.source), std::string(hit.heading), std::string(hit.text), hit.score});
+  return passages;
+}
+
+Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage> sources, const DeltaFn& on_delta) {
+  ChatOutput out;
+  out.sources = std::move(sources);
+  Deadline deadline = RequestDeadline(app, input.received_at);
+
+  PromptBudgets budgets;
+  budgets.context_tokens = static_cast<size_t>(app.config.Int("MAX_TOKENS_CONTEXT"));
+  budgets.history_tokens = static_cast<size_t>(app.config.Int("MAX_TOKENS_HISTORY"));
+  budgets.response_tokens = static_cast<size_t>(app.config.Int("MAX_TOKENS_RESPONSE"));
+  budgets.max_passages = static_cast<size_t>(app.config.Int("MAX_RETRIEVAL_DOCS"));
+  Prompt prompt = BuildPrompt(app.system_prompt, out.sources, input.history, input.message, budgets);
+
+  LlmCallContext ctx;
+  ctx.request_id = input.request_id;
+  ctx.breaker = app.breaker.get();
+  ctx.on_delta = on_delta;
+  bool delivered = false;
+  if (on_delta) ctx.on_delta = [&](std::string_view d) { delivered = true; return on_delta(d); };
+  Result<LlmResult> llm = app.llm->Complete(prompt.messages, static_cast<int>(budgets.response_tokens), deadline, ctx);
+  if (llm.ok()) {
+    out.text = std::move(llm->text);
+    out.prompt_tokens = llm->prompt_tokens;
+    out.completion_tokens = llm->completion_tokens;
+    if (!out.text.empty()) return out;
+  }
+  const Status& why = llm.ok() ? Status(Code::kUnavailable, "upstream_empty", "the LLM answered nothing") : llm.status();
+  if (why.code() == Code::kDeadlineExceeded)
+    return DeadlineExceeded("timeout", "The answer took longer than " + std::to_string(app.config.Int("REQUEST_TIMEOUT_S")) + " s.");
+  if (why.error() == "cancelled") return why;
+  if (delivered)  // part of an LLM answer already reached the client: no fallback after it
+    return Unavailable("upstream_stream_broken", "The AI service stopped in the middle of the answer.");
+
+  if (why.error() != "llm_not_configured")
+    LogWarn("chat_degraded", {{"request_id", input.request_id}, {"reason", why.error()}});
+  out.degraded = true;
+  out.degraded_reason = why.error();
+  out.text = ComposeFallbackAnswer(input.message, out.sources);
+  out.prompt_tokens = out.completion_tokens = 0;
+  if (on_delta && !StreamText(out.text, on_delta)) return Unavailable("cancelled", "the client went away");
+  return out;
+}
+
+Status OpenLlm(App& app) {
+  const Config& config = app.config;
+  Result<std::string> prompt = LoadSystemPrompt(config.Str("PROMPT_FILE"));
+  if (!prompt.ok()) return prompt.status();
+  app.system_prompt = std::move(prompt.value());
+  app.prompt_version = PromptVersion(app.system_prompt);
+
+  LlmClientOptions options;
+  options.base_url = config.Str("LLM_BASE_URL");
+  options.api_key = config.Str("OPENAI_API_KEY");
+  options.model = config.Str("LLM_MODEL");
+  options.retries = static_cast<int>(config.Int("LLM_RETRIES"));
+  app.llm = std::make_unique<LlmClient>(options);
+
+  CircuitBreakerOptions breaker;
+  breaker.failure_threshold = static_cast<int>(config.Int("BREAKER_THRESHOLD"));
+  breaker.cooldown = std::chrono::seconds(config.Int("BREAKER_COOLDOWN_S"));
+  breaker.trial_lease = std::chrono::seconds(config.Int("REQUEST_TIMEOUT_S"));
+  // Shared by every worker process through a mapped file; a process that
+  // cannot map it still works with a breaker of its own.
+  Result<std::unique_ptr<CircuitBreaker>> shared = CircuitBreaker::Open(config.Str("RUN_DIR") + "/breaker.shm", breaker);
+  if (shared.ok()) {
+    app.breaker = std::move(shared.value());
+  } else {
+    LogWarn("breaker_not_shared", {{"reason", shared.status().message()}});
+    app.breaker = CircuitBreaker::InMemory(breaker);
+  }
+  return Status::Ok();
+}
+
+}  // namespace folio

@@ -1,0 +1,131 @@
+// chat.cc: POST /api/chat {"message", "session_id"?, "stream"?} — folio's main
+// job. parse → session → retrieve → answer (chat.h) → commit the turn →
+// answer as JSON, or as Server-Sent Events (meta, token…, done | error).
+// Runs on a chat thread (RouteKind::kSlow): it may wait seconds on the LLM.
+#include "chat.h"
+
+#include "handlers.h"
+#include "json_body.h"
+#include "log.h"
+#include "sse.h"
+
+namespace folio {
+
+namespace {
+
+constexpr size_t kMaxMessageChars = 2000;
+
+struct ChatRequest {
+  std::string message;
+  std::string session_id;  // "" = start a new session
+  bool stream = false;
+};
+
+Result<ChatRequest> ParseChatRequest(const Request& request) {
+  Result<nlohmann::json> body = ParseJsonObject(request);
+  if (!body.ok()) return body.status();
+  ChatRequest out;
+  auto message = body->find("message");
+  if (message == body->end() || !message->is_string())
+    return Unprocessable("invalid_message", "\"message\" must be a string.");
+  out.message = message->get<std::string>();
+  if (IsBlank(out.message)) return Unprocessable("invalid_message", "\"message\" must not be empty.");
+  if (Utf8Length(out.message) > kMaxMessageChars)
+    return Unprocessable("invalid_message", "\"message\" is longer than 2000 characters.");
+  auto session = body->find("session_id");
+  if (session != body->end() && !session->is_null()) {
+    if (!session->is_string() || !IsValidSessionId(session->get<std::string>()))
+      return InvalidArgument("invalid_session_id", "\"session_id\" is not a session id folio issued.");
+    out.session_id = session->get<std::string>();
+  }
+  auto stream = body->find("stream");
+  if (stream != body->end() && !stream->is_null()) {
+    if (!stream->is_boolean()) return Unprocessable("invalid_stream", "\"stream\" must be true or false.");
+    out.stream = stream->get<bool>();
+  }
+  out.stream = out.stream || AcceptsEventStream(request);
+  return out;
+}
+
+nlohmann::json SourcesJson(const std::vector<Passage>& sources) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Passage& p : sources)
+    out.push_back({{"source", p.source}, {"heading", p.heading}, {"score", std::round(p.score * 10000) / 10000}});
+  return out;
+}
+
+nlohmann::json UsageJson(const ChatOutput& out) {
+  return {{"prompt_tokens", out.prompt_tokens}, {"completion_tokens", out.completion_tokens}};
+}
+
+// Stores the turn; a failure is logged, never shown: the answer exists.
+void CommitTurn(App& app, const std::string& session_id, const std::string& message, const ChatOutput& out,
+                const std::string& request_id) {
+  Status s = app.sessions->AppendTurn(session_id, message, out.text, UnixNow());
+  if (!s.ok())
+    LogError("session_commit_failed", {{"request_id", request_id}, {"session", session_id.substr(0, 6)},
+                                       {"reason", s.message()}});
+}
+
+}  // namespace
+
+Response HandleChat(const Request& request, App& app) {
+  Result<ChatRequest> parsed = ParseChatRequest(request);
+  if (!parsed.ok()) return ErrorResponse(parsed.status(), request.request_id);
+  if (!app.sessions || !app.llm)
+    return ErrorResponse(Unavailable("not_ready", "This server is still starting."), request.request_id);
+
+  ChatInput input{parsed->message, {}, request.request_id, request.received_at};
+  std::string session_id = parsed->session_id;
+  if (session_id.empty()) {
+    Result<std::string> created = app.sessions->Create(UnixNow());
+    if (!created.ok()) return ErrorResponse(created.status(), request.request_id);
+    session_id = created.value();
+  } else {
+    Result<Session> session = app.sessions->Get(session_id, UnixNow());
+    if (!session.ok()) return ErrorResponse(session.status(), request.request_id);
+    for (const Message& m : session->messages) input.history.push_back({std::string(RoleName(m.role)), m.content});
+  }
+  std::vector<Passage> sources = Retrieve(app, input.message);
+
+  if (!parsed->stream) {
+    Result<ChatOutput> out = Answer(app, input, std::move(sources), nullptr);
+    if (!out.ok()) return ErrorResponse(out.status(), request.request_id);
+    CommitTurn(app, session_id, input.message, *out, request.request_id);
+    return JsonResponse(200, {{"response", out->text},
+                              {"session_id", session_id},
+                              {"sources", SourcesJson(out->sources)},
+                              {"cached", false},
+                              {"degraded", out->degraded},
+                              {"usage", UsageJson(*out)},
+                              {"request_id", request.request_id}});
+  }
+
+  Response r;
+  MakeEventStream(r);
+  r.stream = [&app, input, session_id, sources = std::move(sources)](StreamWriter& w) mutable {
+    if (!w.Write(SseEvent("meta", {{"session_id", session_id}, {"sources", SourcesJson(sources)},
+                                   {"request_id", input.request_id}})) ||
+        !w.Flush())
+      return;
+    DeltaFn on_delta = [&w](std::string_view delta) {
+      return w.Write(SseEvent("token", {{"text", delta}})) && w.Flush();
+    };
+    Result<ChatOutput> out = Answer(app, input, std::move(sources), on_delta);
+    if (!out.ok()) {
+      if (out.status().error() == "cancelled") {
+        LogInfo("chat_cancelled", {{"request_id", input.request_id}});
+        return;
+      }
+      w.Write(SseEvent("error", {{"error", {{"code", out.status().error()}, {"message", out.status().message()}}},
+                                 {"request_id", input.request_id}}));
+      return;
+    }
+    CommitTurn(app, session_id, input.message, *out, input.request_id);
+    w.Write(SseEvent("done", {{"usage", UsageJson(*out)}, {"cached", false}, {"degraded", out->degraded},
+                              {"session_id", session_id}}));
+  };
+  return r;
+}
+
+}  // namespace folio

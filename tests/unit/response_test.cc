@@ -92,6 +92,14 @@ TEST(ProbeTest, ReadyIs503WithReasonUntilStartupPasses) {
   EXPECT_EQ(nlohmann::json::parse(after.body)["ready"], true);
 }
 
+TEST(HealthTest, NoLlmKeyIsDegradedNotUnhealthy) {
+  test::TestApp test_app;
+  auto body = nlohmann::json::parse(HandleHealth(Request{}, test_app.app()).body);
+  EXPECT_EQ(body["checks"]["llm"]["status"], "warn");
+  EXPECT_EQ(body["checks"]["llm"]["configured"], false);
+  EXPECT_NE(body["status"], "unhealthy");
+}
+
 TEST(HealthTest, ReportsMemoryCheckAndOverallStatus) {
   test::TestApp test_app;
   App& app = test_app.app();
@@ -115,16 +123,20 @@ TEST(HealthTest, FailedStartupIsUnhealthy503) {
   EXPECT_EQ(body["checks"]["startup"]["reason"], "DATA_DIR is not writable");
 }
 
-TEST(HealthTest, MemoryOverLimitIsUnhealthy) {
+TEST(HealthTest, OverallStatusIsTheWorstCheck) {
   test::TestApp test_app(std::map<std::string, std::string>{{"MEMORY_LIMIT_MB", "32"}});
   App& app = test_app.app();
   // A test binary's pool is itself (plus any same-named siblings): force a
   // tiny limit by checking against cgroup or PSS; either way it must be
   // reported, and the overall status must follow the check.
   auto body = nlohmann::json::parse(HandleHealth(Request{}, app).body);
-  std::string mem = body["checks"]["memory"]["status"];
-  std::string overall = body["status"];
-  EXPECT_EQ(overall, mem == "critical" ? "unhealthy" : mem == "warn" ? "degraded" : "healthy");
+  bool critical = false, warn = false;
+  for (const auto& [name, check] : body["checks"].items()) {
+    critical |= check["status"] == "critical";
+    warn |= check["status"] == "warn";
+  }
+  EXPECT_EQ(body["status"], critical ? "unhealthy" : warn ? "degraded" : "healthy");
+  EXPECT_TRUE(body["checks"]["memory"].contains("pool_pss_mb"));
 }
 
 }  // namespace

@@ -36,6 +36,15 @@ HttpResponse Http(int port, const std::string& method, const std::string& path, 
 // or `timeout` passes. Used for malformed requests.
 HttpResponse RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// Sends a request and hands every piece of the raw response to `on_data` as
+// it arrives; stops when on_data returns false (the connection is then
+// closed: a client going away), the server closes, or `timeout` passes.
+// Returns everything read.
+std::string StreamHttp(int port, const std::string& method, const std::string& path, const std::string& body,
+                       const std::map<std::string, std::string>& headers,
+                       const std::function<bool(const std::string& so_far)>& on_data,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 // Parses a raw HTTP response (status line, headers, chunked or plain body).
 HttpResponse ParseHttpResponse(const std::string& raw);
 

@@ -68,7 +68,7 @@ nlohmann::json LlmCheck(App& app) {
                           {"key", app.llm->configured() ? app.key_check.load() : "not_configured"}};
   std::string reason;
   if (app.breaker) {
-    BreakerSnapshot b = app.breaker->Snapshot(UnixNow() * 1000);
+    BreakerSnapshot b = app.breaker->Snapshot(CircuitBreaker::NowMs());
     check["breaker"] = BreakerStateName(b.state);
     check["consecutive_failures"] = b.consecutive_failures;
     if (b.state != BreakerState::kClosed) reason = "circuit breaker open: answers are degraded until it closes";

@@ -12,6 +12,8 @@ Router MakeRouter() {
   r.Add("POST", "/api/search", HandleSearch);
   r.Add("POST", "/api/chat", HandleChat, RouteKind::kSlow);
   r.Add("GET", "/api/sessions/*", HandleGetSession);
+  r.Add("POST", "/v1/chat/completions", HandleChatCompletions, RouteKind::kSlow);
+  r.Add("GET", "/v1/models", HandleModels);
   r.Add("DELETE", "/api/sessions/*", HandleDeleteSession);
   return r;
 }

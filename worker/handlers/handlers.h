@@ -13,6 +13,8 @@ Response HandleReady(const Request& request, App& app);   // GET /ready
 Response HandleHealth(const Request& request, App& app);  // GET /api/health
 Response HandleSearch(const Request& request, App& app);  // POST /api/search
 Response HandleChat(const Request& request, App& app);    // POST /api/chat (slow)
+Response HandleChatCompletions(const Request& request, App& app);  // POST /v1/chat/completions (slow)
+Response HandleModels(const Request& request, App& app);           // GET /v1/models
 Response HandleGetSession(const Request& request, App& app);     // GET /api/sessions/{id}
 Response HandleDeleteSession(const Request& request, App& app);  // DELETE /api/sessions/{id}
 

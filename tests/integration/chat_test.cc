@@ -357,3 +357,39 @@ TEST(ChatSessionDurabilityTest, CommittedTurnSurvivesKilledWorkersAndAFullRestar
 
 }  // namespace
 }  // namespace folio::test
+
+namespace folio::test {
+namespace {
+
+TEST(ChatKeyTest, RejectedKeyShowsOnHealthAndChatsDegrade) {
+  MockLlm mock;
+  ASSERT_TRUE(mock.Start().ok());
+  mock.RequireApiKey("sk-the-right-key");
+  std::string error;
+  auto stack = TestStack::Start({{"OPENAI_API_KEY", "sk-a-wrong-key"}, {"LLM_BASE_URL", mock.base_url()}}, &error);
+  ASSERT_NE(stack, nullptr) << error;
+  HttpResponse health = PollHttp(stack->port(), "/api/health", [](const HttpResponse& r) {
+    return r.Json()["checks"]["llm"]["key"] == "rejected";
+  }, std::chrono::seconds(10));
+  EXPECT_EQ(health.Json()["checks"]["llm"]["key"], "rejected") << health.body;
+  EXPECT_EQ(health.Json()["checks"]["llm"]["status"], "warn");
+  EXPECT_EQ(health.status, 200);  // degraded, not down: answers still come from the KB
+  HttpResponse chat = stack->Post("/api/chat", ChatBody("hello"));
+  EXPECT_EQ(chat.status, 200);
+  EXPECT_EQ(chat.Json()["degraded"], true);
+  EXPECT_GE(mock.Calls("models"), 1);
+  stack.reset();
+  mock.Stop();
+}
+
+TEST(ChatKeyTest, LlmRequiredWithoutKeyStopsStartUp) {
+  std::string out;
+  int rc = RunCommand("env LLM_REQUIRED=true OPENAI_API_KEY= DATA_DIR=/tmp/folio-never RUN_DIR=/tmp/folio-never "
+                      "LOG_DIR=/tmp/folio-never FOLIO_BIN=" FOLIO_BINARY_DIR "/bin " FOLIO_SOURCE_DIR "/scripts/start",
+                      &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("OPENAI_API_KEY: required because LLM_REQUIRED=true"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace folio::test

@@ -211,6 +211,31 @@ Result<std::string> SessionStore::Create(int64_t now) {
   return id;
 }
 
+Status SessionStore::StartWithTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
+                                   int64_t now) {
+  if (!IsValidSessionId(id)) return BadId();
+  if (user_msg.size() > kMaxMessageBytes || assistant_msg.size() > kMaxMessageBytes) {
+    return InvalidArgument("message_too_large", "a message exceeds kMaxMessageBytes");
+  }
+  Session session;
+  session.created = session.updated = now;
+  session.messages.push_back(Message{Role::kUser, std::string(user_msg), now});
+  session.messages.push_back(Message{Role::kAssistant, std::string(assistant_msg), now});
+  if (session.messages.size() > options_.max_history_messages) {
+    session.messages.erase(session.messages.begin(),
+                           session.messages.end() - static_cast<ptrdiff_t>(options_.max_history_messages));
+  }
+  const std::string record = EncodeSession(session);
+  return store_->Write(
+      [&](WriteTxn& txn) -> Status {
+        Result<std::optional<std::string_view>> existing = txn.Get(db_, id);
+        if (!existing.ok()) return existing.status();
+        if (existing->has_value()) return Internal("session_id_collision", "new session id already exists");
+        return txn.Put(db_, id, record);
+      },
+      Durability::kSynced);
+}
+
 Result<Session> SessionStore::Get(std::string_view id, int64_t now) const {
   if (!IsValidSessionId(id)) return BadId();
   Result<ReadTxn> txn = store_->BeginRead();

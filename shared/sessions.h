@@ -86,6 +86,10 @@ class SessionStore {
   // expired after the caller's Get. InvalidArgument("message_too_large").
   Status AppendTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
                     int64_t now);
+  // Creates session `id` (from NewSessionId()) holding its first turn, in one
+  // synced write: a chat pays one fsync, and a session exists once its first
+  // turn is committed. Internal("session_id_collision") if `id` exists.
+  Status StartWithTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg, int64_t now);
   // Removes the session. NotFound if absent or already expired (an expired record
   // is removed all the same); a corrupt record is removed without complaint.
   Status Delete(std::string_view id, int64_t now);

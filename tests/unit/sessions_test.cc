@@ -69,6 +69,20 @@ TEST_F(SessionStoreTest, NewSessionHasNoMessages) {
   EXPECT_TRUE(s->messages.empty());
 }
 
+TEST_F(SessionStoreTest, StartWithTurnCreatesTheSessionWithItsFirstTurn) {
+  Result<std::string> id = NewSessionId();
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(sessions_->Get(*id, kT0).status().error(), "session_not_found");
+  ASSERT_TRUE(sessions_->StartWithTurn(*id, "first?", "answer.", kT0).ok());
+  Result<Session> s = sessions_->Get(*id, kT0);
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->messages.size(), 2u);
+  EXPECT_EQ(s->messages[0].content, "first?");
+  EXPECT_EQ(s->created, kT0);
+  EXPECT_EQ(sessions_->StartWithTurn(*id, "again", "no", kT0).error(), "session_id_collision");
+  EXPECT_EQ(sessions_->StartWithTurn("bad id", "x", "y", kT0).error(), "invalid_session_id");
+}
+
 TEST_F(SessionStoreTest, AppendTurnAddsUserThenAssistant) {
   std::string id = CreateAt(kT0);
   ASSERT_TRUE(sessions_->AppendTurn(id, "hello?", "hi!", kT0 + 5).ok());

@@ -58,10 +58,12 @@ nlohmann::json UsageJson(const ChatOutput& out) {
   return {{"prompt_tokens", out.prompt_tokens}, {"completion_tokens", out.completion_tokens}};
 }
 
-// Stores the turn; a failure is logged, never shown: the answer exists.
-void CommitTurn(App& app, const std::string& session_id, const std::string& message, const ChatOutput& out,
-                const std::string& request_id) {
-  Status s = app.sessions->AppendTurn(session_id, message, out.text, UnixNow());
+// Stores the turn (a new session is created with it: one synced write per
+// chat); a failure is logged, never shown: the answer exists.
+void CommitTurn(App& app, const std::string& session_id, bool new_session, const std::string& message,
+                const ChatOutput& out, const std::string& request_id) {
+  Status s = new_session ? app.sessions->StartWithTurn(session_id, message, out.text, UnixNow())
+                         : app.sessions->AppendTurn(session_id, message, out.text, UnixNow());
   if (!s.ok())
     LogError("session_commit_failed", {{"request_id", request_id}, {"session", session_id.substr(0, 6)},
                                        {"reason", s.message()}});
@@ -77,10 +79,11 @@ Response HandleChat(const Request& request, App& app) {
 
   ChatInput input{parsed->message, {}, request.request_id, request.received_at};
   std::string session_id = parsed->session_id;
-  if (session_id.empty()) {
-    Result<std::string> created = app.sessions->Create(UnixNow());
-    if (!created.ok()) return ErrorResponse(created.status(), request.request_id);
-    session_id = created.value();
+  const bool new_session = session_id.empty();
+  if (new_session) {
+    Result<std::string> id = NewSessionId();  // stored with its first turn
+    if (!id.ok()) return ErrorResponse(id.status(), request.request_id);
+    session_id = id.value();
   } else {
     Result<Session> session = app.sessions->Get(session_id, UnixNow());
     if (!session.ok()) return ErrorResponse(session.status(), request.request_id);
@@ -91,7 +94,7 @@ Response HandleChat(const Request& request, App& app) {
   if (!parsed->stream) {
     Result<ChatOutput> out = Answer(app, input, std::move(sources), nullptr);
     if (!out.ok()) return ErrorResponse(out.status(), request.request_id);
-    CommitTurn(app, session_id, input.message, *out, request.request_id);
+    CommitTurn(app, session_id, new_session, input.message, *out, request.request_id);
     return JsonResponse(200, {{"response", out->text},
                               {"session_id", session_id},
                               {"sources", SourcesJson(out->sources)},
@@ -103,7 +106,7 @@ Response HandleChat(const Request& request, App& app) {
 
   Response r;
   MakeEventStream(r);
-  r.stream = [&app, input, session_id, sources = std::move(sources)](StreamWriter& w) mutable {
+  r.stream = [&app, input, session_id, new_session, sources = std::move(sources)](StreamWriter& w) mutable {
     if (!w.Write(SseEvent("meta", {{"session_id", session_id}, {"sources", SourcesJson(sources)},
                                    {"request_id", input.request_id}})) ||
         !w.Flush())
@@ -121,7 +124,7 @@ Response HandleChat(const Request& request, App& app) {
                                  {"request_id", input.request_id}}));
       return;
     }
-    CommitTurn(app, session_id, input.message, *out, input.request_id);
+    CommitTurn(app, session_id, new_session, input.message, *out, input.request_id);
     w.Write(SseEvent("done", {{"usage", UsageJson(*out)}, {"cached", false}, {"degraded", out->degraded},
                               {"session_id", session_id}}));
   };

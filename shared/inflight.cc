@@ -1,0 +1,454 @@
+// inflight.cc: one LMDB record per key being computed, shared by every process.
+//
+// Record: {state, owner pid, owner start time, generation, lease_ms,
+// lease_until_ms, updated_ms, finished_ms, payload, partial text}, binary
+// (Encode/Decode below). The generation grows by one at every change of
+// leader, so a follower can tell "the same leader, further along" from
+// "a new leader that restarted the stream".
+//
+// Invariants — why no key can be stuck:
+//  1. Leading is decided only inside a write transaction, which LMDB
+//     serializes across all processes: at most one live leader per key.
+//  2. A running entry is followed only while (a) its lease has not run out
+//     and (b) its owner process exists. (a) is time alone: a leader that hangs
+//     stops heartbeating and loses the key within lease_ms. A lease further
+//     in the future than lease_ms + kClockSlackMs (the wall clock stepped back)
+//     counts as expired, so a clock jump cannot extend it. (b) catches kill -9
+//     sooner: pid gone, zombie, or pid reused (start time from /proc differs).
+//  3. A finished entry answers for linger_ms after finished_ms (again clamped
+//     against clock steps), then counts as absent: Join() replaces it and
+//     Purge() deletes it.
+//  4. A record that does not decode counts as absent (replaced by Join,
+//     deleted by Purge); an absent entry makes Wait() return kTakeOver.
+// So every waiter leaves Wait() by its deadline at the latest, and some Join()
+// can lead any key within max(lease_ms, linger_ms) of its last progress.
+//
+// Cost: a follower's Join() is one read transaction plus, for a leader in
+// another process, one /proc read; a leader's Join() adds a write transaction
+// (~20 µs on a kOnRequest environment). Liveness checks (/proc) never run
+// inside a write transaction, which every process waits for.
+#include "inflight.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace folio {
+namespace {
+
+constexpr size_t kMaxKeyBytes = 256;
+constexpr int64_t kClockSlackMs = 1000;
+constexpr uint8_t kFormat = 1;
+
+enum class State : uint8_t { kRunning = 1, kDone = 2, kFailed = 3 };
+
+// A process, told apart from a later one that reuses its pid.
+struct Owner {
+  int32_t pid = 0;
+  uint64_t start_ticks = 0;  // /proc/<pid>/stat field 22: clock ticks after boot
+  bool operator==(const Owner&) const = default;
+  bool operator<(const Owner& o) const { return std::tie(pid, start_ticks) < std::tie(o.pid, o.start_ticks); }
+};
+
+struct ProcStat {
+  char state = '?';
+  uint64_t start_ticks = 0;
+};
+// State (field 3) and start time (field 22) from /proc/<pid>/stat; nullopt if
+// the process does not exist. Plain read(2): ~4 µs, a third of an ifstream.
+std::optional<ProcStat> ReadProcStat(pid_t pid) {
+  char path[32], buf[1024];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  buf[n] = '\0';
+  char* rest = std::strrchr(buf, ')');  // comm may hold spaces and ')': fields resume after the last one
+  if (rest == nullptr) return std::nullopt;
+  ProcStat st;
+  char* save = nullptr;
+  int field = 3;
+  for (char* tok = strtok_r(rest + 1, " ", &save); tok != nullptr; tok = strtok_r(nullptr, " ", &save), ++field) {
+    if (field == 3) st.state = tok[0];
+    if (field == 22) {
+      st.start_ticks = std::strtoull(tok, nullptr, 10);
+      return st;
+    }
+  }
+  return std::nullopt;
+}
+
+Owner Self() {
+  // Per pid, so a fork()ed child gets its own identity.
+  thread_local pid_t cached_pid = 0;
+  thread_local Owner cached;
+  pid_t pid = getpid();
+  if (pid != cached_pid) {
+    auto st = ReadProcStat(pid);
+    cached = Owner{static_cast<int32_t>(pid), st ? st->start_ticks : 0};
+    cached_pid = pid;
+  }
+  return cached;
+}
+
+bool Alive(const Owner& o) {
+  if (o.pid <= 0) return false;
+  if (o.pid == getpid()) return o == Self();
+  if (::kill(o.pid, 0) != 0 && errno == ESRCH) return false;
+  auto st = ReadProcStat(o.pid);
+  // A zombie (killed, not yet reaped) will never complete anything.
+  return st && st->state != 'Z' && st->state != 'X' && st->start_ticks == o.start_ticks;
+}
+
+struct Entry {
+  State state = State::kRunning;
+  Owner owner;
+  uint64_t generation = 0;
+  int64_t lease_ms = 0;
+  int64_t lease_until_ms = 0;
+  int64_t updated_ms = 0;
+  int64_t finished_ms = 0;
+  std::string_view payload;  // views into the record or the caller's strings
+  std::string_view partial;
+};
+
+// Header, little-endian: format u8, state u8, 0 u16, pid i32, start u64,
+// generation u64, lease_ms, lease_until_ms, updated_ms, finished_ms (i64 each),
+// payload length u32, partial length u32; then payload, then partial text.
+constexpr size_t kHeaderBytes = 64;
+
+template <typename T>
+void PutRaw(std::string& out, T v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+template <typename T>
+T GetRaw(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+std::string Encode(const Entry& e) {
+  std::string out;
+  out.reserve(kHeaderBytes + e.payload.size() + e.partial.size());
+  PutRaw<uint8_t>(out, kFormat);
+  PutRaw<uint8_t>(out, static_cast<uint8_t>(e.state));
+  PutRaw<uint16_t>(out, 0);
+  PutRaw<int32_t>(out, e.owner.pid);
+  PutRaw<uint64_t>(out, e.owner.start_ticks);
+  PutRaw<uint64_t>(out, e.generation);
+  PutRaw<int64_t>(out, e.lease_ms);
+  PutRaw<int64_t>(out, e.lease_until_ms);
+  PutRaw<int64_t>(out, e.updated_ms);
+  PutRaw<int64_t>(out, e.finished_ms);
+  PutRaw<uint32_t>(out, static_cast<uint32_t>(e.payload.size()));
+  PutRaw<uint32_t>(out, static_cast<uint32_t>(e.partial.size()));
+  out.append(e.payload);
+  out.append(e.partial);
+  return out;
+}
+
+// nullopt for anything but a well-formed record of this format (invariant 4).
+std::optional<Entry> Decode(std::string_view v) {
+  if (v.size() < kHeaderBytes || static_cast<uint8_t>(v[0]) != kFormat) return std::nullopt;
+  const char* p = v.data();
+  Entry e;
+  uint8_t state = static_cast<uint8_t>(p[1]);
+  if (state < 1 || state > 3) return std::nullopt;
+  e.state = static_cast<State>(state);
+  e.owner.pid = GetRaw<int32_t>(p + 4);
+  e.owner.start_ticks = GetRaw<uint64_t>(p + 8);
+  e.generation = GetRaw<uint64_t>(p + 16);
+  e.lease_ms = GetRaw<int64_t>(p + 24);
+  e.lease_until_ms = GetRaw<int64_t>(p + 32);
+  e.updated_ms = GetRaw<int64_t>(p + 40);
+  e.finished_ms = GetRaw<int64_t>(p + 48);
+  uint32_t payload_len = GetRaw<uint32_t>(p + 56);
+  uint32_t partial_len = GetRaw<uint32_t>(p + 60);
+  if (v.size() != kHeaderBytes + size_t{payload_len} + partial_len) return std::nullopt;
+  e.payload = v.substr(kHeaderBytes, payload_len);
+  e.partial = v.substr(kHeaderBytes + payload_len, partial_len);
+  return e;
+}
+
+// Invariant 2(a), with the clock-step clamp.
+bool LeaseLive(const Entry& e, int64_t now_ms) {
+  return now_ms < e.lease_until_ms && e.lease_until_ms - now_ms <= e.lease_ms + kClockSlackMs;
+}
+
+// Invariant 3.
+bool Lingering(const Entry& e, int64_t now_ms, int64_t linger_ms) {
+  return e.state != State::kRunning && now_ms < e.finished_ms + linger_ms && e.finished_ms - now_ms <= kClockSlackMs;
+}
+
+bool IsFinished(const Entry& e) { return e.state != State::kRunning; }
+
+Status CheckKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return InvalidArgument("inflight_bad_key", "inflight keys are 1 to 256 bytes");
+  }
+  return Status::Ok();
+}
+
+int64_t WallMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Result<InflightTable> InflightTable::Open(Store* store, InflightOptions options) {
+  auto db = store->Database(kInflightDb);
+  if (!db.ok()) return db.status();
+  return InflightTable(store, *db, options);
+}
+
+Result<InflightTable::Role> InflightTable::Join(std::string_view key, int64_t lease_ms, int64_t now_ms) {
+  if (Status s = CheckKey(key); !s.ok()) return s;
+  if (lease_ms <= 0) return InvalidArgument("inflight_bad_lease", "lease_ms must be positive");
+  const Owner self = Self();
+
+  // Fast path, no write: a lingering result, or a live leader elsewhere.
+  std::optional<std::pair<Owner, uint64_t>> found_dead;  // (owner, generation) seen dead
+  {
+    std::optional<Entry> seen;
+    {
+      auto txn = store_->BeginRead();
+      if (!txn.ok()) return txn.status();
+      auto got = txn->Get(db_, key);
+      if (!got.ok()) return got.status();
+      if (got->has_value()) seen = Decode(**got);
+    }  // the views in `seen` are only used for fixed fields below
+    if (seen && Lingering(*seen, now_ms, options_.linger_ms)) return Role::kFollower;
+    if (seen && seen->state == State::kRunning && LeaseLive(*seen, now_ms)) {
+      if (seen->owner == self || Alive(seen->owner)) return Role::kFollower;
+      found_dead.emplace(seen->owner, seen->generation);
+    }
+  }
+
+  Role role = Role::kFollower;
+  Status s = store_->Write(
+      [&](WriteTxn& txn) -> Status {
+        auto got = txn.Get(db_, key);
+        if (!got.ok()) return got.status();
+        std::optional<Entry> cur = got->has_value() ? Decode(**got) : std::nullopt;
+        if (cur && Lingering(*cur, now_ms, options_.linger_ms)) return Status::Ok();
+        if (cur && cur->state == State::kRunning && LeaseLive(*cur, now_ms)) {
+          // Take over only the leader we checked and found dead; a leader that
+          // appeared since is alive as far as we know (Wait checks again).
+          const bool checked_dead = found_dead && found_dead->first == cur->owner && found_dead->second == cur->generation;
+          if (!checked_dead) return Status::Ok();
+        }
+        Entry mine;
+        mine.state = State::kRunning;
+        mine.owner = self;
+        mine.generation = cur ? cur->generation + 1 : 1;
+        mine.lease_ms = lease_ms;
+        mine.lease_until_ms = now_ms + lease_ms;
+        mine.updated_ms = now_ms;
+        role = Role::kLeader;
+        return txn.Put(db_, key, Encode(mine));
+      },
+      Durability::kRelaxed);
+  if (!s.ok()) return s;
+  return role;
+}
+
+Status InflightTable::Heartbeat(std::string_view key, int64_t now_ms, std::string_view partial_text) {
+  if (Status s = CheckKey(key); !s.ok()) return s;
+  const Owner self = Self();
+  return store_->Write(
+      [&](WriteTxn& txn) -> Status {
+        auto got = txn.Get(db_, key);
+        if (!got.ok()) return got.status();
+        std::optional<Entry> cur = got->has_value() ? Decode(**got) : std::nullopt;
+        if (!cur || cur->state != State::kRunning || cur->owner != self) {
+          return NotFound("inflight_not_leader", "this process no longer leads the key");
+        }
+        Entry next = *cur;
+        next.lease_until_ms = now_ms + cur->lease_ms;
+        next.updated_ms = now_ms;
+        if (!partial_text.empty()) next.partial = partial_text;
+        std::string record = Encode(next);
+        return txn.Put(db_, key, record);
+      },
+      Durability::kRelaxed);
+}
+
+Status InflightTable::Complete(std::string_view key, std::string_view payload) {
+  if (Status s = CheckKey(key); !s.ok()) return s;
+  const int64_t now_ms = WallMs();
+  return store_->Write(
+      [&](WriteTxn& txn) -> Status {
+        auto got = txn.Get(db_, key);
+        if (!got.ok()) return got.status();
+        std::optional<Entry> cur = got->has_value() ? Decode(**got) : std::nullopt;
+        if (!cur) return NotFound("inflight_not_found", "no inflight entry for the key");
+        if (cur->state == State::kDone) return Status::Ok();  // the first answer stands
+        Entry next = *cur;
+        next.state = State::kDone;
+        next.payload = payload;
+        next.partial = {};
+        next.updated_ms = now_ms;
+        next.finished_ms = now_ms;
+        return txn.Put(db_, key, Encode(next));
+      },
+      Durability::kRelaxed);
+}
+
+Status InflightTable::Fail(std::string_view key, std::string_view failure) {
+  if (Status s = CheckKey(key); !s.ok()) return s;
+  const int64_t now_ms = WallMs();
+  const Owner self = Self();
+  return store_->Write(
+      [&](WriteTxn& txn) -> Status {
+        auto got = txn.Get(db_, key);
+        if (!got.ok()) return got.status();
+        std::optional<Entry> cur = got->has_value() ? Decode(**got) : std::nullopt;
+        if (cur && cur->owner == self && IsFinished(*cur)) return Status::Ok();
+        if (!cur || cur->state != State::kRunning || cur->owner != self) {
+          return NotFound("inflight_not_leader", "this process no longer leads the key");
+        }
+        Entry next = *cur;
+        next.state = State::kFailed;
+        next.payload = failure;
+        next.partial = {};
+        next.updated_ms = now_ms;
+        next.finished_ms = now_ms;
+        return txn.Put(db_, key, Encode(next));
+      },
+      Durability::kRelaxed);
+}
+
+Result<FollowResult> InflightTable::Wait(std::string_view key, const Deadline& deadline,
+                                         std::chrono::milliseconds poll_interval, const PartialFn& on_partial) {
+  if (Status s = CheckKey(key); !s.ok()) return s;
+  using std::chrono::milliseconds;
+  const milliseconds first = std::max(milliseconds(1), poll_interval);
+  milliseconds interval = first;
+  const Owner self = Self();
+  bool streaming = static_cast<bool>(on_partial);
+  uint64_t stream_generation = 0;  // 0: not yet seen
+  size_t delivered = 0;
+  Owner checked_owner;
+  int64_t checked_at_ms = 0;
+
+  for (;;) {
+    const int64_t now_ms = WallMs();
+    std::optional<Entry> cur;
+    std::string delta;
+    FollowResult result;
+    {
+      auto txn = store_->BeginRead();
+      if (!txn.ok()) return txn.status();
+      auto got = txn->Get(db_, key);
+      if (!got.ok()) return got.status();
+      if (got->has_value()) cur = Decode(**got);
+      if (cur && IsFinished(*cur)) {
+        result.outcome = cur->state == State::kDone ? FollowResult::Outcome::kDone : FollowResult::Outcome::kFailed;
+        result.payload.assign(cur->payload);
+        return result;
+      }
+      if (cur && streaming) {
+        if (stream_generation == 0) stream_generation = cur->generation;
+        if (cur->generation != stream_generation || cur->partial.size() < delivered) {
+          streaming = false;  // another leader's stream: do not splice it onto this one
+        } else if (cur->partial.size() > delivered) {
+          delta.assign(cur->partial.substr(delivered));
+        }
+      }
+      if (cur) cur->payload = cur->partial = {};  // views die with the txn
+    }
+    if (!cur || !LeaseLive(*cur, now_ms)) return FollowResult{FollowResult::Outcome::kTakeOver, ""};
+    if (cur->owner != self && (cur->owner != checked_owner || now_ms - checked_at_ms >= options_.liveness_check_ms)) {
+      if (!Alive(cur->owner)) return FollowResult{FollowResult::Outcome::kTakeOver, ""};
+      checked_owner = cur->owner;
+      checked_at_ms = now_ms;
+    }
+    if (!delta.empty()) {
+      delivered += delta.size();
+      on_partial(delta);
+    }
+    if (deadline.Expired()) return DeadlineExceeded("inflight_deadline", "the coalesced request did not finish in time");
+    std::this_thread::sleep_until(std::min(std::chrono::steady_clock::now() + interval, deadline.at()));
+    interval = std::min(first * 4, interval * 3 / 2);
+  }
+}
+
+Result<int> InflightTable::Purge(int64_t now_ms) {
+  struct Candidate {
+    std::string key;
+    State state;
+    uint64_t generation;
+    int64_t lease_until_ms;
+    int64_t finished_ms;
+    bool corrupt = false;
+  };
+  std::vector<Candidate> doomed;
+  std::vector<std::pair<Candidate, Owner>> running;  // live leases: check their owners
+  {
+    auto txn = store_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    Status s = txn->ForEach(db_, "", [&](std::string_view k, std::string_view v) {
+      std::optional<Entry> e = Decode(v);
+      if (!e) {
+        doomed.push_back(Candidate{std::string(k), State::kRunning, 0, 0, 0, true});
+        return true;
+      }
+      Candidate c{std::string(k), e->state, e->generation, e->lease_until_ms, e->finished_ms};
+      if (IsFinished(*e)) {
+        if (!Lingering(*e, now_ms, options_.linger_ms)) doomed.push_back(std::move(c));
+      } else if (!LeaseLive(*e, now_ms)) {
+        doomed.push_back(std::move(c));
+      } else {
+        running.emplace_back(std::move(c), e->owner);
+      }
+      return true;
+    });
+    if (!s.ok()) return s;
+  }
+  std::map<Owner, bool> alive;  // one /proc read per distinct owner
+  for (auto& [c, owner] : running) {
+    auto it = alive.find(owner);
+    if (it == alive.end()) it = alive.emplace(owner, Alive(owner)).first;
+    if (!it->second) doomed.push_back(std::move(c));
+  }
+  if (doomed.empty()) return 0;
+
+  int removed = 0;
+  Status s = store_->Write(
+      [&](WriteTxn& txn) -> Status {
+        removed = 0;
+        for (const Candidate& c : doomed) {
+          auto got = txn.Get(db_, c.key);
+          if (!got.ok()) return got.status();
+          if (!got->has_value()) continue;
+          std::optional<Entry> e = Decode(**got);
+          // Delete only what was judged: a record changed since then is someone's progress.
+          const bool unchanged = c.corrupt ? !e
+                                           : e && e->state == c.state && e->generation == c.generation &&
+                                                 e->lease_until_ms == c.lease_until_ms && e->finished_ms == c.finished_ms;
+          if (!unchanged) continue;
+          auto del = txn.Delete(db_, c.key);
+          if (!del.ok()) return del.status();
+          if (*del) ++removed;
+        }
+        return Status::Ok();
+      },
+      Durability::kRelaxed);
+  if (!s.ok()) return s;
+  return removed;
+}
+
+}  // namespace folio

@@ -1,0 +1,376 @@
+// metrics.cc: per-process slots in one shared file, and their reclamation.
+//
+// Why slots: a counter shared by all workers would be one cache line bounced
+// between every core on every request. Instead each process claims a slot
+// (CAS on owner_pid, under flock at Open) and its threads add to that slot
+// only, with relaxed atomics: no lock, no syscall, no cross-process traffic
+// on the request path. A scrape sums the slots; it is rare and may be slow.
+//
+// Why a retired slot: a worker that dies (crash, OOM kill, restart) leaves
+// its slot behind. Freeing it by zeroing would make every Prometheus counter
+// drop, which rate() reads as a reset. So before a slot is reused its counts
+// are folded into `retired`, which is summed like any slot. The fold adds to
+// `retired` first and then subtracts the same amount from the slot: an add
+// racing with it (a fork()ed child still holding the parent's object) stays
+// in the slot, and a reclaimer killed halfway over-counts (counters stay
+// monotonic) rather than losing counts.
+//
+// Readers and folds: a reader could sum a slot before the fold and `retired`
+// after it (double count), or the reverse (a dip). fold_seq is a seqlock:
+// odd during a fold; readers retry when it moved. Folds are rare (a process
+// died), so readers almost never retry; writers never look at it.
+//
+// Liveness: kill(pid, 0) says whether the pid exists; the start time in
+// /proc/PID/stat tells our worker from a new process that reused its pid;
+// a zombie is dead (it will never write again).
+#include "metrics.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <sstream>
+#include <thread>
+
+#include "metrics_layout.h"
+
+namespace folio {
+
+namespace {
+
+using Shared = Metrics::Shared;
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+// RAII owner of a file descriptor.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// RAII flock(LOCK_EX), unlocked explicitly: the lock belongs to the open
+// file description, which the mapping keeps alive after close(fd).
+class FileLock {
+ public:
+  explicit FileLock(int fd) : fd_(::flock(fd, LOCK_EX) == 0 ? fd : -1) {}
+  ~FileLock() {
+    if (fd_ >= 0) ::flock(fd_, LOCK_UN);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool locked() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+Status FileError(const std::string& what, const std::string& path) {
+  return Internal("metrics_file", what + " " + path + ": " + std::strerror(errno));
+}
+
+bool HeaderValid(const Shared* s) {
+  return s->magic == kMetricsMagic && s->version == kMetricsVersion && s->size == kMetricsFileSize;
+}
+
+// Zeroes everything and writes the magic last, so a crash midway leaves a
+// file the next Open() re-initialises.
+void Initialise(void* at) {
+  std::memset(at, 0, kMetricsFileSize);
+  auto* s = new (at) Shared();
+  s->version = kMetricsVersion;
+  s->size = static_cast<uint32_t>(kMetricsFileSize);
+  std::atomic_thread_fence(std::memory_order_release);
+  s->magic = kMetricsMagic;
+}
+
+// State (field 3) and start time (field 22) of /proc/PID/stat. The command
+// name (field 2) may hold spaces and ')', so fields count from the last ')'.
+bool ReadStat(int pid, char* state, int64_t* start_ticks) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream rest(stat.substr(close + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 3) *state = field.empty() ? '?' : field[0];
+    if (i == 22) {
+      *start_ticks = std::strtoll(field.c_str(), nullptr, 10);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Moves slot `s`'s counts, peak and windows into `retired`, zeroes its
+// gauges and frees it. REQUIRES: the file lock is held.
+void RetireSlot(Shared* shared, MetricsSlot& s) {
+  shared->fold_seq.fetch_add(1, kRelaxed);  // odd: readers retry
+  std::atomic_thread_fence(std::memory_order_release);
+  std::atomic<int64_t>* from = Flat(s.counts);
+  std::atomic<int64_t>* to = Flat(shared->retired.counts);
+  for (size_t i = 0; i < kCountFields; ++i) {
+    const int64_t v = from[i].load(std::memory_order_acquire);
+    if (v == 0) continue;
+    to[i].fetch_add(v, kRelaxed);
+    from[i].fetch_sub(v, kRelaxed);
+  }
+  const int64_t peak = s.in_flight_peak.exchange(0, kRelaxed);
+  if (peak > shared->retired.in_flight_peak.load(kRelaxed)) shared->retired.in_flight_peak.store(peak, kRelaxed);
+  FoldWindows(s, shared->retired);
+  s.in_flight.store(0, kRelaxed);  // its requests died with it
+  shared->fold_seq.fetch_add(1, std::memory_order_release);
+  s.owner_start.store(0, kRelaxed);
+  s.owner_pid.store(0, std::memory_order_release);
+}
+
+// Retires the slots of dead owners. REQUIRES: the file lock is held.
+int ReclaimLocked(Shared* shared) {
+  // A reclaimer killed mid-fold left fold_seq odd; its lock died with it.
+  if (shared->fold_seq.load(std::memory_order_acquire) % 2 != 0) shared->fold_seq.fetch_add(1);
+  int reclaimed = 0;
+  for (MetricsSlot& s : shared->slots) {
+    const int64_t pid = s.owner_pid.load(std::memory_order_acquire);
+    if (pid == 0 || ProcessAlive(static_cast<int>(pid), s.owner_start.load(kRelaxed))) continue;
+    RetireSlot(shared, s);
+    ++reclaimed;
+  }
+  return reclaimed;
+}
+
+int64_t ToMicros(double seconds) {
+  if (!(seconds > 0)) return 0;  // negative and NaN
+  return static_cast<int64_t>(std::llround(std::min(seconds, 1e9) * 1e6));
+}
+
+int StatusClass(int status) {
+  if (status >= 200 && status < 300) return 0;
+  if (status >= 300 && status < 400) return 1;
+  if (status >= 400 && status < 500) return 2;
+  return 3;
+}
+
+// Probes and scrapes say nothing about load; see WindowStats().
+bool InWindow(Route r) {
+  switch (r) {
+    case Route::kPing: case Route::kReady: case Route::kHealth:
+    case Route::kMetrics: case Route::kCacheStats: case Route::kScaling:
+      return false;
+    default:
+      return true;
+  }
+}
+
+}  // namespace
+
+int64_t ProcessStartTicks(int pid) {
+  char state = '?';
+  int64_t start = 0;
+  return ReadStat(pid, &state, &start) ? start : 0;
+}
+
+bool ProcessAlive(int pid, int64_t start_ticks) {
+  if (pid <= 0) return false;
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;  // EPERM: exists, another user
+  char state = '?';
+  int64_t start = 0;
+  if (!ReadStat(pid, &state, &start)) return true;  // /proc hidden: trust kill()
+  if (state == 'Z' || state == 'X') return false;
+  return start_ticks == 0 || start == start_ticks;
+}
+
+// Owns the mapping (or the heap block), and remembers which file it maps so
+// later locking can reopen it: a descriptor inherited across fork() shares
+// its flock with the parent and would not exclude it.
+struct Metrics::Mapping {
+  void* addr = nullptr;          // mmap'ed file, or nullptr
+  std::unique_ptr<Shared> heap;  // in-memory mode
+  dev_t dev = 0;
+  ino_t ino = 0;
+  Mapping() = default;
+  ~Mapping() {
+    if (addr != nullptr) ::munmap(addr, kMetricsFileSize);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  Shared* shared() const { return addr != nullptr ? static_cast<Shared*>(addr) : heap.get(); }
+};
+
+Metrics::Metrics(std::unique_ptr<Mapping> mapping, int slot, std::string path)
+    : mapping_(std::move(mapping)), shared_(mapping_->shared()), slot_(slot), owner_pid_(::getpid()),
+      path_(std::move(path)) {}
+
+Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return FileError("cannot open", path);
+  // Serialises initialisation, claims and folds across processes. Released
+  // (before `fd` closes) when this function returns.
+  FileLock lock(fd.get());
+  if (!lock.locked()) return FileError("cannot lock", path);
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0) return FileError("cannot stat", path);
+  if (!S_ISREG(st.st_mode)) return Internal("metrics_file", path + " is not a regular file");
+  // Grow only: a process still mapping a longer (older) layout would take
+  // SIGBUS if the file shrank under it. A longer file fails the header check.
+  if (st.st_size < static_cast<off_t>(kMetricsFileSize) && ::ftruncate(fd.get(), kMetricsFileSize) != 0) {
+    return FileError("cannot size", path);
+  }
+  void* addr = ::mmap(nullptr, kMetricsFileSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (addr == MAP_FAILED) return FileError("cannot map", path);
+  auto mapping = std::make_unique<Mapping>();
+  mapping->addr = addr;
+  mapping->dev = st.st_dev;
+  mapping->ino = st.st_ino;
+  Shared* shared = mapping->shared();
+  if (!HeaderValid(shared)) Initialise(addr);
+  ReclaimLocked(shared);
+
+  const int64_t pid = ::getpid();
+  for (int i = 0; i < kMaxProcesses; ++i) {
+    int64_t free_owner = 0;
+    if (shared->slots[i].owner_pid.compare_exchange_strong(free_owner, pid, std::memory_order_acq_rel)) {
+      shared->slots[i].owner_start.store(ProcessStartTicks(static_cast<int>(pid)), std::memory_order_release);
+      return std::unique_ptr<Metrics>(new Metrics(std::move(mapping), i, path));
+    }
+  }
+  return Status(Code::kResourceExhausted, "metrics_slots_full",
+                path + ": all " + std::to_string(kMaxProcesses) + " slots belong to live processes");
+}
+
+std::unique_ptr<Metrics> Metrics::InMemory() {
+  auto mapping = std::make_unique<Mapping>();
+  mapping->heap = std::make_unique<Shared>();
+  Shared* shared = mapping->heap.get();
+  shared->magic = kMetricsMagic;
+  shared->version = kMetricsVersion;
+  shared->size = static_cast<uint32_t>(kMetricsFileSize);
+  shared->slots[0].owner_pid.store(::getpid());
+  return std::unique_ptr<Metrics>(new Metrics(std::move(mapping), 0, ""));
+}
+
+Metrics::~Metrics() {
+  // A fork()ed child destroying its copy must not free the parent's slot.
+  if (mapping_->addr == nullptr || ::getpid() != owner_pid_) return;
+  // Reopen for a lock of our own (see Mapping). If that fails the slot stays
+  // claimed until this process dies; its counts are summed meanwhile.
+  UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CLOEXEC));
+  struct stat st{};
+  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || st.st_dev != mapping_->dev || st.st_ino != mapping_->ino) return;
+  FileLock lock(fd.get());
+  if (!lock.locked()) return;
+  MetricsSlot& s = shared_->slots[slot_];
+  if (s.owner_pid.load(std::memory_order_acquire) == owner_pid_) RetireSlot(shared_, s);
+}
+
+int Metrics::ReclaimDeadSlots() {
+  if (mapping_->addr == nullptr) return 0;
+  UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CLOEXEC));
+  struct stat st{};
+  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || st.st_dev != mapping_->dev || st.st_ino != mapping_->ino) {
+    return 0;
+  }
+  FileLock lock(fd.get());
+  return lock.locked() ? ReclaimLocked(shared_) : 0;
+}
+
+int64_t Metrics::NowMs() {
+  struct timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+void Metrics::RecordRequestAt(Route route, int status, double seconds, int64_t now_ms) {
+  MetricsSlot& s = shared_->slots[slot_];
+  const int r = static_cast<int>(route);
+  const int cls = StatusClass(status);
+  const int bucket = LatencyBucket(seconds);
+  const int64_t us = ToMicros(seconds);
+  s.counts.requests[r][cls].fetch_add(1, kRelaxed);
+  if (status == 429) s.counts.overload[r][0].fetch_add(1, kRelaxed);
+  if (status == 503) s.counts.overload[r][1].fetch_add(1, kRelaxed);
+  s.counts.latency[r][bucket].fetch_add(1, kRelaxed);
+  s.counts.latency_sum_us[r].fetch_add(us, kRelaxed);
+  if (!InWindow(route)) return;
+  WindowBucket* w = WindowBucketFor(s.ring, now_ms / (kWindowBucketS * 1000));
+  if (w == nullptr) return;  // the window is approximate; totals above are not
+  w->v[kWinRequests].fetch_add(1, kRelaxed);
+  if (cls == 3) w->v[kWinErrors].fetch_add(1, kRelaxed);
+  if (status == 429) w->v[kWinThrottled].fetch_add(1, kRelaxed);
+  w->v[kWinSumUs].fetch_add(us, kRelaxed);
+  w->v[kWinHist + bucket].fetch_add(1, kRelaxed);
+}
+
+void Metrics::Add(Counter counter, int64_t n) {
+  if (n <= 0) return;  // counters never go down
+  shared_->slots[slot_].counts.counters[static_cast<int>(counter)].fetch_add(n, kRelaxed);
+}
+
+void Metrics::ObserveUpstream(double seconds) {
+  SharedCounts& c = shared_->slots[slot_].counts;
+  c.upstream_latency[LatencyBucket(seconds)].fetch_add(1, kRelaxed);
+  c.upstream_latency_sum_us.fetch_add(ToMicros(seconds), kRelaxed);
+}
+
+Metrics::InFlightGuard::InFlightGuard(Metrics& metrics) {
+  MetricsSlot& s = metrics.shared_->slots[metrics.slot_];
+  in_flight_ = &s.in_flight;
+  const int64_t now = in_flight_->fetch_add(1, kRelaxed) + 1;
+  int64_t peak = s.in_flight_peak.load(kRelaxed);
+  while (now > peak && !s.in_flight_peak.compare_exchange_weak(peak, now, kRelaxed)) {
+  }
+}
+
+Metrics::InFlightGuard::~InFlightGuard() { in_flight_->fetch_sub(1, kRelaxed); }
+
+MetricsSnapshot Metrics::Read() const {
+  // Bounded: a fold takes microseconds; after many retries (a reclaimer
+  // stopped mid-fold) a slightly inconsistent sum beats hanging a scrape.
+  constexpr int kMaxAttempts = 100;
+  MetricsSnapshot out;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    const int64_t seq = shared_->fold_seq.load(std::memory_order_acquire);
+    if (seq % 2 != 0 && attempt + 1 < kMaxAttempts) {
+      std::this_thread::yield();
+      continue;
+    }
+    out = MetricsSnapshot{};
+    int64_t* sum = Flat(out.counts);
+    auto add = [&](const MetricsSlot& s) {
+      const std::atomic<int64_t>* from = Flat(s.counts);
+      for (size_t i = 0; i < kCountFields; ++i) sum[i] += from[i].load(kRelaxed);
+      out.in_flight_peak = std::max(out.in_flight_peak, s.in_flight_peak.load(kRelaxed));
+    };
+    add(shared_->retired);
+    for (const MetricsSlot& s : shared_->slots) {
+      // Free slots too: zero after their fold, unless a fork()ed child still
+      // adds through its parent's object.
+      add(s);
+      if (s.owner_pid.load(kRelaxed) == 0) continue;
+      ++out.processes;
+      out.in_flight += std::max<int64_t>(0, s.in_flight.load(kRelaxed));
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (shared_->fold_seq.load(kRelaxed) == seq) break;
+  }
+  return out;
+}
+
+}  // namespace folio

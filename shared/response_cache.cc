@@ -1,0 +1,733 @@
+// response_cache.cc: keys, records and the LRU of the response cache.
+//
+// Three databases in the cache's own environment:
+//   entries: cache key → record, version 1 (integers little-endian, fixed width):
+//     u8 version = 1 | i64 created_ms | i64 expires_ms | i64 last_access_ms |
+//     u32 size | size bytes of payload | u64 XXH3-64 of all the preceding bytes
+//     The checksum matters here: the environment runs MDB_NOSYNC, so after a
+//     power loss a page may hold garbage; such a record reads as corrupt and is
+//     deleted instead of being served.
+//   lru: u64 big-endian last_access_ms + cache key → "" — key order is LRU order,
+//     so eviction reads the oldest keys first. An index key whose entry is gone
+//     or names another last_access is an orphan, skipped and removed on sight.
+//   stats: "totals" → u64 LE × 8 (see Totals); one record, so one get and one
+//     put per write transaction. entries/bytes are gauges kept in step with
+//     the databases by every transaction that changes them.
+//
+// Cheap reads, rare writes. A hit is one read transaction; it writes only to
+// touch last_access (once per touch_interval_ms per key) or to fold this
+// process's hit/miss counts into the totals, which every write transaction
+// does in passing and a small one does when they are stats_flush_interval_ms
+// old. Counts waiting in a process are lost if it is killed: they are metrics.
+//
+// Full map. Put evicts by bounds (entries, bytes) that are smaller than the map
+// in a sane setup, so LMDB's "store_full" means the bounds are too large for
+// map_size_mb. Then Put evicts a quarter of the entries in batches of
+// kFullEvictBatch (deletes on a full map must stay small, see store.h) and
+// retries once; if that fails too the process disables its cache rather than
+// pay a failing write on every answer. Nothing here ever aborts the caller.
+#include "response_cache.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "log.h"
+
+namespace folio {
+namespace {
+
+constexpr uint8_t kRecordVersion = 1;
+constexpr size_t kHeaderBytes = 1 + 8 + 8 + 8 + 4;
+constexpr size_t kChecksumBytes = 8;
+constexpr size_t kMaxKeyBytes = 400;        // + 8-byte LRU prefix stays under LMDB's 511
+constexpr size_t kMaxEvictPerPut = 1000;    // bounds one Put's transaction after a bounds decrease
+constexpr uint64_t kFullEvictBatch = 32;    // deletions per transaction on a full map
+constexpr size_t kClearBatch = 64;
+constexpr char kTotalsKey[] = "totals";
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
+  return v;
+}
+std::string Hex(const unsigned char* bytes, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kDigits[bytes[i] >> 4]);
+    out.push_back(kDigits[bytes[i] & 15]);
+  }
+  return out;
+}
+std::string Hash128Hex(std::string_view bytes) {
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, XXH3_128bits(bytes.data(), bytes.size()));
+  return Hex(c.digest, sizeof(c.digest));
+}
+void AppendPart(std::string* out, std::string_view part) {
+  PutU64(out, part.size());
+  out->append(part);
+}
+
+std::string LruKey(int64_t last_access_ms, std::string_view key) {
+  std::string out(8, '\0');
+  const auto v = static_cast<uint64_t>(std::max<int64_t>(0, last_access_ms));
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * (7 - i)));
+  out.append(key);
+  return out;
+}
+int64_t LruTime(std::string_view lru_key) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < lru_key.size(); ++i) v = (v << 8) | static_cast<uint8_t>(lru_key[i]);
+  return static_cast<int64_t>(v);
+}
+// What an entry counts against max_bytes: its key, record and LRU index key.
+uint64_t Charge(size_t key_bytes, size_t record_bytes) { return key_bytes + record_bytes + 8 + key_bytes; }
+
+std::optional<int64_t> PeekField(std::string_view record, size_t offset) {
+  if (record.size() < kHeaderBytes || static_cast<uint8_t>(record[0]) != kRecordVersion) return std::nullopt;
+  return static_cast<int64_t>(GetU64(record.data() + offset));
+}
+std::optional<int64_t> PeekExpires(std::string_view record) { return PeekField(record, 9); }
+std::optional<int64_t> PeekLastAccess(std::string_view record) { return PeekField(record, 17); }
+
+// What an LRU index key leads to.
+struct Victim {
+  enum Kind { kLive, kExpired, kCorrupt, kOrphanIndex } kind = kOrphanIndex;
+  std::string lru_key;
+  std::string key;      // the cache key (empty for a malformed index key)
+  uint64_t charge = 0;  // of the entry; 0 for kOrphanIndex, whose entry stays or is gone
+};
+
+// Classifies `lru_key` in `txn`. kOrphanIndex: no entry, or the entry names
+// another last_access (its own index key is elsewhere). A record whose header
+// is unreadable is kCorrupt and goes with its index key.
+Result<Victim> Inspect(const ReadTxn& txn, Db entries, std::string_view lru_key, int64_t now_ms) {
+  Victim v;
+  v.lru_key.assign(lru_key);
+  if (lru_key.size() <= 8) return v;
+  v.key.assign(lru_key.substr(8));
+  Result<std::optional<std::string_view>> rec = txn.Get(entries, v.key);
+  if (!rec.ok()) return rec.status();
+  if (!rec->has_value()) return v;
+  const std::string_view bytes = **rec;
+  const std::optional<int64_t> last_access = PeekLastAccess(bytes);
+  if (last_access && *last_access != LruTime(lru_key)) return v;
+  v.charge = Charge(v.key.size(), bytes.size());
+  v.kind = !last_access ? Victim::kCorrupt : (*PeekExpires(bytes) <= now_ms ? Victim::kExpired : Victim::kLive);
+  return v;
+}
+
+// The oldest index keys, inspected, in LRU order, while take() returns true.
+// `keep` (a cache key) is passed over.
+Status ScanOldest(const ReadTxn& txn, Db entries, Db lru, std::string_view keep, int64_t now_ms,
+                  const std::function<bool(Victim&&)>& take) {
+  Status inner;
+  Status s = txn.ForEach(lru, "", [&](std::string_view lru_key, std::string_view) {
+    if (lru_key.size() > 8 && lru_key.substr(8) == keep) return true;
+    Result<Victim> v = Inspect(txn, entries, lru_key, now_ms);
+    if (!v.ok()) {
+      inner = v.status();
+      return false;
+    }
+    return take(std::move(*v));
+  });
+  return inner.ok() ? s : inner;
+}
+
+Status BadEntry(const std::string& why) { return InvalidArgument("cache_bad_entry", why); }
+Status Corrupt(const char* why) { return Internal("corrupt_record", std::string("cache record: ") + why); }
+
+// Strips one trailing character of `set` (UTF-8 sequences) from *s.
+bool StripSuffix(std::string* s, std::initializer_list<std::string_view> set) {
+  for (std::string_view x : set) {
+    if (s->ends_with(x)) return s->resize(s->size() - x.size()), true;
+  }
+  return false;
+}
+void Trim(std::string* s) {
+  while (!s->empty() && s->back() == ' ') s->pop_back();
+  if (!s->empty() && s->front() == ' ') s->erase(0, 1);  // runs are collapsed: at most one
+}
+
+}  // namespace
+
+// ---- keys -------------------------------------------------------------------
+
+std::string NormalizeMessage(std::string_view message) {
+  std::string out;
+  out.reserve(message.size());
+  bool space = false;
+  for (size_t i = 0; i < message.size(); ++i) {
+    const auto c = static_cast<unsigned char>(message[i]);
+    if (c == ' ' || (c >= '\t' && c <= '\r')) {
+      space = true;
+      continue;
+    }
+    if (c == 0xC2 && i + 1 < message.size() && static_cast<unsigned char>(message[i + 1]) == 0xA0) {
+      space = true, ++i;  // no-break space
+      continue;
+    }
+    if (space && !out.empty()) out.push_back(' ');
+    space = false;
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c));
+  }
+  static constexpr std::pair<std::string_view, std::string_view> kQuotes[] = {
+      {"\"", "\""}, {"'", "'"}, {"`", "`"}, {"\u201c", "\u201d"}, {"\u2018", "\u2019"}, {"\u00ab", "\u00bb"}};
+  for (bool changed = true; changed;) {
+    changed = false;
+    while (StripSuffix(&out, {"?", "!", ".", "\u2026", "\uff1f", "\uff01"})) changed = true;
+    Trim(&out);
+    for (const auto& [open, close] : kQuotes) {
+      if (out.size() >= open.size() + close.size() && out.starts_with(open) && out.ends_with(close)) {
+        out = out.substr(open.size(), out.size() - open.size() - close.size());
+        Trim(&out);
+        changed = true;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::string HistoryDigest(std::span<const ChatMessage> history) {
+  if (history.empty()) return kEmptyHistoryDigest;
+  std::string buf = "folio-history";
+  for (const ChatMessage& m : history) {
+    AppendPart(&buf, m.role);
+    AppendPart(&buf, m.content);
+  }
+  return Hash128Hex(buf);
+}
+
+std::string CacheKey(const CacheKeyParts& p) {
+  std::string buf = "folio-cache";
+  buf.reserve(64 + p.normalized_message.size() + p.history_digest.size() + p.model.size() +
+              p.prompt_version.size() + p.kb_version.size());
+  for (std::string_view part : {p.normalized_message, p.intent, p.history_digest, p.model, p.prompt_version,
+                                p.kb_version}) {
+    AppendPart(&buf, part);
+  }
+  return "c1:" + Hash128Hex(buf);
+}
+
+// ---- records ----------------------------------------------------------------
+
+std::string EncodeCacheRecord(const CachedAnswer& a) {
+  std::string out;
+  out.reserve(kHeaderBytes + a.payload.size() + kChecksumBytes);
+  out.push_back(static_cast<char>(kRecordVersion));
+  PutU64(&out, static_cast<uint64_t>(a.created_ms));
+  PutU64(&out, static_cast<uint64_t>(a.expires_ms));
+  PutU64(&out, static_cast<uint64_t>(a.last_access_ms));
+  const auto size = static_cast<uint32_t>(a.payload.size());
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(size >> (8 * i)));
+  out.append(a.payload);
+  PutU64(&out, XXH3_64bits(out.data(), out.size()));
+  return out;
+}
+
+Result<CachedAnswer> DecodeCacheRecord(std::string_view bytes) {
+  if (bytes.empty()) return Corrupt("empty");
+  if (static_cast<uint8_t>(bytes[0]) != kRecordVersion) return Corrupt("unknown version");
+  if (bytes.size() < kHeaderBytes + kChecksumBytes) return Corrupt("truncated header");
+  uint32_t size = 0;
+  for (int i = 0; i < 4; ++i) size |= uint32_t{static_cast<uint8_t>(bytes[25 + i])} << (8 * i);
+  if (bytes.size() - kHeaderBytes - kChecksumBytes != size) return Corrupt("size does not match the record");
+  const size_t body = kHeaderBytes + size;
+  if (XXH3_64bits(bytes.data(), body) != GetU64(bytes.data() + body)) return Corrupt("checksum mismatch");
+  CachedAnswer a;
+  a.created_ms = static_cast<int64_t>(GetU64(bytes.data() + 1));
+  a.expires_ms = static_cast<int64_t>(GetU64(bytes.data() + 9));
+  a.last_access_ms = static_cast<int64_t>(GetU64(bytes.data() + 17));
+  a.payload.assign(bytes.substr(kHeaderBytes, size));
+  return a;
+}
+
+// ---- the cache --------------------------------------------------------------
+
+// The "totals" record: u64 LE per field, in this order (append new ones at the end).
+struct ResponseCache::Totals {
+  enum Field { kEntries, kBytes, kHits, kMisses, kEvictions, kExpirations, kCoalesced, kUpstreamSaved, kFields };
+  std::array<uint64_t, kFields> v{};
+  uint64_t& operator[](Field f) { return v[f]; }
+  bool Empty() const { return std::all_of(v.begin(), v.end(), [](uint64_t x) { return x == 0; }); }
+  void Add(const Totals& d) {
+    for (size_t i = 0; i < kFields; ++i) v[i] += d.v[i];
+  }
+  void Remove(uint64_t charge) {  // one entry leaves; the gauges never wrap below zero
+    v[kEntries] -= std::min<uint64_t>(v[kEntries], 1);
+    v[kBytes] -= std::min(v[kBytes], charge);
+  }
+  // A short or unreadable record reads as zeros for what it lacks: these are metrics.
+  static Totals Decode(std::optional<std::string_view> bytes) {
+    Totals t;
+    for (size_t i = 0; bytes && (i + 1) * 8 <= bytes->size() && i < kFields; ++i) t.v[i] = GetU64(bytes->data() + 8 * i);
+    return t;
+  }
+  std::string Encode() const {
+    std::string out;
+    for (uint64_t x : v) PutU64(&out, x);
+    return out;
+  }
+};
+
+// Put durations, µs, in buckets 1/8 of an octave wide, for p50/p99 without storing samples.
+struct ResponseCache::Histogram {
+  static constexpr size_t kBuckets = 16 + 27 * 8;
+  std::array<std::atomic<uint64_t>, kBuckets> counts{};
+  std::atomic<uint64_t> total{0}, last{0}, peak{0};
+  static size_t Index(uint64_t us) {
+    us = std::min<uint64_t>(us, (uint64_t{1} << 30) - 1);
+    if (us < 16) return us;
+    const int b = std::bit_width(us);  // ≥ 5
+    return 16 + (b - 5) * 8 + ((us >> (b - 4)) & 7);
+  }
+  static uint64_t Middle(size_t i) {
+    if (i < 16) return i;
+    const size_t b = (i - 16) / 8 + 5, sub = (i - 16) % 8;
+    const uint64_t lo = (8 + sub) << (b - 4);
+    return lo + ((uint64_t{1} << (b - 4)) - 1) / 2;
+  }
+  void Record(uint64_t us) {
+    counts[Index(us)]++;
+    total++;
+    last = us;
+    uint64_t p = peak.load();
+    while (us > p && !peak.compare_exchange_weak(p, us)) {
+    }
+  }
+  uint64_t Percentile(double q) const {
+    const uint64_t n = total.load();
+    if (n == 0) return 0;
+    const auto target = static_cast<uint64_t>(q * static_cast<double>(n) + 0.999999);
+    uint64_t seen = 0;
+    for (size_t i = 0; i < kBuckets; ++i) {
+      if ((seen += counts[i].load()) >= target) return Middle(i);
+    }
+    return Middle(kBuckets - 1);
+  }
+};
+
+struct ResponseCache::Removed {
+  uint64_t entries = 0, bytes = 0, evictions = 0, expirations = 0;
+  // Deletes v's index key and, unless it is an orphan, its entry.
+  Status Delete(WriteTxn& txn, Db entries_db, Db lru_db, const Victim& v, bool evicting) {
+    Result<bool> gone = txn.Delete(lru_db, v.lru_key);
+    if (!gone.ok()) return gone.status();
+    if (v.kind == Victim::kOrphanIndex) return Status::Ok();
+    gone = txn.Delete(entries_db, v.key);
+    if (!gone.ok()) return gone.status();
+    entries += 1;
+    bytes += v.charge;
+    if (v.kind == Victim::kExpired) expirations += 1;
+    if (v.kind == Victim::kLive && evicting) evictions += 1;
+    return Status::Ok();
+  }
+};
+
+Result<std::unique_ptr<ResponseCache>> ResponseCache::Open(const CacheOptions& options) {
+  if (options.path.empty() || options.map_size_mb == 0 || options.ttl_s <= 0 || options.max_entries == 0 ||
+      options.max_bytes < 1024 || options.touch_interval_ms < 0 || options.stats_flush_interval_ms < 0) {
+    return InvalidArgument("cache_bad_options", "cache path empty, or a size, count or interval out of range");
+  }
+  StoreOptions so;
+  so.path = options.path;
+  so.map_size_mb = options.map_size_mb;
+  so.databases = {kCacheEntriesDb, kCacheLruDb, kCacheStatsDb};
+  so.commit_sync = CommitSync::kOnRequest;  // rebuildable: see the top of store.cc
+  Result<std::unique_ptr<Store>> store = Store::Open(so);
+  if (!store.ok()) return store.status();
+  Result<Db> entries = (*store)->Database(kCacheEntriesDb);
+  Result<Db> lru = (*store)->Database(kCacheLruDb);
+  Result<Db> stats = (*store)->Database(kCacheStatsDb);
+  if (!entries.ok() || !lru.ok() || !stats.ok()) return Internal("cache_open_failed", "cache databases missing");
+  return std::unique_ptr<ResponseCache>(new ResponseCache(std::move(*store), *entries, *lru, *stats, options));
+}
+
+ResponseCache::ResponseCache(std::unique_ptr<Store> store, Db entries, Db lru, Db stats, const CacheOptions& options)
+    : store_(std::move(store)), entries_(entries), lru_(lru), stats_(stats), options_(options),
+      put_us_(std::make_unique<Histogram>()) {}
+
+ResponseCache::~ResponseCache() {
+  if (HasPending()) (void)Flush();  // refused harmlessly in a forked child (store.cc)
+}
+
+Status ResponseCache::WriteWithTotals(const std::function<Status(WriteTxn&, Totals&)>& fn) {
+  Totals pending;
+  uint64_t removed_entries = pending_entries_removed_.exchange(0), removed_bytes = pending_bytes_removed_.exchange(0);
+  pending[Totals::kHits] = pending_hits_.exchange(0);
+  pending[Totals::kMisses] = pending_misses_.exchange(0);
+  pending[Totals::kCoalesced] = pending_coalesced_.exchange(0);
+  pending[Totals::kUpstreamSaved] = pending_upstream_saved_.exchange(0);
+  pending[Totals::kEvictions] = pending_evictions_.exchange(0);
+  pending[Totals::kExpirations] = pending_expirations_.exchange(0);
+  Status s = store_->Write(
+      [&](WriteTxn& txn) -> Status {
+        Result<std::optional<std::string_view>> raw = txn.Get(stats_, kTotalsKey);
+        if (!raw.ok()) return raw.status();
+        Totals t = Totals::Decode(*raw);
+        t.Add(pending);
+        t[Totals::kEntries] -= std::min(t[Totals::kEntries], removed_entries);
+        t[Totals::kBytes] -= std::min(t[Totals::kBytes], removed_bytes);
+        if (Status st = fn(txn, t); !st.ok()) return st;
+        return txn.Put(stats_, kTotalsKey, t.Encode());
+      },
+      Durability::kRelaxed);
+  if (!s.ok()) {  // keep them for the next transaction
+    pending_entries_removed_ += removed_entries;
+    pending_bytes_removed_ += removed_bytes;
+    pending_hits_ += pending[Totals::kHits];
+    pending_misses_ += pending[Totals::kMisses];
+    pending_coalesced_ += pending[Totals::kCoalesced];
+    pending_upstream_saved_ += pending[Totals::kUpstreamSaved];
+    pending_evictions_ += pending[Totals::kEvictions];
+    pending_expirations_ += pending[Totals::kExpirations];
+  }
+  return s;
+}
+
+Status ResponseCache::DeleteOnly(const std::function<Status(WriteTxn&, Removed*)>& fn) {
+  Removed r;
+  Status s = store_->Write(
+      [&](WriteTxn& txn) {
+        r = Removed{};
+        return fn(txn, &r);
+      },
+      Durability::kRelaxed);
+  if (!s.ok()) return s;
+  pending_entries_removed_ += r.entries;
+  pending_bytes_removed_ += r.bytes;
+  pending_evictions_ += r.evictions;
+  pending_expirations_ += r.expirations;
+  return Status::Ok();
+}
+
+bool ResponseCache::HasPending() const {
+  return (pending_hits_ | pending_misses_ | pending_coalesced_ | pending_upstream_saved_ | pending_evictions_ |
+          pending_expirations_ | pending_entries_removed_ | pending_bytes_removed_) != 0;
+}
+
+Status ResponseCache::Flush() {
+  if (!HasPending()) return Status::Ok();
+  return WriteWithTotals([](WriteTxn&, Totals&) { return Status::Ok(); });
+}
+
+void ResponseCache::MaybeFlush(int64_t now_ms) {
+  if (!HasPending()) return;
+  int64_t last = last_flush_ms_.load();
+  if (now_ms - last < options_.stats_flush_interval_ms) return;
+  if (!last_flush_ms_.compare_exchange_strong(last, now_ms)) return;  // another thread flushes
+  if (Status s = Flush(); !s.ok()) Log(LogLevel::kDebug, "cache_flush_failed", {{"error", s.ToString()}});
+}
+
+void ResponseCache::Disable(const std::string& reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    disabled_reason_ = reason;
+  }
+  if (!disabled_.exchange(true)) LogError("cache_disabled", {{"reason", reason}, {"path", options_.path}});
+}
+
+Status ResponseCache::DisabledStatus() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Unavailable("cache_disabled", "the response cache is disabled: " + disabled_reason_);
+}
+
+Result<std::optional<CachedAnswer>> ResponseCache::Get(std::string_view key, int64_t now_ms) {
+  if (disabled_) return DisabledStatus();
+  if (key.empty() || key.size() > kMaxKeyBytes) return BadEntry("a cache key is 1 to 400 bytes");
+  std::optional<Result<CachedAnswer>> found;
+  {
+    Result<ReadTxn> txn = store_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    Result<std::optional<std::string_view>> raw = txn->Get(entries_, key);
+    if (!raw.ok()) return raw.status();
+    if (raw->has_value()) found = DecodeCacheRecord(**raw);  // a copy: the view dies with txn
+  }
+  if (!found || !found->ok() || now_ms >= (*found)->expires_ms) {
+    ++pending_misses_;
+    if (!found) {
+      MaybeFlush(now_ms);
+    } else {
+      if (!found->ok()) LogWarn("cache_corrupt_record", {{"key", Excerpt(key)}, {"error", found->status().message()}});
+      if (Status s = RemoveIfStale(key, now_ms); !s.ok()) LogWarn("cache_remove_failed", {{"error", s.ToString()}});
+    }
+    return std::optional<CachedAnswer>();
+  }
+  ++pending_hits_;
+  CachedAnswer answer = std::move(found->value());
+  if (now_ms - answer.last_access_ms >= options_.touch_interval_ms) {
+    // A failed touch only leaves the LRU position stale.
+    if (Status s = Touch(key, now_ms); !s.ok()) Log(LogLevel::kDebug, "cache_touch_failed", {{"error", s.ToString()}});
+  } else {
+    MaybeFlush(now_ms);
+  }
+  return std::optional<CachedAnswer>(std::move(answer));
+}
+
+Status ResponseCache::RemoveIfStale(std::string_view key, int64_t now_ms) {
+  Status s = DeleteOnly([&](WriteTxn& txn, Removed* r) -> Status {
+    Result<std::optional<std::string_view>> raw = txn.Get(entries_, key);
+    if (!raw.ok()) return raw.status();
+    if (!raw->has_value()) return Status::Ok();  // removed meanwhile
+    const std::string_view bytes = **raw;
+    Result<CachedAnswer> a = DecodeCacheRecord(bytes);
+    if (a.ok() && now_ms < a->expires_ms) return Status::Ok();  // replaced meanwhile
+    Victim v;
+    v.kind = a.ok() ? Victim::kExpired : Victim::kCorrupt;
+    v.key.assign(key);
+    v.charge = Charge(key.size(), bytes.size());
+    const std::optional<int64_t> last_access = PeekLastAccess(bytes);
+    // Unknown for a mangled header: the index key is then an orphan, dropped by eviction or purge.
+    v.lru_key = last_access ? LruKey(*last_access, key) : std::string();
+    if (v.lru_key.empty()) {
+      Result<bool> gone = txn.Delete(entries_, key);
+      if (!gone.ok()) return gone.status();
+      r->entries += 1, r->bytes += v.charge;
+      return Status::Ok();
+    }
+    return r->Delete(txn, entries_, lru_, v, false);
+  });
+  if (s.ok()) (void)Flush();  // best effort; left pending on a full map
+  return s;
+}
+
+Status ResponseCache::Touch(std::string_view key, int64_t now_ms) {
+  return WriteWithTotals([&](WriteTxn& txn, Totals&) -> Status {
+    Result<std::optional<std::string_view>> raw = txn.Get(entries_, key);
+    if (!raw.ok()) return raw.status();
+    if (!raw->has_value()) return Status::Ok();
+    Result<CachedAnswer> a = DecodeCacheRecord(**raw);  // a copy, before the Puts below
+    if (!a.ok() || now_ms - a->last_access_ms < options_.touch_interval_ms) return Status::Ok();
+    Result<bool> gone = txn.Delete(lru_, LruKey(a->last_access_ms, key));
+    if (!gone.ok()) return gone.status();
+    a->last_access_ms = now_ms;
+    if (Status s = txn.Put(entries_, key, EncodeCacheRecord(*a)); !s.ok()) return s;  // same size: bytes unchanged
+    return txn.Put(lru_, LruKey(now_ms, key), "");
+  });
+}
+
+Status ResponseCache::Put(std::string_view key, std::string_view payload, int64_t now_ms) {
+  if (disabled_) return DisabledStatus();
+  if (key.empty() || key.size() > kMaxKeyBytes) return BadEntry("a cache key is 1 to 400 bytes");
+  if (payload.size() > kMaxCachePayloadBytes) return BadEntry("payload over kMaxCachePayloadBytes");
+  const nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object()) return BadEntry("payload is not a JSON object");
+  if (auto it = j.find("degraded"); it != j.end() && it->is_boolean() && it->get<bool>()) {
+    return BadEntry("degraded answers are not cached");
+  }
+  const std::string record =
+      EncodeCacheRecord(CachedAnswer{std::string(payload), now_ms, now_ms + options_.ttl_s * 1000, now_ms});
+  if (Charge(key.size(), record.size()) > options_.max_bytes) return BadEntry("entry larger than max_bytes");
+
+  const auto start = std::chrono::steady_clock::now();
+  Status s = PutOnce(key, record, now_ms);
+  put_us_->Record(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
+  if (s.ok() || s.error() != "store_full") return s;
+
+  const CacheStats before = Stats();
+  LogWarn("cache_store_full", {{"entries", before.entries}, {"bytes", before.bytes}, {"path", options_.path}});
+  if (Status e = EvictOldest(std::max<uint64_t>(before.entries / 4, 1)); !e.ok()) {
+    LogWarn("cache_evict_failed", {{"error", e.ToString()}});
+  }
+  s = PutOnce(key, record, now_ms);
+  if (s.ok() || s.error() != "store_full") return s;
+  Disable("store_full: map_size_mb is too small for max_entries/max_bytes; raise it or lower them");
+  return DisabledStatus();
+}
+
+Status ResponseCache::PutOnce(std::string_view key, const std::string& record, int64_t now_ms) {
+  return WriteWithTotals([&](WriteTxn& txn, Totals& t) -> Status {
+    Result<std::optional<std::string_view>> old = txn.Get(entries_, key);
+    if (!old.ok()) return old.status();
+    if (old->has_value()) {  // replaced: its charge and index key go
+      const std::optional<int64_t> last_access = PeekLastAccess(**old);
+      t.Remove(Charge(key.size(), (**old).size()));
+      if (last_access) {
+        Result<bool> gone = txn.Delete(lru_, LruKey(*last_access, key));
+        if (!gone.ok()) return gone.status();
+      }
+    }
+    if (Status s = txn.Put(entries_, key, record); !s.ok()) return s;
+    if (Status s = txn.Put(lru_, LruKey(now_ms, key), ""); !s.ok()) return s;
+    t[Totals::kEntries] += 1;
+    t[Totals::kBytes] += Charge(key.size(), record.size());
+
+    auto over = [&](uint64_t n, uint64_t b) { return n > options_.max_entries || b > options_.max_bytes; };
+    uint64_t n = t[Totals::kEntries], b = t[Totals::kBytes];
+    if (!over(n, b)) return Status::Ok();
+    std::vector<Victim> victims;  // collected first: a cursor walk must not see its own deletes
+    Status s = ScanOldest(txn, entries_, lru_, key, now_ms, [&](Victim&& v) {
+      if (v.kind != Victim::kOrphanIndex) n -= std::min<uint64_t>(n, 1), b -= std::min(b, v.charge);
+      victims.push_back(std::move(v));
+      return over(n, b) && victims.size() < kMaxEvictPerPut;
+    });
+    if (!s.ok()) return s;
+    Removed r;
+    for (const Victim& v : victims) {
+      if (Status d = r.Delete(txn, entries_, lru_, v, true); !d.ok()) return d;
+    }
+    t[Totals::kEntries] -= std::min(t[Totals::kEntries], r.entries);
+    t[Totals::kBytes] -= std::min(t[Totals::kBytes], r.bytes);
+    t[Totals::kEvictions] += r.evictions;
+    t[Totals::kExpirations] += r.expirations;
+    return Status::Ok();
+  });
+}
+
+Status ResponseCache::EvictOldest(uint64_t count) {
+  for (uint64_t done = 0; done < count;) {
+    uint64_t batch = 0;
+    Status s = DeleteOnly([&](WriteTxn& txn, Removed* r) -> Status {
+      std::vector<Victim> victims;
+      Status scan = ScanOldest(txn, entries_, lru_, "", INT64_MIN, [&](Victim&& v) {
+        victims.push_back(std::move(v));
+        return victims.size() < std::min(kFullEvictBatch, count - done);
+      });
+      if (!scan.ok()) return scan;
+      for (const Victim& v : victims) {
+        if (Status d = r->Delete(txn, entries_, lru_, v, true); !d.ok()) return d;
+      }
+      batch = victims.size();
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    if (batch == 0) break;
+    done += batch;
+  }
+  (void)Flush();  // may still be refused on a full map: the counts stay pending
+  return Status::Ok();
+}
+
+Result<int> ResponseCache::PurgeExpired(int64_t now_ms, int max_batch) {
+  if (max_batch <= 0) return 0;
+  std::vector<Victim> found;
+  {
+    Result<ReadTxn> txn = store_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    Status s = ScanOldest(*txn, entries_, lru_, "", now_ms, [&](Victim&& v) {
+      if (v.kind != Victim::kLive) found.push_back(std::move(v));
+      return found.size() < static_cast<size_t>(max_batch);
+    });
+    if (!s.ok()) return s;
+  }
+  if (found.empty()) return 0;
+  uint64_t deleted = 0;
+  Status s = DeleteOnly([&](WriteTxn& txn, Removed* r) -> Status {
+    for (const Victim& candidate : found) {
+      Result<Victim> now = Inspect(txn, entries_, candidate.lru_key, now_ms);  // may have changed since the scan
+      if (!now.ok()) return now.status();
+      if (now->kind == Victim::kLive) continue;
+      if (Status d = r->Delete(txn, entries_, lru_, *now, false); !d.ok()) return d;
+    }
+    deleted = r->entries;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  (void)Flush();
+  return static_cast<int>(deleted);
+}
+
+Status ResponseCache::Clear() {
+  // Index keys with their entries first, then entries that had no index key.
+  for (bool by_index : {true, false}) {
+    for (;;) {
+      size_t batch = 0;
+      Status s = DeleteOnly([&](WriteTxn& txn, Removed* r) -> Status {
+        std::vector<Victim> victims;
+        Status scan;
+        if (by_index) {
+          scan = ScanOldest(txn, entries_, lru_, "", INT64_MIN, [&](Victim&& v) {
+            victims.push_back(std::move(v));
+            return victims.size() < kClearBatch;
+          });
+        } else {
+          scan = txn.ForEach(entries_, "", [&](std::string_view key, std::string_view value) {
+            victims.push_back(Victim{Victim::kCorrupt, "", std::string(key), Charge(key.size(), value.size())});
+            return victims.size() < kClearBatch;
+          });
+        }
+        if (!scan.ok()) return scan;
+        for (const Victim& v : victims) {
+          if (by_index) {
+            if (Status d = r->Delete(txn, entries_, lru_, v, false); !d.ok()) return d;
+            continue;
+          }
+          Result<bool> gone = txn.Delete(entries_, v.key);
+          if (!gone.ok()) return gone.status();
+          r->entries += 1, r->bytes += v.charge;
+        }
+        batch = victims.size();
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+      if (batch == 0) break;
+    }
+  }
+  // Recount what concurrent Puts added meanwhile, which also heals gauges that
+  // drifted (a process killed between a delete and its flush).
+  Status s = WriteWithTotals([&](WriteTxn& txn, Totals& t) -> Status {
+    t[Totals::kEntries] = t[Totals::kBytes] = 0;
+    return txn.ForEach(entries_, "", [&](std::string_view key, std::string_view value) {
+      t[Totals::kEntries] += 1;
+      t[Totals::kBytes] += Charge(key.size(), value.size());
+      return true;
+    });
+  });
+  if (!s.ok()) return s;
+  disabled_ = false;
+  return Status::Ok();
+}
+
+CacheStats ResponseCache::Stats() const {
+  CacheStats out;
+  Totals t;
+  if (Result<ReadTxn> txn = store_->BeginRead(); !txn.ok()) {
+    out.error = txn.status().ToString();
+  } else if (Result<std::optional<std::string_view>> raw = txn->Get(stats_, kTotalsKey); !raw.ok()) {
+    out.error = raw.status().ToString();
+  } else {
+    t = Totals::Decode(*raw);
+  }
+  out.hits = t[Totals::kHits] + pending_hits_;
+  out.misses = t[Totals::kMisses] + pending_misses_;
+  out.hit_rate = out.hits + out.misses == 0 ? 0 : static_cast<double>(out.hits) / static_cast<double>(out.hits + out.misses);
+  out.entries = t[Totals::kEntries] - std::min<uint64_t>(t[Totals::kEntries], pending_entries_removed_);
+  out.bytes = t[Totals::kBytes] - std::min<uint64_t>(t[Totals::kBytes], pending_bytes_removed_);
+  out.evictions = t[Totals::kEvictions] + pending_evictions_;
+  out.expirations = t[Totals::kExpirations] + pending_expirations_;
+  out.coalesced = t[Totals::kCoalesced] + pending_coalesced_;
+  out.upstream_saved = t[Totals::kUpstreamSaved] + pending_upstream_saved_;
+  if (Result<StoreInfo> info = store_->EnvInfo(); info.ok()) {
+    out.map_used_bytes = info->used_bytes;
+    out.map_size_bytes = info->map_size_bytes;
+  }
+  out.disabled = disabled_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    out.disabled_reason = out.disabled ? disabled_reason_ : "";
+  }
+  out.put_count = put_us_->total;
+  out.put_last_us = put_us_->last;
+  out.put_peak_us = put_us_->peak;
+  out.put_p50_us = put_us_->Percentile(0.50);
+  out.put_p99_us = put_us_->Percentile(0.99);
+  return out;
+}
+
+}  // namespace folio

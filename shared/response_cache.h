@@ -1,0 +1,208 @@
+// response_cache.h: finished chat answers, kept in their own LMDB environment
+// ($DATA_DIR/cache, CommitSync::kOnRequest: rebuildable, so commits skip fsync)
+// under a key that names everything the answer depends on; LRU-evicted within
+// entry and byte bounds, expiring ttl_s after creation. One ResponseCache per
+// process, opened after fork(); safe from any thread of any process sharing the
+// path. Returned answers are copies. Record format and design: response_cache.cc.
+//
+// The cache key, exactly: "c1:" + 32 lowercase hex digits of XXH3-128 over
+//   "folio-cache" and then, each as u64-LE length + bytes, in this order:
+//   1. normalized_message: NormalizeMessage(question). Spelling noise (case,
+//      spaces, a trailing "?", quotes) must not split one question into many.
+//   2. intent: IntentName(...). Intents may route answers differently (canned
+//      replies, retrieval filters), and a change of intent rules must not serve
+//      an answer routed under the old ones.
+//   3. history_digest: HistoryDigest(messages the prompt actually includes),
+//      or kEmptyHistoryDigest. "And her email?" means something else in every
+//      conversation: a follow-up is only ever served an answer produced for the
+//      same preceding messages, never another conversation's.
+//   4. model: the LLM model id (and any sampling setting that changes answers).
+//   5. prompt_version: PromptVersion() of the system prompt and template, plus
+//      any retrieval setting the caller wants to invalidate on (top-k, budgets).
+//   6. kb_version: the index manifest's kb_version. A re-ingest changes it, so
+//      no answer built from the old knowledge base is served after a re-ingest.
+// Deliberately absent: stream vs non-stream (the cached payload is the final
+// answer, which either mode renders, so both share entries), session id,
+// client address, time. Bump the "c1" prefix whenever this composition
+// changes: old entries then simply miss and age out.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "prompt.h"
+#include "status.h"
+#include "store.h"
+
+namespace folio {
+
+// ASCII letters lowercased (other bytes untouched, so UTF-8 stays valid);
+// whitespace runs (ASCII and no-break space) collapsed to one space; trimmed;
+// then, until nothing changes, trailing ? ! . … and a pair of surrounding
+// quotes ("", '', ``, “”, ‘’, «») removed. "  What is   \"Tollgate\"?! " →
+// "what is \"tollgate\"". "" means nothing is left: do not cache such a message.
+std::string NormalizeMessage(std::string_view message);
+
+// What HistoryDigest returns for no history.
+inline constexpr char kEmptyHistoryDigest[] = "none";
+
+// XXH3-128 of each message's role and content (length-prefixed, in order) as 32
+// hex digits; kEmptyHistoryDigest if `history` is empty. Pass exactly the
+// messages the prompt includes: older turns trimmed by the history budget do
+// not change the answer and should not split the cache.
+std::string HistoryDigest(std::span<const ChatMessage> history);
+
+struct CacheKeyParts {
+  std::string_view normalized_message;  // NormalizeMessage(question)
+  std::string_view intent;              // IntentName(intent)
+  std::string_view history_digest;      // HistoryDigest(...)
+  std::string_view model;
+  std::string_view prompt_version;
+  std::string_view kb_version;
+};
+
+// "c1:" + 32 hex digits (35 bytes); see the top of this file.
+std::string CacheKey(const CacheKeyParts& parts);
+
+// The database names of the cache environment.
+inline constexpr char kCacheEntriesDb[] = "entries";
+inline constexpr char kCacheLruDb[] = "lru";
+inline constexpr char kCacheStatsDb[] = "stats";
+
+// Payloads over this are refused: an answer is a few KiB, and the record is
+// rewritten under the cross-process writer lock.
+inline constexpr size_t kMaxCachePayloadBytes = 256 * 1024;
+
+struct CacheOptions {
+  std::string path;               // $DATA_DIR/cache; its own environment, never the sessions one
+  size_t map_size_mb = 128;       // the environment's size limit; keep it ≥ 2 × max_bytes (LMDB pages,
+                                  // the LRU index and copy-on-write need room beyond the records)
+  int64_t ttl_s = 1800;           // an entry expires this long after its Put, read or not
+  uint64_t max_entries = 10000;   // LRU eviction keeps at most this many entries …
+  uint64_t max_bytes = 32 << 20;  // … and at most this many charged bytes (CACHE_MAX_MB)
+  // A hit rewrites last_access (a write transaction) only if the stored one is
+  // at least this old, so a hot key costs one write per interval, not per hit.
+  // LRU order is therefore exact only to this granularity.
+  int64_t touch_interval_ms = 1000;
+  // Hit/miss/coalesced/upstream_saved counts of this process are folded into
+  // the shared totals by the next write transaction, or by a small one of their
+  // own once they are this old.
+  int64_t stats_flush_interval_ms = 5000;
+};
+
+// What Get returns. payload is the bytes Put stored (the answer JSON).
+struct CachedAnswer {
+  std::string payload;
+  int64_t created_ms = 0;      // unix milliseconds of the Put
+  int64_t expires_ms = 0;      // created_ms + ttl
+  int64_t last_access_ms = 0;  // as stored (touches are rate-limited)
+};
+
+struct CacheStats {
+  // Totals shared by every process, plus this process's counts not yet flushed.
+  uint64_t hits = 0, misses = 0;
+  double hit_rate = 0;  // hits / (hits + misses); 0 before any lookup
+  uint64_t entries = 0;
+  uint64_t bytes = 0;   // charged: key + record + LRU index key per entry
+  uint64_t evictions = 0, expirations = 0, coalesced = 0, upstream_saved = 0;
+  uint64_t map_used_bytes = 0, map_size_bytes = 0;  // of the environment
+  // This process only: disabled after a Put found the map full even after
+  // evicting (reason says why); Clear() re-enables.
+  bool disabled = false;
+  std::string disabled_reason;
+  // This process only: Put's write transaction, µs (p50/p99 within 10%).
+  uint64_t put_count = 0, put_last_us = 0, put_peak_us = 0, put_p50_us = 0, put_p99_us = 0;
+  std::string error;  // set if the totals could not be read (the rest is partial)
+};
+
+// The binary record of an entry (response_cache.cc documents the format).
+std::string EncodeCacheRecord(const CachedAnswer& answer);
+// Any bytes are safe: a record that is truncated, of an unknown version, with
+// trailing bytes or a bad checksum gives Internal("corrupt_record").
+Result<CachedAnswer> DecodeCacheRecord(std::string_view bytes);
+
+class ResponseCache {
+ public:
+  // Opens (creating if needed) the environment at options.path. InvalidArgument
+  // for bad options; Store::Open's errors otherwise.
+  static Result<std::unique_ptr<ResponseCache>> Open(const CacheOptions& options);
+  // Folds this process's pending counts into the totals (best effort).
+  ~ResponseCache();
+  ResponseCache(const ResponseCache&) = delete;
+  ResponseCache& operator=(const ResponseCache&) = delete;
+
+  // `now_ms` is unix milliseconds everywhere (tests inject it).
+  // A hit: one read transaction, plus a write only to touch last_access (see
+  // touch_interval_ms) or to flush counts. An expired entry counts an
+  // expiration and a miss and is deleted; a corrupt one is deleted and logged.
+  // Unavailable("cache_disabled") when disabled: callers treat every error as
+  // a miss.
+  Result<std::optional<CachedAnswer>> Get(std::string_view key, int64_t now_ms);
+  // Stores `payload` (a non-degraded answer's JSON object; the caller decides
+  // what is cacheable) under `key`, replacing any entry, and evicts least
+  // recently used entries until both bounds hold — all in one write
+  // transaction. If the map is full: evicts a quarter of the entries, retries
+  // once, and if still full disables the cache and returns
+  // Unavailable("cache_disabled"). InvalidArgument("cache_bad_entry") for a key
+  // that is empty or over 400 bytes, a payload that is not a JSON object, has
+  // "degraded": true, or exceeds kMaxCachePayloadBytes or max_bytes.
+  Status Put(std::string_view key, std::string_view payload, int64_t now_ms);
+  // Deletes up to `max_batch` expired or corrupt entries (and LRU index keys
+  // whose entry is gone) in one write transaction; returns how many entries it
+  // deleted. Call it periodically; call again while it returns max_batch.
+  Result<int> PurgeExpired(int64_t now_ms, int max_batch);
+  // Deletes every entry, in batches, keeping the counters; re-enables a
+  // disabled cache.
+  Status Clear();
+  CacheStats Stats() const;
+  // Requests answered by joining an identical request in flight (inflight.h).
+  void CountCoalesced(uint64_t n) { pending_coalesced_ += n; }
+  // Upstream (LLM) calls avoided: hits plus coalesced joins, as the caller counts them.
+  void CountUpstreamSaved(uint64_t n) { pending_upstream_saved_ += n; }
+  // Folds this process's pending counts into the shared totals now.
+  Status Flush();
+
+ private:
+  struct Totals;
+  struct Removed;
+  struct Histogram;
+  ResponseCache(std::unique_ptr<Store> store, Db entries, Db lru, Db stats, const CacheOptions& options);
+  // One write transaction that reads the totals, folds in this process's
+  // pending counts, lets fn change both, and writes the totals back.
+  Status WriteWithTotals(const std::function<Status(WriteTxn&, Totals&)>& fn);
+  // A write transaction that only deletes, so that it commits even on a full
+  // map (store.h: deletes may use the reserve); what fn removed reaches the
+  // totals through the pending counts.
+  Status DeleteOnly(const std::function<Status(WriteTxn&, Removed*)>& fn);
+  Status PutOnce(std::string_view key, const std::string& record, int64_t now_ms);
+  Status EvictOldest(uint64_t count);
+  Status RemoveIfStale(std::string_view key, int64_t now_ms);
+  Status Touch(std::string_view key, int64_t now_ms);
+  bool HasPending() const;
+  void MaybeFlush(int64_t now_ms);
+  void Disable(const std::string& reason);
+  Status DisabledStatus() const;
+
+  std::unique_ptr<Store> store_;
+  Db entries_, lru_, stats_;
+  CacheOptions options_;
+  // Counts of this process not yet in the shared totals, and what its deleting
+  // transactions removed from the entries/bytes gauges.
+  std::atomic<uint64_t> pending_hits_{0}, pending_misses_{0}, pending_coalesced_{0}, pending_upstream_saved_{0},
+      pending_evictions_{0}, pending_expirations_{0}, pending_entries_removed_{0}, pending_bytes_removed_{0};
+  std::atomic<int64_t> last_flush_ms_{0};  // now_ms of the last MaybeFlush that wrote
+  std::atomic<bool> disabled_{false};
+  mutable std::mutex mu_;  // guards disabled_reason_
+  std::string disabled_reason_;
+  std::unique_ptr<Histogram> put_us_;
+};
+
+}  // namespace folio

@@ -1,0 +1,260 @@
+// client_limits_test.cc: per-client rate and concurrency limits and the
+// global upstream cap, on injected timestamps, shared with fork()ed
+// processes, and released after a holder is SIGKILLed.
+#include "client_limits.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace folio {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr int64_t kMinute = 60000;
+constexpr int64_t kT0 = 1'700'000'040'000 + 10'000;  // 10 s into a minute window
+
+class ClientLimitsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/folio_limits_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/limits.shm";
+    ASSERT_EQ(kT0 % kMinute, 10'000);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<ClientLimits> OpenLimits(LimitOptions options = {}) {
+    auto l = ClientLimits::Open(path_, options);
+    EXPECT_TRUE(l.ok()) << l.status().ToString();
+    return l.ok() ? std::move(l).value() : nullptr;
+  }
+
+  static int Reap(pid_t pid) {
+    int status = 0;
+    EXPECT_EQ(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::string dir_, path_;
+};
+
+TEST_F(ClientLimitsTest, HundredAndFirstRequestInAMinuteIsDeniedWithRetryAfter) {
+  auto limits = OpenLimits();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(limits->Admit("client-a", kT0 + i).allowed) << i;
+  Decision d = limits->Admit("client-a", kT0 + 100);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.reason, DenyReason::kRate);
+  EXPECT_FALSE(d.ticket.held());
+  // 50 s to the next window, where the previous 100 weigh 99 after 0.6 s.
+  EXPECT_EQ(d.retry_after_s, 51);
+  EXPECT_TRUE(limits->Admit("client-b", kT0 + 100).allowed);  // others are unaffected
+  EXPECT_FALSE(limits->Admit("client-a", kT0 + 50'000).allowed);
+  EXPECT_TRUE(limits->Admit("client-a", kT0 + 100 + d.retry_after_s * 1000).allowed);
+  EXPECT_EQ(limits->Snapshot().denied_rate, 2);
+}
+
+TEST_F(ClientLimitsTest, RetryAfterIsAtLeastOneSecond) {
+  LimitOptions o;
+  o.client_rpm = 1;
+  auto limits = OpenLimits(o);
+  ASSERT_TRUE(limits->Admit("c", kT0).allowed);
+  Decision d = limits->Admit("c", kT0 + 1);
+  ASSERT_FALSE(d.allowed);
+  EXPECT_GE(d.retry_after_s, 1);
+  EXPECT_FALSE(limits->Admit("c", kT0 + d.retry_after_s * 1000 - 1000).allowed);
+  EXPECT_TRUE(limits->Admit("c", kT0 + 1 + d.retry_after_s * 1000).allowed);
+}
+
+TEST_F(ClientLimitsTest, ExpensiveLimitIsCountedSeparately) {
+  auto limits = OpenLimits();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(limits->AdmitExpensive("client-a", kT0).allowed) << i;
+  Decision d = limits->AdmitExpensive("client-a", kT0);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.reason, DenyReason::kRate);
+  EXPECT_GE(d.retry_after_s, 1);
+  EXPECT_TRUE(limits->Admit("client-a", kT0).allowed);
+  EXPECT_TRUE(limits->AdmitExpensive("client-b", kT0).allowed);
+  EXPECT_EQ(limits->Snapshot().denied_expensive, 1);
+  EXPECT_EQ(limits->Snapshot().denied_rate, 0);
+}
+
+TEST_F(ClientLimitsTest, SixthConcurrentRequestIsDeniedUntilATicketIsReleased) {
+  auto limits = OpenLimits();
+  std::vector<Decision> running;
+  for (int i = 0; i < 5; ++i) {
+    running.push_back(limits->Admit("client-a", kT0));
+    ASSERT_TRUE(running.back().allowed);
+    ASSERT_TRUE(running.back().ticket.held());
+  }
+  Decision sixth = limits->Admit("client-a", kT0);
+  EXPECT_FALSE(sixth.allowed);
+  EXPECT_EQ(sixth.reason, DenyReason::kConcurrent);
+  EXPECT_EQ(sixth.retry_after_s, 1);
+  EXPECT_TRUE(limits->Admit("client-b", kT0).allowed);
+  EXPECT_EQ(limits->Snapshot().requests_in_flight, 5);
+  running.pop_back();  // one request ends
+  EXPECT_TRUE(limits->Admit("client-a", kT0).allowed);
+  EXPECT_EQ(limits->Snapshot().denied_concurrent, 1);
+  running.clear();
+  EXPECT_EQ(limits->Snapshot().requests_in_flight, 0);
+}
+
+TEST_F(ClientLimitsTest, TwoProcessesShareCounts) {
+  auto limits = OpenLimits();
+  pid_t child = fork();
+  if (child == 0) {
+    auto mine = ClientLimits::Open(path_, {});
+    if (!mine.ok()) _exit(2);
+    for (int i = 0; i < 60; ++i) {
+      if (!(*mine)->Admit("shared", kT0).allowed) _exit(1);
+    }
+    _exit(0);
+  }
+  ASSERT_EQ(Reap(child), 0);
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(limits->Admit("shared", kT0).allowed) << i;
+  EXPECT_FALSE(limits->Admit("shared", kT0).allowed);
+}
+
+TEST_F(ClientLimitsTest, SigkilledHoldersTicketsAndSlotsAreReclaimed) {
+  LimitOptions o;
+  o.max_concurrent_llm = 2;
+  auto limits = OpenLimits(o);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    auto mine = ClientLimits::Open(path_, o);
+    if (!mine.ok()) _exit(2);
+    std::vector<Decision> held;
+    for (int i = 0; i < 3; ++i) held.push_back((*mine)->Admit("client-a", kT0));
+    auto a = (*mine)->AcquireUpstreamSlot(Deadline::After(milliseconds(1000)));
+    auto b = (*mine)->AcquireUpstreamSlot(Deadline::After(milliseconds(1000)));
+    char c = held[2].ticket.held() && a.ok() && b.ok() ? 'H' : 'E';
+    if (write(fds[1], &c, 1) != 1) _exit(3);
+    for (;;) pause();  // mid-request until killed
+  }
+  char c = 0;
+  ASSERT_EQ(read(fds[0], &c, 1), 1);
+  ASSERT_EQ(c, 'H');
+  EXPECT_EQ(limits->Snapshot().requests_in_flight, 3);
+  EXPECT_EQ(limits->Snapshot().upstream_in_use, 2);
+  EXPECT_EQ(limits->ReclaimDead(), 0);  // the holder is alive
+
+  std::vector<Decision> mine;
+  for (int i = 0; i < 2; ++i) mine.push_back(limits->Admit("client-a", kT0));
+  EXPECT_TRUE(mine.back().allowed);
+  EXPECT_FALSE(limits->Admit("client-a", kT0).allowed);
+  EXPECT_EQ(limits->AcquireUpstreamSlot(Deadline::After(milliseconds(0))).status().error(), "shed");
+
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  EXPECT_EQ(Reap(child), -1);
+  EXPECT_EQ(limits->ReclaimDead(), 3);  // its process row and two upstream slots
+  LimitsSnapshot s = limits->Snapshot();
+  EXPECT_EQ(s.requests_in_flight, 2);  // ours only
+  EXPECT_EQ(s.upstream_in_use, 0);
+  for (int i = 0; i < 3; ++i) mine.push_back(limits->Admit("client-a", kT0));
+  EXPECT_TRUE(mine.back().allowed);
+  auto slot = limits->AcquireUpstreamSlot(Deadline::After(milliseconds(0)));
+  EXPECT_TRUE(slot.ok());
+  close(fds[0]);
+  close(fds[1]);
+}
+
+TEST_F(ClientLimitsTest, BusyUpstreamShedsAtTheDeadline) {
+  LimitOptions o;
+  o.max_concurrent_llm = 3;
+  auto limits = OpenLimits(o);
+  std::vector<UpstreamSlot> held;
+  for (int i = 0; i < 3; ++i) {
+    auto slot = limits->AcquireUpstreamSlot(Deadline::After(milliseconds(0)));
+    ASSERT_TRUE(slot.ok());
+    held.push_back(std::move(slot).value());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto fourth = limits->AcquireUpstreamSlot(Deadline::After(milliseconds(100)));
+  const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(fourth.status().code(), Code::kUnavailable);
+  EXPECT_EQ(fourth.status().error(), "shed");
+  EXPECT_GE(took, 100);
+  EXPECT_LT(took, 100 + 50);
+  LimitsSnapshot s = limits->Snapshot();
+  EXPECT_EQ(s.shed, 1);
+  EXPECT_EQ(s.upstream_in_use, 3);
+  EXPECT_EQ(s.upstream_peak, 3);
+}
+
+TEST_F(ClientLimitsTest, WaiterGetsTheSlotAHolderReleases) {
+  LimitOptions o;
+  o.max_concurrent_llm = 1;
+  auto limits = OpenLimits(o);
+  auto held = limits->AcquireUpstreamSlot(Deadline::After(milliseconds(0)));
+  ASSERT_TRUE(held.ok());
+  std::optional<Result<UpstreamSlot>> got;
+  std::thread waiter([&] { got.emplace(limits->AcquireUpstreamSlot(Deadline::After(milliseconds(5000)))); });
+  held->Release();
+  waiter.join();
+  ASSERT_TRUE(got->ok()) << got->status().ToString();
+  EXPECT_TRUE((*got)->held());
+  EXPECT_EQ(limits->Snapshot().shed, 0);
+}
+
+TEST_F(ClientLimitsTest, FullTableFailsOpenAndCountsIt) {
+  LimitOptions o;
+  o.table_slots = 64;
+  o.client_rpm = 1;
+  auto limits = OpenLimits(o);
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(limits->Admit("client-" + std::to_string(i), kT0).allowed) << i;
+  }
+  LimitsSnapshot s = limits->Snapshot();
+  EXPECT_EQ(s.table_slots, 64);
+  EXPECT_EQ(s.clients_tracked, 64);
+  EXPECT_EQ(s.fail_open, 1000 - 64);
+}
+
+TEST_F(ClientLimitsTest, StaleClientSlotsAreReused) {
+  LimitOptions o;
+  o.table_slots = 64;
+  auto limits = OpenLimits(o);
+  for (int i = 0; i < 64; ++i) ASSERT_TRUE(limits->Admit("old-" + std::to_string(i), kT0).allowed);
+  const int64_t fail_open = limits->Snapshot().fail_open;
+  // Two windows later the old clients' counts no longer matter.
+  const int64_t later = kT0 + 2 * kMinute;
+  for (int i = 0; i < 32; ++i) ASSERT_TRUE(limits->Admit("new-" + std::to_string(i), later).allowed);
+  EXPECT_EQ(limits->Snapshot().fail_open, fail_open);
+}
+
+TEST_F(ClientLimitsTest, ClockSteppedBackDoesNotLockAClientOut) {
+  LimitOptions o;
+  o.client_rpm = 5;
+  auto limits = OpenLimits(o);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(limits->Admit("c", kT0).allowed);
+  ASSERT_FALSE(limits->Admit("c", kT0).allowed);
+  EXPECT_TRUE(limits->Admit("c", kT0 - 3'600'000).allowed);
+}
+
+TEST_F(ClientLimitsTest, ReopeningKeepsStateAndForeignFileIsReinitialised) {
+  {
+    auto limits = OpenLimits();
+    for (int i = 0; i < 100; ++i) ASSERT_TRUE(limits->Admit("c", kT0).allowed);
+  }
+  EXPECT_FALSE(OpenLimits()->Admit("c", kT0).allowed);
+  {
+    FILE* f = fopen(path_.c_str(), "r+");
+    ASSERT_NE(f, nullptr);
+    fputs("garbage", f);
+    fclose(f);
+  }
+  EXPECT_TRUE(OpenLimits()->Admit("c", kT0).allowed);
+}
+
+}  // namespace
+}  // namespace folio

@@ -65,6 +65,8 @@ const std::vector<ConfigVar> kConfigVars = {
     {"BREAKER_COOLDOWN_S", VarKind::kInt, "30", 1, 3600, "", "seconds the breaker stays open before one trial call"},
     {"EMBEDDING_BASE_URL", VarKind::kString, "", 0, 0, "", "embeddings API for --embedder openai; empty: LLM_BASE_URL"},
     {"EMBEDDING_MODEL", VarKind::kString, "text-embedding-3-small", 0, 0, "", "embedding model for --embedder openai"},
+    {"LLM_PRICE_PROMPT_UDOLLARS_PER_MTOK", VarKind::kInt, "150000", 0, 1000000000, "", "price of a million prompt tokens, micro-dollars (for the cost metric)"},
+    {"LLM_PRICE_COMPLETION_UDOLLARS_PER_MTOK", VarKind::kInt, "600000", 0, 1000000000, "", "price of a million completion tokens, micro-dollars"},
     // The prompt and its budgets (tokens, estimated: shared/token_estimate.h).
     {"PROMPT_FILE", VarKind::kString, "", 0, 0, "", "system prompt file; empty: the built-in prompt"},
     {"MAX_TOKENS_CONTEXT", VarKind::kInt, "2000", 50, 100000, "", "budget for retrieved passages in the prompt"},

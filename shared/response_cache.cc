@@ -541,7 +541,9 @@ Status ResponseCache::Put(std::string_view key, std::string_view payload, int64_
   if (s.ok() || s.error() != "store_full") return s;
 
   const CacheStats before = Stats();
-  LogWarn("cache_store_full", {{"entries", before.entries}, {"bytes", before.bytes}, {"path", options_.path}});
+  // Once per process: with bounds too large for the map this recurs every few Puts.
+  Log(warned_full_.exchange(true) ? LogLevel::kDebug : LogLevel::kWarn, "cache_store_full",
+      {{"entries", before.entries}, {"bytes", before.bytes}, {"path", options_.path}});
   if (Status e = EvictOldest(std::max<uint64_t>(before.entries / 4, 1)); !e.ok()) {
     LogWarn("cache_evict_failed", {{"error", e.ToString()}});
   }
@@ -680,7 +682,8 @@ Status ResponseCache::Clear() {
     }
   }
   // Recount what concurrent Puts added meanwhile, which also heals gauges that
-  // drifted (a process killed between a delete and its flush).
+  // drifted (a process killed between a delete and its flush). Best effort: on
+  // a map full of other data it cannot write, and the deletes are what counts.
   Status s = WriteWithTotals([&](WriteTxn& txn, Totals& t) -> Status {
     t[Totals::kEntries] = t[Totals::kBytes] = 0;
     return txn.ForEach(entries_, "", [&](std::string_view key, std::string_view value) {
@@ -689,7 +692,7 @@ Status ResponseCache::Clear() {
       return true;
     });
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) LogWarn("cache_recount_failed", {{"error", s.ToString()}});
   disabled_ = false;
   return Status::Ok();
 }

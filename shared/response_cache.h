@@ -200,6 +200,7 @@ class ResponseCache {
       pending_evictions_{0}, pending_expirations_{0}, pending_entries_removed_{0}, pending_bytes_removed_{0};
   std::atomic<int64_t> last_flush_ms_{0};  // now_ms of the last MaybeFlush that wrote
   std::atomic<bool> disabled_{false};
+  std::atomic<bool> warned_full_{false};
   mutable std::mutex mu_;  // guards disabled_reason_
   std::string disabled_reason_;
   std::unique_ptr<Histogram> put_us_;

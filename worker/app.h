@@ -14,6 +14,7 @@
 #include "circuit_breaker.h"
 #include "knowledge.h"
 #include "llm_client.h"
+#include "metrics.h"
 #include "sessions.h"
 #include "store.h"
 
@@ -61,6 +62,9 @@ struct App {
   std::unique_ptr<Store> store;               // $DATA_DIR/lmdb: durable, every commit synced
   std::unique_ptr<SessionStore> sessions;
   // The LLM side (chat.cc OpenLlm): immutable once opened.
+  // Never null: in-memory until OpenState maps $RUN_DIR/metrics.shm (one
+  // slot per process, summed on read).
+  std::unique_ptr<Metrics> metrics = Metrics::InMemory();
   std::unique_ptr<LlmClient> llm;
   std::unique_ptr<CircuitBreaker> breaker;  // shared with every worker process
   std::string system_prompt, prompt_version;

@@ -20,6 +20,27 @@ bool StreamText(const std::string& text, const DeltaFn& on_delta) {
   return true;
 }
 
+// Upstream calls, errors, retries, tokens and their estimated cost.
+void CountUpstream(App& app, const Result<LlmResult>& llm, std::chrono::steady_clock::duration took) {
+  Metrics& m = *app.metrics;
+  if (!llm.ok()) {
+    const std::string& why = llm.status().error();
+    if (why == "llm_not_configured" || why == "breaker_open" || why == "cancelled") return;
+    m.Add(Counter::kUpstreamCalls);
+    m.Add(Counter::kUpstreamErrors);
+    return;
+  }
+  m.Add(Counter::kUpstreamCalls, llm->attempts);
+  m.Add(Counter::kUpstreamRetries, llm->attempts - 1);
+  m.ObserveUpstream(std::chrono::duration<double>(took).count());
+  m.Add(Counter::kPromptTokens, llm->prompt_tokens);
+  m.Add(Counter::kCompletionTokens, llm->completion_tokens);
+  int64_t cost = (int64_t{llm->prompt_tokens} * app.config.Int("LLM_PRICE_PROMPT_UDOLLARS_PER_MTOK") +
+                  int64_t{llm->completion_tokens} * app.config.Int("LLM_PRICE_COMPLETION_UDOLLARS_PER_MTOK")) /
+                 1000000;
+  m.Add(Counter::kCostMicroDollars, cost);
+}
+
 }  // namespace
 
 Deadline RequestDeadline(const App& app, SteadyTime received_at) {
@@ -55,6 +76,7 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   budgets.max_passages = static_cast<size_t>(app.config.Int("MAX_RETRIEVAL_DOCS"));
   Prompt prompt = BuildPrompt(app.system_prompt, out.sources, input.history, input.message, budgets);
 
+  auto call_start = std::chrono::steady_clock::now();
   LlmCallContext ctx;
   ctx.request_id = input.request_id;
   ctx.breaker = app.breaker.get();
@@ -62,6 +84,7 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   bool delivered = false;
   if (on_delta) ctx.on_delta = [&](std::string_view d) { delivered = true; return on_delta(d); };
   Result<LlmResult> llm = app.llm->Complete(prompt.messages, static_cast<int>(budgets.response_tokens), deadline, ctx);
+  CountUpstream(app, llm, std::chrono::steady_clock::now() - call_start);
   if (llm.ok()) {
     out.text = std::move(llm->text);
     out.prompt_tokens = llm->prompt_tokens;
@@ -77,6 +100,7 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
 
   if (why.error() != "llm_not_configured")
     LogWarn("chat_degraded", {{"request_id", input.request_id}, {"reason", why.error()}});
+  app.metrics->Add(Counter::kDegradedAnswers);
   out.degraded = true;
   out.degraded_reason = why.error();
   out.text = ComposeFallbackAnswer(input.message, out.sources);

@@ -14,6 +14,7 @@ Router MakeRouter() {
   r.Add("GET", "/api/sessions/*", HandleGetSession);
   r.Add("POST", "/v1/chat/completions", HandleChatCompletions, RouteKind::kSlow);
   r.Add("GET", "/v1/models", HandleModels);
+  r.Add("GET", "/metrics", HandleMetrics);
   r.Add("DELETE", "/api/sessions/*", HandleDeleteSession);
   return r;
 }

@@ -43,6 +43,33 @@ Response SafeCall(const Handler& handler, const Request& req, App& app) {
   return ErrorResponse(Internal("internal", "Something went wrong on our side."), req.request_id);
 }
 
+// The metrics route of a request (a small fixed set: no per-path labels).
+Route RouteOf(const Request& req, const Response& resp) {
+  const std::string& p = req.path;
+  if (p == "/ping") return Route::kPing;
+  if (p == "/ready") return Route::kReady;
+  if (p == "/api/health") return Route::kHealth;
+  if (p == "/api/health/scaling") return Route::kScaling;
+  if (p == "/api/search") return Route::kSearch;
+  if (p == "/api/chat") return resp.stream ? Route::kChatStream : Route::kChat;
+  if (p.rfind("/api/sessions/", 0) == 0) return Route::kSessions;
+  if (p == "/v1/chat/completions") return Route::kV1Chat;
+  if (p == "/v1/models") return Route::kV1Models;
+  if (p == "/metrics") return Route::kMetrics;
+  if (p == "/api/cache/stats") return Route::kCacheStats;
+  return Route::kOther;
+}
+
+// Headers every worker answer carries: how long it took (to its headers,
+// for a stream) and how many requests this worker process holds now.
+void Stamp(Response& resp, const Request& req, int concurrent) {
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.received_at).count();
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3fms", ms);
+  resp.AddHeader("X-Response-Time", buf);
+  resp.AddHeader("X-Concurrent-Requests", std::to_string(concurrent));
+}
+
 Response Busy(const Request& req) {
   Response r = ErrorResponse(Unavailable("busy", "Every chat slot of this server is busy; retry in a moment."),
                              req.request_id);
@@ -79,6 +106,7 @@ void Server::AcceptLoop(int listen_fd, int index) {
       continue;
     }
     in_flight_.fetch_add(1);
+    auto guard = std::make_shared<Metrics::InFlightGuard>(*app_.metrics);
     Request req = ReadRequest(fcgi.get());
     RouteMatch match = router_.Match(req);
     if (match.handler && match.kind == RouteKind::kSlow) {
@@ -86,8 +114,16 @@ void Server::AcceptLoop(int listen_fd, int index) {
       job->fcgi = std::move(fcgi);
       job->request = std::move(req);
       const Handler* handler = match.handler;
-      job->handler = [this, handler](const Request& r) { return SafeCall(*handler, r, app_); };
-      job->on_done = [this] { in_flight_.fetch_sub(1); };
+      job->handler = [this, handler](const Request& r) {
+        Response resp = SafeCall(*handler, r, app_);
+        Stamp(resp, r, in_flight_.load());
+        return resp;
+      };
+      job->on_done = [this, guard](const Request& r, const Response& resp) {
+        in_flight_.fetch_sub(1);
+        app_.metrics->RecordRequest(RouteOf(r, resp), resp.status,
+                                    std::chrono::duration<double>(std::chrono::steady_clock::now() - r.received_at).count());
+      };
       if (slow_pool_->Submit(job)) {
         // The pool owns that connection now; accept the next on a new one.
         fcgi = std::make_unique<FCGX_Request>();
@@ -100,9 +136,13 @@ void Server::AcceptLoop(int listen_fd, int index) {
       match.handler = nullptr;
     }
     Response resp = match.handler ? SafeCall(*match.handler, req, app_) : std::move(match.error);
+    Stamp(resp, req, in_flight_.load());
     bool written = WriteResponse(fcgi.get(), resp);
     FCGX_Finish_r(fcgi.get());
     in_flight_.fetch_sub(1);
+    guard.reset();
+    app_.metrics->RecordRequest(RouteOf(req, resp), resp.status,
+                                std::chrono::duration<double>(std::chrono::steady_clock::now() - req.received_at).count());
     LogRequest(req, resp, written);
   }
   FCGX_Free(fcgi.get(), 1);

@@ -44,7 +44,7 @@ void SlowPool::Run() {
     }
     bool written = WriteResponse(job->fcgi.get(), response);
     FCGX_Finish_r(job->fcgi.get());
-    if (job->on_done) job->on_done();
+    if (job->on_done) job->on_done(job->request, response);
     LogRequest(job->request, response, written);
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -25,7 +25,7 @@ struct SlowJob {
   std::unique_ptr<FCGX_Request> fcgi;  // accepted connection, owned by the job
   Request request;
   std::function<Response(const Request&)> handler;
-  std::function<void()> on_done;  // called after the response is written
+  std::function<void(const Request&, const Response&)> on_done;  // after the response is written
 };
 
 class SlowPool {

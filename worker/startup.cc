@@ -12,6 +12,15 @@ namespace folio {
 
 Status OpenState(App& app) {
   const Config& config = app.config;
+  // Metrics first: nothing below may fail without being counted. A process
+  // that cannot map the shared file still counts, in its own memory.
+  Result<std::unique_ptr<Metrics>> metrics = Metrics::Open(config.Str("RUN_DIR") + "/metrics.shm");
+  if (metrics.ok()) {
+    app.metrics = std::move(metrics.value());
+  } else {
+    LogWarn("metrics_not_shared", {{"reason", metrics.status().message()}});
+    app.metrics = Metrics::InMemory();
+  }
   std::error_code ec;
   const std::string& data_dir = config.Str("DATA_DIR");
   std::filesystem::create_directories(data_dir, ec);

@@ -184,7 +184,7 @@ TEST_F(ClientLimitsTest, BusyUpstreamShedsAtTheDeadline) {
   EXPECT_EQ(fourth.status().code(), Code::kUnavailable);
   EXPECT_EQ(fourth.status().error(), "shed");
   EXPECT_GE(took, 100);
-  EXPECT_LT(took, 100 + 50);
+  EXPECT_LT(took, 100 + 100);  // slack for a busy 2-core host
   LimitsSnapshot s = limits->Snapshot();
   EXPECT_EQ(s.shed, 1);
   EXPECT_EQ(s.upstream_in_use, 3);

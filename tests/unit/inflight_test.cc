@@ -275,7 +275,7 @@ TEST_F(InflightTest, WaitReturnsByItsDeadline) {
   const int64_t took = ElapsedMs(start);
   EXPECT_EQ(got.status().code(), Code::kDeadlineExceeded);
   EXPECT_GE(took, 150);
-  EXPECT_LT(took, 150 + 60);
+  EXPECT_LT(took, 150 + 100);  // a poll past the deadline, on a busy 2-core host
 }
 
 TEST_F(InflightTest, FollowersSeeTheLeadersStreamedText) {

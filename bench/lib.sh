@@ -16,7 +16,7 @@ start_stack() {
   mkdir -p "$dir"; chmod 0755 "$dir"
   STACK_PORT="$(free_port)"
   env PORT="$STACK_PORT" TLS_PORT="$(free_port)" LISTEN_ADDR=127.0.0.1 DATA_DIR="$dir/data" LOG_DIR="$dir/logs" \
-      RUN_DIR="$dir/run" FOLIO_BIN="$FOLIO_BIN" RATE_LIMIT_RPS=1000000 RATE_LIMIT_BURST=1000000 \
+      RUN_DIR="$dir/run" FOLIO_BIN="$FOLIO_BIN" RATE_LIMIT_RPS=1000000 RATE_LIMIT_BURST=1000000 CLIENT_RPM=0 CLIENT_EXPENSIVE_RPM=0 CLIENT_MAX_CONCURRENT=0 MAX_CONCURRENT_LLM=256 \
       CONN_LIMIT_PER_IP=60000 "$@" setsid "$BENCH_ROOT/scripts/start" >"$dir/start.log" 2>&1 &
   STACK_PID=$!
 }

@@ -38,6 +38,15 @@ const std::vector<ConfigVar> kConfigVars = {
     {"SESSION_TTL_S", VarKind::kInt, "86400", 60, 31536000, "", "a session idle this long expires"},
     {"MAX_HISTORY_MESSAGES", VarKind::kInt, "5", 0, 100, "", "messages of a session kept (and offered to the LLM)"},
     {"SESSION_SWEEP_S", VarKind::kInt, "300", 5, 86400, "", "how often a worker deletes expired sessions"},
+    // Response cache ($DATA_DIR/cache, no fsync: rebuildable), coalescing, limits.
+    {"CACHE_TTL_S", VarKind::kInt, "1800", 0, 31536000, "", "a cached answer expires this long after it was stored; 0: no cache"},
+    {"CACHE_MAX_ENTRIES", VarKind::kInt, "10000", 1, 10000000, "", "cached answers kept (least recently used evicted)"},
+    {"CACHE_MAX_MB", VarKind::kInt, "32", 1, 65536, "", "bytes of cached answers kept (least recently used evicted)"},
+    {"INTENTS_FILE", VarKind::kString, "", 0, 0, "", "intent rules and canned replies (JSON); empty: config/intents.json built in"},
+    {"CLIENT_RPM", VarKind::kInt, "100", 0, 10000000, "", "requests per minute per client (API key, else IP); 0: unlimited"},
+    {"CLIENT_EXPENSIVE_RPM", VarKind::kInt, "20", 0, 10000000, "", "LLM-calling requests per minute per client (cache hits are free)"},
+    {"CLIENT_MAX_CONCURRENT", VarKind::kInt, "5", 0, 15, "", "concurrent requests per client per worker process; 0: unlimited"},
+    {"MAX_CONCURRENT_LLM", VarKind::kInt, "32", 1, 256, "", "upstream LLM calls in flight across all workers; beyond: 503 + Retry-After"},
     // Process model.
     {"WORKERS", VarKind::kInt, "2", 1, 64, "", "FastCGI worker processes"},
     {"WORKER_THREADS", VarKind::kInt, "4", 1, 256, "", "accept threads per worker process"},

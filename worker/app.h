@@ -12,6 +12,10 @@
 #include "clock.h"
 #include "config.h"
 #include "circuit_breaker.h"
+#include "client_limits.h"
+#include "inflight.h"
+#include "intent.h"
+#include "response_cache.h"
 #include "knowledge.h"
 #include "llm_client.h"
 #include "metrics.h"
@@ -65,6 +69,13 @@ struct App {
   // Never null: in-memory until OpenState maps $RUN_DIR/metrics.shm (one
   // slot per process, summed on read).
   std::unique_ptr<Metrics> metrics = Metrics::InMemory();
+  // Shared state of issue 5 (null when it could not be opened: chat then
+  // works without a cache, coalescing or limits rather than not at all).
+  std::unique_ptr<ResponseCache> cache;      // $DATA_DIR/cache (no fsync)
+  std::unique_ptr<Store> inflight_store;     // $DATA_DIR/inflight (no fsync)
+  std::unique_ptr<InflightTable> inflight;
+  std::unique_ptr<ClientLimits> limits;      // $RUN_DIR/limits.shm
+  std::unique_ptr<IntentClassifier> intents;
   std::unique_ptr<LlmClient> llm;
   std::unique_ptr<CircuitBreaker> breaker;  // shared with every worker process
   std::string system_prompt, prompt_version;

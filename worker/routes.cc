@@ -15,6 +15,7 @@ Router MakeRouter() {
   r.Add("POST", "/v1/chat/completions", HandleChatCompletions, RouteKind::kSlow);
   r.Add("GET", "/v1/models", HandleModels);
   r.Add("GET", "/metrics", HandleMetrics);
+  r.Add("GET", "/api/cache/stats", HandleCacheStats);
   r.Add("DELETE", "/api/sessions/*", HandleDeleteSession);
   return r;
 }

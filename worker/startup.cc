@@ -10,6 +10,49 @@
 
 namespace folio {
 
+// Cache, in-flight table, limits, intents: each optional. A failure is
+// logged (and shown by /api/health) but never stops the worker.
+void OpenSharedState(App& app) {
+  const Config& config = app.config;
+  const std::string& data_dir = config.Str("DATA_DIR");
+  if (config.Int("CACHE_TTL_S") > 0) {
+    CacheOptions cache;
+    cache.path = data_dir + "/cache";
+    cache.ttl_s = config.Int("CACHE_TTL_S");
+    cache.max_entries = static_cast<uint64_t>(config.Int("CACHE_MAX_ENTRIES"));
+    cache.max_bytes = static_cast<uint64_t>(config.Int("CACHE_MAX_MB")) << 20;
+    cache.map_size_mb = static_cast<size_t>(std::max<long>(64, 3 * config.Int("CACHE_MAX_MB")));
+    Result<std::unique_ptr<ResponseCache>> opened = ResponseCache::Open(cache);
+    if (opened.ok()) app.cache = std::move(opened.value());
+    else LogError("cache_unavailable", {{"reason", opened.status().message()}});
+  }
+  StoreOptions inflight;
+  inflight.path = data_dir + "/inflight";
+  inflight.map_size_mb = 64;
+  inflight.databases = {kInflightDb};
+  inflight.commit_sync = CommitSync::kOnRequest;  // nothing here outlives a restart
+  Result<std::unique_ptr<Store>> store = Store::Open(inflight);
+  if (store.ok()) {
+    Result<InflightTable> table = InflightTable::Open(store->get());
+    if (table.ok()) {
+      app.inflight_store = std::move(store.value());
+      app.inflight = std::make_unique<InflightTable>(std::move(table.value()));
+    }
+  }
+  if (!app.inflight) LogError("inflight_unavailable", {{"path", inflight.path}});
+  LimitOptions limits;
+  limits.client_rpm = static_cast<int>(config.Int("CLIENT_RPM"));
+  limits.client_expensive_rpm = static_cast<int>(config.Int("CLIENT_EXPENSIVE_RPM"));
+  limits.client_max_concurrent = static_cast<int>(config.Int("CLIENT_MAX_CONCURRENT"));
+  limits.max_concurrent_llm = static_cast<int>(config.Int("MAX_CONCURRENT_LLM"));
+  Result<std::unique_ptr<ClientLimits>> opened_limits = ClientLimits::Open(config.Str("RUN_DIR") + "/limits.shm", limits);
+  if (opened_limits.ok()) app.limits = std::move(opened_limits.value());
+  else LogError("limits_unavailable", {{"reason", opened_limits.status().message()}});
+  Result<IntentClassifier> intents = IntentClassifier::Load(config.Str("INTENTS_FILE"));
+  if (intents.ok()) app.intents = std::make_unique<IntentClassifier>(std::move(intents.value()));
+  else LogError("intents_unavailable", {{"reason", intents.status().message()}});
+}
+
 Status OpenState(App& app) {
   const Config& config = app.config;
   // Metrics first: nothing below may fail without being counted. A process
@@ -42,6 +85,7 @@ Status OpenState(App& app) {
   if (!sessions.ok()) return Unavailable("store", "session store: " + sessions.status().message());
   app.store = std::move(store.value());
   app.sessions = std::make_unique<SessionStore>(std::move(sessions.value()));
+  OpenSharedState(app);
   return OpenLlm(app);
 }
 
@@ -57,8 +101,9 @@ void Housekeeper::Run() {
   const auto sweep_every = seconds(app_.config.Int("SESSION_SWEEP_S"));
   auto next_readers = std::chrono::steady_clock::now();
   auto next_sweep = std::chrono::steady_clock::now() + seconds(5);
+  auto next_purge = std::chrono::steady_clock::now() + seconds(5);
   while (!stop_.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
     if (!app_.store) continue;
     auto now = std::chrono::steady_clock::now();
     if (now >= next_readers) {
@@ -67,6 +112,12 @@ void Housekeeper::Run() {
       Result<int> cleared = app_.store->ClearStaleReaders();
       if (cleared.ok() && *cleared > 0) LogWarn("stale_readers_cleared", {{"count", *cleared}});
       next_readers = now + seconds(30);
+    }
+    if (app_.limits) app_.limits->ReclaimDead();  // slots of killed workers
+    if (now >= next_purge) {
+      if (app_.inflight) (void)app_.inflight->Purge(Metrics::NowMs());
+      if (app_.cache) (void)app_.cache->PurgeExpired(Metrics::NowMs(), 200);
+      next_purge = now + seconds(5);
     }
     if (now >= next_sweep && app_.sessions) {
       Result<int> swept = app_.sessions->SweepExpired(UnixNow());

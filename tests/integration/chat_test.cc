@@ -125,7 +125,7 @@ TEST_F(ChatTest, SessionErrors) {
   EXPECT_EQ(Chat(ChatBody("hi", "not-an-id")).status, 400);
   EXPECT_EQ(stack_->Get("/api/sessions/not-an-id").status, 400);
   EXPECT_EQ(stack_->Get("/api/sessions/AAAAAAAAAAAAAAAAAAAAAA").status, 404);
-  std::string session = Chat(ChatBody("hello")).Json()["session_id"];
+  std::string session = Chat(ChatBody("What does Maya do at work?")).Json()["session_id"];
   HttpResponse deleted = Http(stack_->port(), "DELETE", "/api/sessions/" + session);
   EXPECT_EQ(deleted.status, 200) << deleted.body;
   EXPECT_EQ(stack_->Get("/api/sessions/" + session).status, 404);
@@ -172,8 +172,9 @@ TEST_F(ChatTest, StreamingArrivesIncrementallyThroughNginx) {
   auto events = Events(raw);
   ASSERT_GE(events.size(), 3u) << raw;
   EXPECT_EQ(events.front().first, "meta");
-  EXPECT_TRUE(events.front().second["sources"].is_array());
+  EXPECT_TRUE(events.front().second["session_id"].is_string());
   EXPECT_EQ(events.back().first, "done");
+  EXPECT_TRUE(events.back().second["sources"].is_array());
   EXPECT_EQ(events.back().second["degraded"], false);
   std::string text;
   for (auto& [name, data] : events)
@@ -374,7 +375,7 @@ TEST(ChatKeyTest, RejectedKeyShowsOnHealthAndChatsDegrade) {
   EXPECT_EQ(health.Json()["checks"]["llm"]["key"], "rejected") << health.body;
   EXPECT_EQ(health.Json()["checks"]["llm"]["status"], "warn");
   EXPECT_EQ(health.status, 200);  // degraded, not down: answers still come from the KB
-  HttpResponse chat = stack->Post("/api/chat", ChatBody("hello"));
+  HttpResponse chat = stack->Post("/api/chat", ChatBody("What is her notice period?"));
   EXPECT_EQ(chat.status, 200);
   EXPECT_EQ(chat.Json()["degraded"], true);
   EXPECT_GE(mock.Calls("models"), 1);

@@ -110,7 +110,13 @@ std::unique_ptr<TestStack> TestStack::Start(const std::map<std::string, std::str
                  {"RUN_DIR", stack->run_dir()},
                  {"FOLIO_BIN", FOLIO_BINARY_DIR "/bin"},
                  {"LOG_LEVEL", "info"},
-                 {"DRAIN_TIMEOUT_S", "5"}};
+                 {"DRAIN_TIMEOUT_S", "5"},
+                 // Per-client limits are tested on their own stacks; elsewhere
+                 // every request of a test comes from one address.
+                 {"CLIENT_RPM", "0"},
+                 {"CLIENT_EXPENSIVE_RPM", "0"},
+                 {"CLIENT_MAX_CONCURRENT", "0"},
+                 {"MAX_CONCURRENT_LLM", "256"}};
   for (const auto& [k, v] : env) stack->env_[k] = v;
 
   std::string start_log = stack->dir_ + "/start.log";

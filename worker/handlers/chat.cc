@@ -3,6 +3,7 @@
 // answer as JSON, or as Server-Sent Events (meta, token…, done | error).
 // Runs on a chat thread (RouteKind::kSlow): it may wait seconds on the LLM.
 #include "chat.h"
+#include "shared_answer.h"
 
 #include "handlers.h"
 #include "json_body.h"
@@ -89,32 +90,40 @@ Response HandleChat(const Request& request, App& app) {
     if (!session.ok()) return ErrorResponse(session.status(), request.request_id);
     for (const Message& m : session->messages) input.history.push_back({std::string(RoleName(m.role)), m.content});
   }
-  std::vector<Passage> sources = Retrieve(app, input.message);
+  const std::string client = ClientIdOf(request);
 
   if (!parsed->stream) {
-    Result<ChatOutput> out = Answer(app, input, std::move(sources), nullptr);
-    if (!out.ok()) return ErrorResponse(out.status(), request.request_id);
-    CommitTurn(app, session_id, new_session, input.message, *out, request.request_id);
-    return JsonResponse(200, {{"response", out->text},
+    int retry_after = 0;
+    Result<SharedAnswer> shared = AnswerShared(app, input, client, nullptr, &retry_after);
+    if (!shared.ok()) {
+      Response r = ErrorResponse(shared.status(), request.request_id);
+      if (retry_after > 0) r.AddHeader("Retry-After", std::to_string(retry_after));
+      return r;
+    }
+    const ChatOutput& out = shared->output;
+    CommitTurn(app, session_id, new_session, input.message, out, request.request_id);
+    return JsonResponse(200, {{"response", out.text},
                               {"session_id", session_id},
-                              {"sources", SourcesJson(out->sources)},
-                              {"cached", false},
-                              {"degraded", out->degraded},
-                              {"usage", UsageJson(*out)},
+                              {"sources", SourcesJson(out.sources)},
+                              {"cached", shared->cached},
+                              {"degraded", out.degraded},
+                              {"usage", UsageJson(out)},
                               {"request_id", request.request_id}});
   }
 
   Response r;
   MakeEventStream(r);
-  r.stream = [&app, input, session_id, new_session, sources = std::move(sources)](StreamWriter& w) mutable {
-    if (!w.Write(SseEvent("meta", {{"session_id", session_id}, {"sources", SourcesJson(sources)},
-                                   {"request_id", input.request_id}})) ||
-        !w.Flush())
+  r.stream = [&app, input, session_id, new_session, client](StreamWriter& w) mutable {
+    // Sources are known once the answer is: meta carries the session id at
+    // once, and done carries the sources.
+    if (!w.Write(SseEvent("meta", {{"session_id", session_id}, {"request_id", input.request_id}})) || !w.Flush())
       return;
     DeltaFn on_delta = [&w](std::string_view delta) {
       return w.Write(SseEvent("token", {{"text", delta}})) && w.Flush();
     };
-    Result<ChatOutput> out = Answer(app, input, std::move(sources), on_delta);
+    int retry_after = 0;
+    Result<SharedAnswer> shared = AnswerShared(app, input, client, on_delta, &retry_after);
+    Result<ChatOutput> out = shared.ok() ? Result<ChatOutput>(shared->output) : Result<ChatOutput>(shared.status());
     if (!out.ok()) {
       if (out.status().error() == "cancelled") {
         LogInfo("chat_cancelled", {{"request_id", input.request_id}});
@@ -125,8 +134,8 @@ Response HandleChat(const Request& request, App& app) {
       return;
     }
     CommitTurn(app, session_id, new_session, input.message, *out, input.request_id);
-    w.Write(SseEvent("done", {{"usage", UsageJson(*out)}, {"cached", false}, {"degraded", out->degraded},
-                              {"session_id", session_id}}));
+    w.Write(SseEvent("done", {{"usage", UsageJson(*out)}, {"cached", shared->cached}, {"degraded", out->degraded},
+                              {"sources", SourcesJson(out->sources)}, {"session_id", session_id}}));
   };
   return r;
 }

@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "json_body.h"
 #include "log.h"
+#include "shared_answer.h"
 #include "sse.h"
 
 namespace folio {
@@ -95,13 +96,19 @@ Response HandleChatCompletions(const Request& request, App& app) {
   if (!parsed.ok()) return OpenAiError(parsed.status(), request.request_id);
   if (!app.llm) return OpenAiError(Unavailable("not_ready", "This server is still starting."), request.request_id);
   ChatInput input{parsed->question, std::move(parsed->history), request.request_id, request.received_at};
-  std::vector<Passage> sources = Retrieve(app, input.message);
+  const std::string client = ClientIdOf(request);
   const std::string id = "chatcmpl-" + request.request_id;
   const int64_t created = UnixNow();
 
   if (!parsed->stream) {
-    Result<ChatOutput> out = Answer(app, input, std::move(sources), nullptr);
-    if (!out.ok()) return OpenAiError(out.status(), request.request_id);
+    int retry_after = 0;
+    Result<SharedAnswer> shared = AnswerShared(app, input, client, nullptr, &retry_after);
+    if (!shared.ok()) {
+      Response r = OpenAiError(shared.status(), request.request_id);
+      if (retry_after > 0) r.AddHeader("Retry-After", std::to_string(retry_after));
+      return r;
+    }
+    const ChatOutput* out = &shared->output;
     return JsonResponse(200, {{"id", id},
                               {"object", "chat.completion"},
                               {"created", created},
@@ -117,12 +124,14 @@ Response HandleChatCompletions(const Request& request, App& app) {
 
   Response r;
   MakeEventStream(r);
-  r.stream = [&app, input, id, created, sources = std::move(sources)](StreamWriter& w) mutable {
+  r.stream = [&app, input, id, created, client](StreamWriter& w) mutable {
     if (!w.Write(DataLine(Chunk(id, created, {{"role", "assistant"}, {"content", ""}}, nullptr))) || !w.Flush()) return;
     DeltaFn on_delta = [&](std::string_view delta) {
       return w.Write(DataLine(Chunk(id, created, {{"content", delta}}, nullptr))) && w.Flush();
     };
-    Result<ChatOutput> out = Answer(app, input, std::move(sources), on_delta);
+    int retry_after = 0;
+    Result<SharedAnswer> shared = AnswerShared(app, input, client, on_delta, &retry_after);
+    Result<ChatOutput> out = shared.ok() ? Result<ChatOutput>(shared->output) : Result<ChatOutput>(shared.status());
     if (!out.ok()) {
       if (out.status().error() == "cancelled") return;
       // OpenAI streams report a failure as an error object on a data line.

@@ -1,0 +1,172 @@
+// shared_answer.cc: canned → cache → limits → coalesce → Answer().
+//
+// Coalescing: the cache key names the question; the first request to Join
+// it in the in-flight table (LMDB, shared by every process) leads and makes
+// the upstream call, heartbeating its lease and publishing its streamed text;
+// the others wait (bounded by their own deadline) and answer from the
+// leader's result — its degraded fallback too, so a failing provider is not
+// asked again by every follower. A leader that dies or lets its lease lapse
+// is replaced by one of the waiters (TakeOver). Results linger 5 s.
+#include "shared_answer.h"
+
+#include "log.h"
+
+namespace folio {
+
+namespace {
+
+std::string EncodePayload(const ChatOutput& out) {
+  nlohmann::json sources = nlohmann::json::array();
+  for (const Passage& p : out.sources) sources.push_back({{"source", p.source}, {"heading", p.heading}, {"score", p.score}});
+  return nlohmann::json({{"text", out.text}, {"sources", sources}, {"degraded", out.degraded},
+                         {"prompt_tokens", out.prompt_tokens}, {"completion_tokens", out.completion_tokens}})
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool DecodePayload(std::string_view payload, ChatOutput* out) {
+  auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) return false;
+  out->text = j["text"].get<std::string>();
+  out->degraded = j.value("degraded", false) == true;
+  if (j.contains("sources") && j["sources"].is_array())
+    for (const auto& s : j["sources"])
+      if (s.is_object() && s.contains("source") && s["source"].is_string())
+        out->sources.push_back({s["source"].get<std::string>(), s.value("heading", std::string()), "",
+                                s.contains("score") && s["score"].is_number() ? s["score"].get<double>() : 0.0});
+  return true;
+}
+
+// Streams `text` in a few pieces (a cached or coalesced answer).
+bool StreamPieces(std::string_view text, const DeltaFn& on_delta) {
+  constexpr size_t kPiece = 64;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = std::min(text.size(), at + kPiece);
+    while (end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) ++end;
+    if (!on_delta(text.substr(at, end - at))) return false;
+    at = end;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string ClientIdOf(const Request& request) {
+  std::string key = request.api_key;
+  if (key.empty() && request.authorization.rfind("Bearer ", 0) == 0) key = request.authorization.substr(7);
+  if (!key.empty()) return "key:" + std::to_string(std::hash<std::string>{}(key));
+  return "ip:" + request.remote_addr;
+}
+
+Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::string& client_id,
+                                  const DeltaFn& on_delta, int* retry_after_s) {
+  SharedAnswer result;
+  Intent intent = app.intents ? app.intents->Classify(input.message) : Intent::kOther;
+  if (input.history.empty() && app.intents) {
+    if (std::optional<std::string> canned = app.intents->CannedReply(intent)) {
+      result.output.text = *canned;
+      if (on_delta && !StreamPieces(result.output.text, on_delta)) return Unavailable("cancelled", "client gone");
+      return result;
+    }
+  }
+  Knowledge::Current kb = app.knowledge.Get();
+  std::string normalized = NormalizeMessage(input.message);
+  std::string history = HistoryDigest(input.history);
+  std::string key = CacheKey({normalized, IntentName(intent), history, app.llm->configured() ? app.llm->model() : "none",
+                              app.prompt_version, kb.index ? kb.index->manifest().kb_version : "none"});
+  int64_t now = Metrics::NowMs();
+  if (app.cache) {
+    Result<std::optional<CachedAnswer>> hit = app.cache->Get(key, now);
+    if (hit.ok() && hit->has_value() && DecodePayload((*hit)->payload, &result.output)) {
+      app.metrics->Add(Counter::kCacheHits);
+      result.cached = true;
+      if (on_delta && !StreamPieces(result.output.text, on_delta)) return Unavailable("cancelled", "client gone");
+      return result;
+    }
+    app.metrics->Add(Counter::kCacheMisses);
+  }
+  // Only requests that may call the LLM spend the expensive budget.
+  if (app.limits && app.llm->configured()) {
+    Decision d = app.limits->AdmitExpensive(client_id, now);
+    if (!d.allowed) {
+      *retry_after_s = d.retry_after_s;
+      return ResourceExhausted("rate_limited", "Too many questions from you; retry in " +
+                                                   std::to_string(d.retry_after_s) + " s.");
+    }
+  }
+  Deadline deadline = RequestDeadline(app, input.received_at);
+  const int64_t lease_ms = app.config.Int("REQUEST_TIMEOUT_S") * 1000;
+  size_t streamed = 0;  // bytes of the answer already sent to this client
+  DeltaFn counted = on_delta ? DeltaFn([&](std::string_view d) { streamed += d.size(); return on_delta(d); }) : nullptr;
+
+  for (int round = 0; round < 8; ++round) {
+    Result<InflightTable::Role> role = app.inflight ? app.inflight->Join(key, lease_ms, Metrics::NowMs())
+                                                    : Result<InflightTable::Role>(InflightTable::Role::kLeader);
+    if (!role.ok() || *role == InflightTable::Role::kLeader) {
+      const bool registered = role.ok() && app.inflight;
+      // Leader: the one upstream call for this key.
+      UpstreamSlot slot;
+      if (app.limits && app.llm->configured()) {
+        Deadline slot_deadline = Deadline(std::min(deadline.at(), std::chrono::steady_clock::now() + std::chrono::seconds(5)));
+        Result<UpstreamSlot> got = app.limits->AcquireUpstreamSlot(slot_deadline);
+        if (!got.ok()) {
+          if (registered) (void)app.inflight->Fail(key, "shed");
+          *retry_after_s = 1;
+          return Unavailable("shed", "Every upstream slot is busy; retry in a moment.");
+        }
+        slot = std::move(got.value());
+      }
+      std::string text_so_far;
+      int64_t last_beat = 0;
+      DeltaFn leader_delta = nullptr;
+      if (counted || registered)
+        leader_delta = [&](std::string_view d) {
+          text_so_far.append(d);
+          int64_t t = Metrics::NowMs();
+          if (registered && t - last_beat >= 100) {
+            (void)app.inflight->Heartbeat(key, t, text_so_far);
+            last_beat = t;
+          }
+          return counted ? counted(d) : true;
+        };
+      Result<ChatOutput> out = Answer(app, input, Retrieve(app, input.message), leader_delta);
+      if (!out.ok()) {
+        if (registered) (void)app.inflight->Fail(key, out.status().error());
+        return out.status();
+      }
+      if (registered) (void)app.inflight->Complete(key, EncodePayload(*out));
+      if (app.cache && !out->degraded) (void)app.cache->Put(key, EncodePayload(*out), Metrics::NowMs());
+      result.output = std::move(out.value());
+      return result;
+    }
+    // Follower: answer from the leader's result, following its text.
+    InflightTable::PartialFn partial = nullptr;
+    if (counted) partial = [&](std::string_view d) { (void)counted(d); };
+    Result<FollowResult> followed = app.inflight->Wait(key, deadline, std::chrono::milliseconds(5), partial);
+    if (!followed.ok()) {
+      if (followed.status().code() == Code::kDeadlineExceeded)
+        return DeadlineExceeded("timeout", "The answer took longer than the request timeout.");
+      return followed.status();
+    }
+    if (followed->outcome == FollowResult::Outcome::kTakeOver) continue;
+    if (followed->outcome == FollowResult::Outcome::kFailed) {
+      if (followed->payload == "cancelled" || followed->payload == "shed") continue;  // not our failure: lead
+      if (followed->payload == "timeout") return DeadlineExceeded("timeout", "The answer took longer than the request timeout.");
+      return Unavailable(followed->payload, "The AI service failed.");
+    }
+    if (!DecodePayload(followed->payload, &result.output)) continue;
+    app.metrics->Add(Counter::kCacheCoalesced);
+    app.metrics->Add(Counter::kCacheUpstreamSaved);
+    if (app.cache) {
+      app.cache->CountCoalesced(1);
+      app.cache->CountUpstreamSaved(1);
+    }
+    result.coalesced = true;
+    if (on_delta && streamed < result.output.text.size() &&
+        !StreamPieces(std::string_view(result.output.text).substr(streamed), counted))
+      return Unavailable("cancelled", "client gone");
+    return result;
+  }
+  return Unavailable("upstream_unavailable", "Could not get an answer.");
+}
+
+}  // namespace folio

@@ -1,0 +1,29 @@
+// shared_answer.h: an answer that the whole pool pays for once. In front of
+// chat.h's Answer(): canned replies for greetings and thanks, the shared
+// response cache (a hit touches neither the LLM nor the index), the
+// per-client budget for LLM-calling requests, and cross-process coalescing
+// (identical concurrent questions make one upstream call; followers stream
+// the leader's text as it arrives). Safe from any thread of any process.
+#pragma once
+
+#include "chat.h"
+#include "request.h"
+
+namespace folio {
+
+struct SharedAnswer {
+  ChatOutput output;
+  bool cached = false;     // served from the response cache
+  bool coalesced = false;  // another request's upstream call answered it
+};
+
+// On error: ResourceExhausted (429, *retry_after_s set), Unavailable "shed"
+// (503, *retry_after_s set), DeadlineExceeded (504), Unavailable "cancelled".
+Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::string& client_id,
+                                  const DeltaFn& on_delta, int* retry_after_s);
+
+// The client a limit counts against: the API key's hash when one is sent,
+// else the address nginx saw. Never a client-supplied X-Forwarded-For.
+std::string ClientIdOf(const Request& request);
+
+}  // namespace folio

@@ -26,6 +26,7 @@
 #include <cstring>
 
 #include "log.h"
+#include "shared_answer.h"
 
 namespace folio {
 
@@ -70,6 +71,13 @@ void Stamp(Response& resp, const Request& req, int concurrent) {
   resp.AddHeader("X-Concurrent-Requests", std::to_string(concurrent));
 }
 
+// The per-client general limits (CLIENT_RPM, CLIENT_MAX_CONCURRENT) apply
+// to the API; probes, health and metrics are never limited here.
+bool IsLimited(const std::string& path) {
+  return (path.rfind("/api/", 0) == 0 && path.rfind("/api/health", 0) != 0 && path != "/api/cache/stats") ||
+         path.rfind("/v1/", 0) == 0;
+}
+
 Response Busy(const Request& req) {
   Response r = ErrorResponse(Unavailable("busy", "Every chat slot of this server is busy; retry in a moment."),
                              req.request_id);
@@ -109,6 +117,20 @@ void Server::AcceptLoop(int listen_fd, int index) {
     auto guard = std::make_shared<Metrics::InFlightGuard>(*app_.metrics);
     Request req = ReadRequest(fcgi.get());
     RouteMatch match = router_.Match(req);
+    auto ticket = std::make_shared<ConcurrencyTicket>();  // held until the answer is written
+    if (match.handler && app_.limits && IsLimited(req.path)) {
+      Decision d = app_.limits->Admit(ClientIdOf(req), Metrics::NowMs());
+      if (!d.allowed) {
+        match.handler = nullptr;
+        match.error = ErrorResponse(ResourceExhausted("rate_limited", d.reason == DenyReason::kConcurrent
+                                                                          ? "Too many requests from you at once."
+                                                                          : "Too many requests from you; slow down."),
+                                    req.request_id);
+        match.error.AddHeader("Retry-After", std::to_string(std::max(1, d.retry_after_s)));
+      } else {
+        *ticket = std::move(d.ticket);
+      }
+    }
     if (match.handler && match.kind == RouteKind::kSlow) {
       auto job = std::make_unique<SlowJob>();
       job->fcgi = std::move(fcgi);
@@ -119,7 +141,7 @@ void Server::AcceptLoop(int listen_fd, int index) {
         Stamp(resp, r, in_flight_.load());
         return resp;
       };
-      job->on_done = [this, guard](const Request& r, const Response& resp) {
+      job->on_done = [this, guard, ticket](const Request& r, const Response& resp) {
         in_flight_.fetch_sub(1);
         app_.metrics->RecordRequest(RouteOf(r, resp), resp.status,
                                     std::chrono::duration<double>(std::chrono::steady_clock::now() - r.received_at).count());
@@ -141,6 +163,7 @@ void Server::AcceptLoop(int listen_fd, int index) {
     FCGX_Finish_r(fcgi.get());
     in_flight_.fetch_sub(1);
     guard.reset();
+    ticket.reset();
     app_.metrics->RecordRequest(RouteOf(req, resp), resp.status,
                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - req.received_at).count());
     LogRequest(req, resp, written);

@@ -6,6 +6,9 @@ namespace folio {
 
 Response HandleCacheStats(const Request& request, App& app) {
   if (!app.cache) return JsonResponse(200, {{"enabled", false}, {"request_id", request.request_id}});
+  // Hit/miss counts are batched per process; publish this one's first. Other
+  // processes publish theirs within a few seconds (/metrics is exact).
+  (void)app.cache->Flush();
   CacheStats s = app.cache->Stats();
   return JsonResponse(200, {{"enabled", !s.disabled},
                             {"hits", s.hits},

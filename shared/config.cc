@@ -62,6 +62,10 @@ const std::vector<ConfigVar> kConfigVars = {
     // Health.
     {"MEMORY_LIMIT_MB", VarKind::kInt, "512", 32, 1048576, "", "instance memory the health check compares against"},
     {"MEMORY_WARN_PERCENT", VarKind::kInt, "80", 10, 100, "", "health turns degraded above this share of MEMORY_LIMIT_MB"},
+    {"SCALE_AVG_RESPONSE_S", VarKind::kInt, "8", 0, 3600, "", "scaling advice: average response time (5 min) that triggers"},
+    {"SCALE_CONCURRENCY", VarKind::kInt, "10", 0, 100000, "", "scaling advice: concurrent requests that trigger"},
+    {"SCALE_MEMORY_MB", VarKind::kInt, "400", 0, 1048576, "", "scaling advice: memory in use that triggers"},
+    {"SCALE_ERROR_RATE_PCT", VarKind::kInt, "5", 0, 100, "", "scaling advice: 5xx share (5 min) that triggers"},
     // Logs.
     {"LOG_LEVEL", VarKind::kEnum, "info", 0, 0, "trace|debug|info|warn|error", "worker log level"},
     // The LLM: any OpenAI-compatible chat-completions API.

@@ -9,6 +9,7 @@ Router MakeRouter() {
   r.Add("GET", "/ping", HandlePing);
   r.Add("GET", "/ready", HandleReady);
   r.Add("GET", "/api/health", HandleHealth);
+  r.Add("GET", "/api/health/scaling", HandleScaling);
   r.Add("POST", "/api/search", HandleSearch);
   r.Add("POST", "/api/chat", HandleChat, RouteKind::kSlow);
   r.Add("GET", "/api/sessions/*", HandleGetSession);

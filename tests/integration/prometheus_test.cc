@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <regex>
 
+#include "mock_llm.h"
 #include "stack.h"
 
 namespace folio::test {
@@ -53,6 +56,44 @@ TEST(MetricsTest, PassesPromtoolAndCountsMatchRequests) {
   HttpResponse ping = stack->Get("/ping");
   EXPECT_TRUE(std::regex_match(ping.Header("x-response-time"), std::regex(R"(\d+\.\d{3}ms)")));
   EXPECT_GE(std::stoi(ping.Header("x-concurrent-requests")), 1);
+}
+
+TEST(ScalingTest, QuietInstanceNeedsNothing) {
+  std::string error;
+  auto stack = TestStack::Start({}, &error);
+  ASSERT_NE(stack, nullptr) << error;
+  auto body = stack->Get("/api/health/scaling").Json();
+  EXPECT_EQ(body["triggers"].size(), 0u) << body;
+  EXPECT_EQ(body["instance_profile"], "mvp");  // MEMORY_LIMIT_MB 512
+  EXPECT_TRUE(body["snapshot"]["p95_response_time_s"].is_number());
+}
+
+TEST(ScalingTest, TriggersFireOnForcedConditions) {
+  MockLlm mock;
+  ASSERT_TRUE(mock.Start().ok());
+  MockBehaviour hang;
+  hang.hang = true;
+  mock.SetChatDefault(hang);
+  std::string error;
+  // Thresholds at zero: any memory, any concurrency (this request), any 5xx.
+  auto stack = TestStack::Start({{"SCALE_MEMORY_MB", "0"}, {"SCALE_CONCURRENCY", "0"}, {"SCALE_ERROR_RATE_PCT", "0"},
+                                 {"WORKERS", "1"}, {"MEMORY_LIMIT_MB", "2048"}, {"OPENAI_API_KEY", "sk-x"},
+                                 {"LLM_BASE_URL", mock.base_url()}, {"REQUEST_TIMEOUT_S", "1"}},
+                                &error);
+  ASSERT_NE(stack, nullptr) << error;
+  // 5xx in the window: chats that time out against a hanging upstream (504).
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(stack->Post("/api/chat", nlohmann::json({{"message", "slow question " + std::to_string(i)}}).dump()).status, 504);
+  auto body = stack->Get("/api/health/scaling").Json();
+  std::set<std::string> fired;
+  for (const auto& t : body["triggers"]) fired.insert(t["trigger"].get<std::string>());
+  EXPECT_TRUE(fired.count("memory_mb")) << body;
+  EXPECT_TRUE(fired.count("concurrent_requests")) << body;
+  EXPECT_TRUE(fired.count("error_rate_pct")) << body;
+  EXPECT_EQ(body["recommendation"], "scale up: several triggers fired");
+  EXPECT_EQ(body["instance_profile"], "scaled");
+  stack.reset();
+  mock.Stop();
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ Response HandleChat(const Request& request, App& app);    // POST /api/chat (slo
 Response HandleChatCompletions(const Request& request, App& app);  // POST /v1/chat/completions (slow)
 Response HandleModels(const Request& request, App& app);           // GET /v1/models
 Response HandleCacheStats(const Request& request, App& app);  // GET /api/cache/stats
+Response HandleScaling(const Request& request, App& app);  // GET /api/health/scaling
 Response HandleMetrics(const Request& request, App& app);  // GET /metrics
 Response HandleGetSession(const Request& request, App& app);     // GET /api/sessions/{id}
 Response HandleDeleteSession(const Request& request, App& app);  // DELETE /api/sessions/{id}

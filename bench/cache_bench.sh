@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# bench/cache_bench.sh: cache-hit POST /api/chat through nginx at 64
+# connections against the trivial libfcgi responder answering a stored
+# answer from an in-process hash map (bench/trivial_responder.cc) behind the
+# same nginx + supervisord, in the same run. The LLM is the mock (one call,
+# to fill the cache); every measured request is a hit.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+[ -x "$FOLIO_BIN/mock-llm" ] || "$BENCH_ROOT/scripts/build"
+WORK="$(mktemp -d /tmp/folio-cbench-XXXXXX)"; chmod 0755 "$WORK"
+MOCK_PID=""
+trap 'stop_stack; [ -n "$MOCK_PID" ] && kill "$MOCK_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+MOCK_PORT="$(free_port)"
+"$FOLIO_BIN/mock-llm" --port "$MOCK_PORT" > "$WORK/mock.log" 2>&1 &
+MOCK_PID=$!
+wait_http "http://127.0.0.1:$MOCK_PORT/v1/models" 200 10
+
+BODY='{"message":"What is Tollgate and what was her role?"}'
+cat > "$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+start_stack "$WORK/trivial" FOLIO_WORKER="$FOLIO_BIN/trivial-responder"
+wait_http "http://127.0.0.1:$STACK_PORT/ping" 200 20
+read -r tri tri50 tri99 <<<"$(run_wrk "http://127.0.0.1:$STACK_PORT/api/chat" 64 -s "$WORK/post.lua")"
+stop_stack
+
+start_stack "$WORK/folio" OPENAI_API_KEY=sk-bench LLM_BASE_URL="http://127.0.0.1:$MOCK_PORT/v1" ${FOLIO_DATA_DIR:+DATA_DIR=$FOLIO_DATA_DIR}
+wait_http "http://127.0.0.1:$STACK_PORT/ready" 200 30
+curl -s -X POST -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1:$STACK_PORT/api/chat" > "$WORK/first.json"
+cached="$(curl -s -X POST -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1:$STACK_PORT/api/chat" | jq -r .cached)"
+read -r fol fol50 fol99 <<<"$(run_wrk "http://127.0.0.1:$STACK_PORT/api/chat" 64 -s "$WORK/post.lua")"
+calls="$(curl -s "http://127.0.0.1:$MOCK_PORT/_mock/stats" | jq .calls.chat_completions)"
+stats="$(curl -s "http://127.0.0.1:$STACK_PORT/api/cache/stats")"
+stop_stack
+
+ratio="$(awk -v a="$fol" -v b="$tri" 'BEGIN { printf "%.2f", a / b }')"
+ok() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { r = (op == ">=") ? v >= t : v <= t; print r ? "met" : "**missed**" }'; }
+cat <<MD
+### Cache hits ($(machine_line))
+
+| POST /api/chat, cache hit, 64 conns | req/s | p50 ms | p99 ms |
+| --- | --- | --- | --- |
+| trivial libfcgi responder, stored answer in a hash map | $tri | $tri50 | $tri99 |
+| **folio** (LMDB cache shared by 2 workers, logs, metrics, limits) | $fol | $fol50 | $fol99 |
+
+| target | measured | |
+| --- | --- | --- |
+| cache-hit req/s ≥ 0.8 × trivial responder | $ratio × | $(ok "$ratio" ">=" 0.8) |
+| cache-hit p99 ≤ 10 ms | $fol99 ms | $(ok "$fol99" "<=" 10) |
+| upstream calls for all of it | $calls (second answer cached: $cached) | |
+| cache write txn p50 / p99 (from /api/cache/stats) | $(echo "$stats" | jq -r '"\(.put_p50_us) / \(.put_p99_us) µs"') | p99 ≤ 200 µs |
+MD

@@ -27,8 +27,9 @@ Status Knowledge::Load() {
     Result<std::unique_ptr<Embedder>> embedder = (*opened)->MakeQueryEmbedder();
     const IndexManifest& m = (*opened)->manifest();
     if (!embedder.ok()) {
-      status = Unavailable("embedder_unavailable", "the index was built with embedder " + m.embedder + ": " +
-                                                       embedder.status().message());
+      // "embedder_mismatch" (another model or dimension than the index's) or why it cannot be made.
+      status = Unavailable(embedder.status().error(), "the index was built with embedder " + m.embedder + ": " +
+                                                          embedder.status().message());
     } else if ((*embedder)->name() != m.embedder ||
                ((*embedder)->dimension() != 0 && (*embedder)->dimension() != m.dimension)) {
       status = Unavailable("embedder_mismatch", "the index was built with " + m.embedder + " (dimension " +

@@ -45,6 +45,7 @@
 //     owner's word to 0, which cannot hit a later owner (different id).
 //  5. A file from an earlier boot (pid + start time may repeat) is
 //     re-initialised at Open.
+#include "process_identity.h"
 #include "client_limits.h"
 
 #include <fcntl.h>
@@ -91,38 +92,8 @@ struct ClientSlot {
 static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free);
 static_assert(sizeof(ClientSlot) == 32);
 
-// ---- process identity (duplicated in inflight.cc; see the report) ----------
+// ---- process identity: shared/process_identity.h ----
 
-struct ProcStat {
-  char state = '?';
-  uint64_t start_ticks = 0;
-};
-
-// State (field 3) and start time (field 22) from /proc/<pid>/stat; nullopt if
-// the process does not exist. Plain read(2): ~4 µs, a third of an ifstream.
-std::optional<ProcStat> ReadProcStat(pid_t pid) {
-  char path[32], buf[1024];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return std::nullopt;
-  buf[n] = '\0';
-  char* rest = std::strrchr(buf, ')');  // comm may hold spaces and ')': fields resume after the last one
-  if (rest == nullptr) return std::nullopt;
-  ProcStat st;
-  char* save = nullptr;
-  int field = 3;
-  for (char* tok = strtok_r(rest + 1, " ", &save); tok != nullptr; tok = strtok_r(nullptr, " ", &save), ++field) {
-    if (field == 3) st.state = tok[0];
-    if (field == 22) {
-      st.start_ticks = std::strtoull(tok, nullptr, 10);
-      return st;
-    }
-  }
-  return std::nullopt;
-}
 
 uint64_t PackId(uint64_t pid, uint64_t start_ticks) { return (pid & kPidMask) | ((start_ticks & kStartMask) << 22); }
 

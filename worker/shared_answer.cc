@@ -58,12 +58,19 @@ std::string ClientIdOf(const Request& request) {
 }
 
 Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::string& client_id,
-                                  const DeltaFn& on_delta, int* retry_after_s) {
+                                  const DeltaFn& on_delta, int* retry_after_s, const SourcesFn& on_sources) {
   SharedAnswer result;
+  bool sources_sent = false;
+  auto announce = [&](const std::vector<Passage>& sources) {
+    if (sources_sent || !on_sources) return true;
+    sources_sent = true;
+    return on_sources(sources);
+  };
   Intent intent = app.intents ? app.intents->Classify(input.message) : Intent::kOther;
   if (input.history.empty() && app.intents) {
     if (std::optional<std::string> canned = app.intents->CannedReply(intent)) {
       result.output.text = *canned;
+      if (!announce({})) return Unavailable("cancelled", "client gone");
       if (on_delta && !StreamPieces(result.output.text, on_delta)) return Unavailable("cancelled", "client gone");
       return result;
     }
@@ -79,6 +86,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     if (hit.ok() && hit->has_value() && DecodePayload((*hit)->payload, &result.output)) {
       app.metrics->Add(Counter::kCacheHits);
       result.cached = true;
+      if (!announce(result.output.sources)) return Unavailable("cancelled", "client gone");
       if (on_delta && !StreamPieces(result.output.text, on_delta)) return Unavailable("cancelled", "client gone");
       return result;
     }
@@ -128,7 +136,12 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
           }
           return counted ? counted(d) : true;
         };
-      Result<ChatOutput> out = Answer(app, input, Retrieve(app, input.message), leader_delta);
+      std::vector<Passage> sources = Retrieve(app, input.message);
+      if (!announce(sources)) {
+        if (registered) (void)app.inflight->Fail(key, "cancelled");
+        return Unavailable("cancelled", "client gone");
+      }
+      Result<ChatOutput> out = Answer(app, input, std::move(sources), leader_delta);
       if (!out.ok()) {
         if (registered) (void)app.inflight->Fail(key, out.status().error());
         return out.status();
@@ -138,7 +151,10 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       result.output = std::move(out.value());
       return result;
     }
-    // Follower: answer from the leader's result, following its text.
+    // Follower: answer from the leader's result, following its text. Its
+    // own retrieval (≈ 1 ms) names the sources before the first delta.
+    if (on_sources && !sources_sent && !announce(Retrieve(app, input.message)))
+      return Unavailable("cancelled", "client gone");
     InflightTable::PartialFn partial = nullptr;
     if (counted) partial = [&](std::string_view d) { (void)counted(d); };
     Result<FollowResult> followed = app.inflight->Wait(key, deadline, std::chrono::milliseconds(5), partial);

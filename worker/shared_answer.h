@@ -19,8 +19,11 @@ struct SharedAnswer {
 
 // On error: ResourceExhausted (429, *retry_after_s set), Unavailable "shed"
 // (503, *retry_after_s set), DeadlineExceeded (504), Unavailable "cancelled".
+// on_sources (optional) is called once with the passages the answer rests
+// on, before the first delta: a stream's meta event carries them.
+using SourcesFn = std::function<bool(const std::vector<Passage>&)>;
 Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::string& client_id,
-                                  const DeltaFn& on_delta, int* retry_after_s);
+                                  const DeltaFn& on_delta, int* retry_after_s, const SourcesFn& on_sources = nullptr);
 
 // The client a limit counts against: the API key's hash when one is sent,
 // else the address nginx saw. Never a client-supplied X-Forwarded-For.

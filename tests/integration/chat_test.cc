@@ -173,6 +173,7 @@ TEST_F(ChatTest, StreamingArrivesIncrementallyThroughNginx) {
   ASSERT_GE(events.size(), 3u) << raw;
   EXPECT_EQ(events.front().first, "meta");
   EXPECT_TRUE(events.front().second["session_id"].is_string());
+  EXPECT_TRUE(events.front().second["sources"].is_array());
   EXPECT_EQ(events.back().first, "done");
   EXPECT_TRUE(events.back().second["sources"].is_array());
   EXPECT_EQ(events.back().second["degraded"], false);

@@ -114,15 +114,18 @@ Response HandleChat(const Request& request, App& app) {
   Response r;
   MakeEventStream(r);
   r.stream = [&app, input, session_id, new_session, client](StreamWriter& w) mutable {
-    // Sources are known once the answer is: meta carries the session id at
-    // once, and done carries the sources.
-    if (!w.Write(SseEvent("meta", {{"session_id", session_id}, {"request_id", input.request_id}})) || !w.Flush())
-      return;
+    // meta (session id, sources) goes out as soon as the sources are known,
+    // before the first token; done repeats the sources of the final answer.
+    SourcesFn on_sources = [&](const std::vector<Passage>& sources) {
+      return w.Write(SseEvent("meta", {{"session_id", session_id}, {"sources", SourcesJson(sources)},
+                                       {"request_id", input.request_id}})) &&
+             w.Flush();
+    };
     DeltaFn on_delta = [&w](std::string_view delta) {
       return w.Write(SseEvent("token", {{"text", delta}})) && w.Flush();
     };
     int retry_after = 0;
-    Result<SharedAnswer> shared = AnswerShared(app, input, client, on_delta, &retry_after);
+    Result<SharedAnswer> shared = AnswerShared(app, input, client, on_delta, &retry_after, on_sources);
     Result<ChatOutput> out = shared.ok() ? Result<ChatOutput>(shared->output) : Result<ChatOutput>(shared.status());
     if (!out.ok()) {
       if (out.status().error() == "cancelled") {

@@ -27,7 +27,10 @@ int Connect(int port) {
   return fd;
 }
 
-std::string Exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+// Sends `bytes`, then reads until the server closes, `timeout` passes, or
+// `on_data` (when set) returns false after a read.
+std::string Exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout,
+                     const std::function<bool(const std::string& so_far)>& on_data = nullptr) {
   int fd = Connect(port);
   if (fd < 0) return "";
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -47,6 +50,7 @@ std::string Exchange(int port, const std::string& bytes, std::chrono::millisecon
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (on_data && !on_data(out)) break;
   }
   close(fd);
   return out;
@@ -119,27 +123,10 @@ std::string StreamHttp(int port, const std::string& method, const std::string& p
                        const std::map<std::string, std::string>& headers,
                        const std::function<bool(const std::string& so_far)>& on_data,
                        std::chrono::milliseconds timeout) {
-  int fd = Connect(port);
-  if (fd < 0) return "";
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
   req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string out;
-  char buf[16384];
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (!on_data(out)) break;
-  }
-  close(fd);
-  return out;
+  return Exchange(port, req, timeout, on_data);
 }
 
 HttpResponse RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout) {

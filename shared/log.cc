@@ -3,18 +3,45 @@
 // nlohmann::json and pasted in as the pattern's %v without their braces.
 #include "log.h"
 
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <cstdlib>
 
 namespace folio {
 
 namespace {
 
+// Rotation of a log file this process writes itself: 10 MB and 2 backups,
+// as supervisord.conf bounds the logs it captures.
+constexpr size_t kLogFileBytes = 10u << 20;
+constexpr size_t kLogFileBackups = 2;
+
+// FOLIO_LOG_FILE (set per process by supervisord.conf) names a file this
+// process appends its lines to, rotating it by size; otherwise stdout. A
+// worker writes its own file because a line through supervisord's pipe costs
+// its Python loop more CPU than the request the line describes.
+std::shared_ptr<spdlog::logger> MakeLogger() {
+  const char* file = std::getenv("FOLIO_LOG_FILE");
+  std::string fallback_reason;
+  if (file != nullptr && *file != '\0') {
+    try {
+      return spdlog::rotating_logger_mt("folio", file, kLogFileBytes, kLogFileBackups);
+    } catch (const spdlog::spdlog_ex& e) {
+      fallback_reason = e.what();
+    }
+  }
+  auto l = spdlog::stdout_logger_mt("folio");
+  if (!fallback_reason.empty()) l->warn("log file unusable, logging to stdout: {}", fallback_reason);
+  return l;
+}
+
 std::shared_ptr<spdlog::logger>& Logger() {
   static std::shared_ptr<spdlog::logger> logger = [] {
-    auto l = spdlog::stdout_logger_mt("folio");
+    auto l = MakeLogger();
     l->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","pid":%P,%v})", spdlog::pattern_time_type::utc);
-    l->flush_on(spdlog::level::trace);  // one write per line: supervisord sees whole lines
+    l->flush_on(spdlog::level::trace);  // one write per line: readers see whole lines, a crash loses none
     return l;
   }();
   return logger;

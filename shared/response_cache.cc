@@ -447,7 +447,7 @@ Status ResponseCache::DisabledStatus() const {
   return Unavailable("cache_disabled", "the response cache is disabled: " + disabled_reason_);
 }
 
-Result<std::optional<CachedAnswer>> ResponseCache::Get(std::string_view key, int64_t now_ms) {
+Result<std::optional<CachedAnswer>> ResponseCache::Get(std::string_view key, int64_t now_ms, MissCount miss) {
   if (disabled_) return DisabledStatus();
   if (key.empty() || key.size() > kMaxKeyBytes) return BadEntry("a cache key is 1 to 400 bytes");
   std::optional<Result<CachedAnswer>> found;
@@ -459,7 +459,7 @@ Result<std::optional<CachedAnswer>> ResponseCache::Get(std::string_view key, int
     if (raw->has_value()) found = DecodeCacheRecord(**raw);  // a copy: the view dies with txn
   }
   if (!found || !found->ok() || now_ms >= (*found)->expires_ms) {
-    ++pending_misses_;
+    if (miss == MissCount::kCount) ++pending_misses_;
     if (!found) {
       MaybeFlush(now_ms);
     } else {

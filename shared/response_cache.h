@@ -144,8 +144,11 @@ class ResponseCache {
   // touch_interval_ms) or to flush counts. An expired entry counts an
   // expiration and a miss and is deleted; a corrupt one is deleted and logged.
   // Unavailable("cache_disabled") when disabled: callers treat every error as
-  // a miss.
-  Result<std::optional<CachedAnswer>> Get(std::string_view key, int64_t now_ms);
+  // a miss. MissCount::kNotYet is for a first look whose miss the caller will
+  // count by looking again (the worker's accept thread, before handing the
+  // request to a chat thread).
+  enum class MissCount { kCount, kNotYet };
+  Result<std::optional<CachedAnswer>> Get(std::string_view key, int64_t now_ms, MissCount miss = MissCount::kCount);
   // Stores `payload` (a non-degraded answer's JSON object; the caller decides
   // what is cacheable) under `key`, replacing any entry, and evicts least
   // recently used entries until both bounds hold — all in one write

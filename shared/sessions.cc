@@ -198,21 +198,19 @@ Result<std::string> SessionStore::Create(int64_t now) {
   Session session;
   session.created = session.updated = now;
   const std::string record = EncodeSession(session);
-  Status s = store_->Write(
-      [&](WriteTxn& txn) -> Status {
-        Result<std::optional<std::string_view>> existing = txn.Get(db_, *id);
-        if (!existing.ok()) return existing.status();
-        // 2^-64 odds after 2^32 sessions; refusing beats overwriting someone's history.
-        if (existing->has_value()) return Internal("session_id_collision", "new session id already exists");
-        return txn.Put(db_, *id, record);
-      },
-      Durability::kSynced);
+  Status s = commits_->Write([&](WriteTxn& txn) -> Status {
+    Result<std::optional<std::string_view>> existing = txn.Get(db_, *id);
+    if (!existing.ok()) return existing.status();
+    // 2^-64 odds after 2^32 sessions; refusing beats overwriting someone's history.
+    if (existing->has_value()) return Internal("session_id_collision", "new session id already exists");
+    return txn.Put(db_, *id, record);
+  });
   if (!s.ok()) return s;
   return id;
 }
 
-Status SessionStore::StartWithTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
-                                   int64_t now) {
+Result<GroupCommit::Op> SessionStore::StartOp(std::string_view id, std::string_view user_msg,
+                                              std::string_view assistant_msg, int64_t now) const {
   if (!IsValidSessionId(id)) return BadId();
   if (user_msg.size() > kMaxMessageBytes || assistant_msg.size() > kMaxMessageBytes) {
     return InvalidArgument("message_too_large", "a message exceeds kMaxMessageBytes");
@@ -225,15 +223,26 @@ Status SessionStore::StartWithTurn(std::string_view id, std::string_view user_ms
     session.messages.erase(session.messages.begin(),
                            session.messages.end() - static_cast<ptrdiff_t>(options_.max_history_messages));
   }
-  const std::string record = EncodeSession(session);
-  return store_->Write(
-      [&](WriteTxn& txn) -> Status {
-        Result<std::optional<std::string_view>> existing = txn.Get(db_, id);
-        if (!existing.ok()) return existing.status();
-        if (existing->has_value()) return Internal("session_id_collision", "new session id already exists");
-        return txn.Put(db_, id, record);
-      },
-      Durability::kSynced);
+  return GroupCommit::Op([db = db_, id = std::string(id), record = EncodeSession(session)](WriteTxn& txn) -> Status {
+    Result<std::optional<std::string_view>> existing = txn.Get(db, id);
+    if (!existing.ok()) return existing.status();
+    if (existing->has_value()) return Internal("session_id_collision", "new session id already exists");
+    return txn.Put(db, id, record);
+  });
+}
+
+Status SessionStore::StartWithTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
+                                   int64_t now) {
+  Result<GroupCommit::Op> op = StartOp(id, user_msg, assistant_msg, now);
+  if (!op.ok()) return op.status();
+  return commits_->Write(std::move(op.value()));
+}
+
+void SessionStore::StartWithTurnAsync(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
+                                      int64_t now, GroupCommit::Done done) {
+  Result<GroupCommit::Op> op = StartOp(id, user_msg, assistant_msg, now);
+  if (!op.ok()) return done(op.status());
+  commits_->Submit(std::move(op.value()), std::move(done));
 }
 
 Result<Session> SessionStore::Get(std::string_view id, int64_t now) const {
@@ -250,46 +259,58 @@ Result<Session> SessionStore::Get(std::string_view id, int64_t now) const {
   return session;
 }
 
-Status SessionStore::AppendTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
-                                int64_t now) {
+Result<GroupCommit::Op> SessionStore::AppendOp(std::string_view id, std::string_view user_msg,
+                                               std::string_view assistant_msg, int64_t now) const {
   if (!IsValidSessionId(id)) return BadId();
   if (user_msg.size() > kMaxMessageBytes || assistant_msg.size() > kMaxMessageBytes) {
     return InvalidArgument("message_too_large", "a message exceeds kMaxMessageBytes");
   }
-  return store_->Write(
-      [&](WriteTxn& txn) -> Status {
-        Result<std::optional<std::string_view>> bytes = txn.Get(db_, id);
-        if (!bytes.ok()) return bytes.status();
-        if (!bytes->has_value()) return SessionNotFound();
-        Result<Session> session = DecodeSession(**bytes);  // owned copy before Put reuses pages
-        if (!session.ok()) return session.status();
-        if (Expired(session->updated, now)) return SessionNotFound();
-        std::vector<Message>& messages = session->messages;
-        messages.push_back(Message{Role::kUser, std::string(user_msg), now});
-        messages.push_back(Message{Role::kAssistant, std::string(assistant_msg), now});
-        if (messages.size() > options_.max_history_messages) {
-          messages.erase(messages.begin(), messages.end() - static_cast<ptrdiff_t>(options_.max_history_messages));
-        }
-        session->updated = now;
-        return txn.Put(db_, id, EncodeSession(*session));
-      },
-      Durability::kSynced);
+  // Captures values, not `this`: the op may run after this object moved.
+  return GroupCommit::Op([db = db_, options = options_, id = std::string(id), user = std::string(user_msg),
+                          assistant = std::string(assistant_msg), now](WriteTxn& txn) -> Status {
+    Result<std::optional<std::string_view>> bytes = txn.Get(db, id);
+    if (!bytes.ok()) return bytes.status();
+    if (!bytes->has_value()) return SessionNotFound();
+    Result<Session> session = DecodeSession(**bytes);  // owned copy before Put reuses pages
+    if (!session.ok()) return session.status();
+    if (now - session->updated >= options.ttl_s) return SessionNotFound();  // expired
+    std::vector<Message>& messages = session->messages;
+    messages.push_back(Message{Role::kUser, user, now});
+    messages.push_back(Message{Role::kAssistant, assistant, now});
+    if (messages.size() > options.max_history_messages) {
+      messages.erase(messages.begin(), messages.end() - static_cast<ptrdiff_t>(options.max_history_messages));
+    }
+    session->updated = now;
+    return txn.Put(db, id, EncodeSession(*session));
+  });
+}
+
+Status SessionStore::AppendTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
+                                int64_t now) {
+  Result<GroupCommit::Op> op = AppendOp(id, user_msg, assistant_msg, now);
+  if (!op.ok()) return op.status();
+  return commits_->Write(std::move(op.value()));
+}
+
+void SessionStore::AppendTurnAsync(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
+                                   int64_t now, GroupCommit::Done done) {
+  Result<GroupCommit::Op> op = AppendOp(id, user_msg, assistant_msg, now);
+  if (!op.ok()) return done(op.status());
+  commits_->Submit(std::move(op.value()), std::move(done));
 }
 
 Status SessionStore::Delete(std::string_view id, int64_t now) {
   if (!IsValidSessionId(id)) return BadId();
   bool was_expired = false;
-  Status s = store_->Write(
-      [&](WriteTxn& txn) -> Status {
-        Result<std::optional<std::string_view>> bytes = txn.Get(db_, id);
-        if (!bytes.ok()) return bytes.status();
-        if (!bytes->has_value()) return SessionNotFound();
-        std::optional<int64_t> updated = PeekUpdated(**bytes);  // nullopt: corrupt, removed anyway
-        was_expired = updated.has_value() && Expired(*updated, now);
-        Result<bool> removed = txn.Delete(db_, id);
-        return removed.ok() ? Status::Ok() : removed.status();
-      },
-      Durability::kSynced);
+  Status s = commits_->Write([&](WriteTxn& txn) -> Status {
+    Result<std::optional<std::string_view>> bytes = txn.Get(db_, id);
+    if (!bytes.ok()) return bytes.status();
+    if (!bytes->has_value()) return SessionNotFound();
+    std::optional<int64_t> updated = PeekUpdated(**bytes);  // nullopt: corrupt, removed anyway
+    was_expired = updated.has_value() && Expired(*updated, now);
+    Result<bool> removed = txn.Delete(db_, id);
+    return removed.ok() ? Status::Ok() : removed.status();
+  });
   if (!s.ok()) return s;
   // Consistent with Get: an expired session did not exist for the caller.
   return was_expired ? SessionNotFound() : Status::Ok();

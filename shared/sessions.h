@@ -1,16 +1,19 @@
 // sessions.h: conversation history in the shared LMDB environment, one record per
 // session id in the "sessions" database, expiring after ttl_s without an update.
 // Safe from any thread of any worker process; each call is one short transaction,
-// and writes are Durability::kSynced. Get() returns copies: LMDB memory dies with
+// and writes are on disk when they return: concurrent writers of a process share
+// one synced commit (group_commit.h). Get() returns copies: LMDB memory dies with
 // its transaction. The record format is in sessions.cc; its decoder is fuzzable.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "group_commit.h"
 #include "status.h"
 #include "store.h"
 
@@ -50,6 +53,7 @@ struct SessionSummary {
 struct SessionOptions {
   size_t max_history_messages = 5;  // messages, not turns: a turn adds two
   int64_t ttl_s = 86400;            // idle seconds after which a session is expired
+  GroupCommit::BatchObserver on_commit;  // optional: sees each synced batch (metrics)
 };
 
 // 128 bits from getrandom(2), base64url without padding: 22 characters.
@@ -87,9 +91,17 @@ class SessionStore {
   Status AppendTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
                     int64_t now);
   // Creates session `id` (from NewSessionId()) holding its first turn, in one
-  // synced write: a chat pays one fsync, and a session exists once its first
+  // synced write: a chat pays (a share of) one fsync, and a session exists once its first
   // turn is committed. Internal("session_id_collision") if `id` exists.
   Status StartWithTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg, int64_t now);
+  // As StartWithTurn / AppendTurn, but return at once: `done` gets the
+  // result on the committer thread once the turn is on disk (or has failed),
+  // or on this thread for a request refused before it was queued. `done` must
+  // not block: the next batch waits for it.
+  void StartWithTurnAsync(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
+                          int64_t now, GroupCommit::Done done);
+  void AppendTurnAsync(std::string_view id, std::string_view user_msg, std::string_view assistant_msg, int64_t now,
+                       GroupCommit::Done done);
   // Removes the session. NotFound if absent or already expired (an expired record
   // is removed all the same); a corrupt record is removed without complaint.
   Status Delete(std::string_view id, int64_t now);
@@ -104,10 +116,19 @@ class SessionStore {
   Result<int> SweepExpired(int64_t now);
 
  private:
-  SessionStore(Store* store, Db db, SessionOptions options) : store_(store), db_(db), options_(options) {}
+  SessionStore(Store* store, Db db, SessionOptions options)
+      : store_(store), commits_(std::make_shared<GroupCommit>(store, options.on_commit)), db_(db), options_(options) {}
+  // The write of a turn, validated; owns copies of its arguments.
+  Result<GroupCommit::Op> StartOp(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
+                                  int64_t now) const;
+  Result<GroupCommit::Op> AppendOp(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
+                                   int64_t now) const;
   bool Expired(int64_t updated, int64_t now) const { return now - updated >= options_.ttl_s; }
 
   Store* store_;  // not owned
+  // Every synced write goes through it: concurrent turns share one fsync.
+  // Shared so that a SessionStore can be moved (copies share the batches).
+  std::shared_ptr<GroupCommit> commits_;
   Db db_;
   SessionOptions options_;
 };

@@ -133,6 +133,8 @@ class WriteTxn : public ReadTxn {
   Status Put(Db db, std::string_view key, std::string_view value);
   // true if a record was removed, false if there was none.
   Result<bool> Delete(Db db, std::string_view key);
+  // The first Put/Delete error, which will make the commit fail; OK so far.
+  const Status& failed() const { return failed_; }
 
  private:
   friend class Store;

@@ -3,6 +3,8 @@
 // running by hand). `--check-config` validates the environment and prints
 // the effective configuration, then exits (scripts/start runs it first so a
 // typo stops start-up with one line per problem instead of a crash loop).
+// `--env-example` and `--env-doc` print .env.example and the Markdown table
+// of docs/OPERATIONS.md from the same config table.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -82,12 +84,21 @@ int PrintEnvExampleAndExit() {
   return 0;
 }
 
+// Prints the Markdown table of every variable (ConfigMarkdownTable), which
+// docs/OPERATIONS.md holds between its env-table markers (a test keeps the
+// two equal; the doc says how to regenerate it).
+int PrintEnvDocAndExit() {
+  std::cout << ConfigMarkdownTable();
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   std::string socket_path;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--check-config") == 0) return CheckConfigAndExit();
     if (std::strcmp(argv[i], "--export-env") == 0) return ExportEnvAndExit();
     if (std::strcmp(argv[i], "--env-example") == 0) return PrintEnvExampleAndExit();
+    if (std::strcmp(argv[i], "--env-doc") == 0) return PrintEnvDocAndExit();
     if (std::strcmp(argv[i], "--socket") == 0 && i + 1 < argc) socket_path = argv[++i];
   }
   auto start = std::chrono::steady_clock::now();

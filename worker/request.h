@@ -57,6 +57,12 @@ struct Response {
   // When set, the body is produced by this callback after the headers are
   // sent (body is ignored). Runs on the thread that serves the request.
   std::function<void(StreamWriter&)> stream;
+  // When set, the answer may only go out once a write it reports is durable
+  // (a chat's session turn). The server calls hold_until(send) and moves on;
+  // hold_until must make send() run exactly once, on any thread, when the
+  // write is done or has failed (it logs why; the answer goes out anyway).
+  // Not combined with `stream`: a stream commits before its last event.
+  std::function<void(std::function<void()> send)> hold_until;
 
   void AddHeader(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

@@ -20,10 +20,10 @@ bool SafePath(const std::string& path) {
 
 }  // namespace
 
-void Router::Add(std::string method, std::string pattern, Handler handler, RouteKind kind) {
+void Router::Add(std::string method, std::string pattern, Handler handler, RouteKind kind, FastTry fast_try) {
   bool prefix = pattern.size() >= 2 && pattern.compare(pattern.size() - 2, 2, "/*") == 0;
   if (prefix) pattern.pop_back();  // keep the trailing '/'
-  routes_.push_back({std::move(method), std::move(pattern), prefix, std::move(handler), kind});
+  routes_.push_back({std::move(method), std::move(pattern), prefix, std::move(handler), kind, std::move(fast_try)});
 }
 
 bool Router::Matches(const Route& route, const std::string& path) const {
@@ -52,6 +52,7 @@ RouteMatch Router::Match(const Request& request) const {
     if (route.method == request.method) {
       match.handler = &route.handler;
       match.kind = route.kind;
+      if (route.fast_try) match.fast_try = &route.fast_try;
       return match;
     }
     if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) allowed.push_back(route.method);

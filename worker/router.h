@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@
 namespace folio {
 
 using Handler = std::function<Response(const Request&, App&)>;
+// The first half of a slow route, run on the accept thread: the answer when
+// it needs no wait (a bad request, a cache hit), nullopt to hand the request
+// to a chat thread, which then runs the route's Handler from the start.
+using FastTry = std::function<std::optional<Response>(const Request&, App&)>;
 
 // kFast handlers answer from memory, the index or LMDB (micro- to
 // milliseconds) on the accept thread. kSlow handlers may wait on the LLM
@@ -24,12 +29,14 @@ enum class RouteKind { kFast, kSlow };
 struct RouteMatch {
   const Handler* handler = nullptr;  // valid as long as the Router
   RouteKind kind = RouteKind::kFast;
+  const FastTry* fast_try = nullptr;  // kSlow routes that have one
   Response error;
 };
 
 class Router {
  public:
-  void Add(std::string method, std::string pattern, Handler handler, RouteKind kind = RouteKind::kFast);
+  void Add(std::string method, std::string pattern, Handler handler, RouteKind kind = RouteKind::kFast,
+           FastTry fast_try = nullptr);
 
   // Read problems and bad paths become errors; otherwise the matching route.
   RouteMatch Match(const Request& request) const;
@@ -44,6 +51,7 @@ class Router {
     bool prefix;
     Handler handler;
     RouteKind kind;
+    FastTry fast_try;
   };
   bool Matches(const Route& route, const std::string& path) const;
   std::vector<Route> routes_;

@@ -11,7 +11,7 @@ Router MakeRouter() {
   r.Add("GET", "/api/health", HandleHealth);
   r.Add("GET", "/api/health/scaling", HandleScaling);
   r.Add("POST", "/api/search", HandleSearch);
-  r.Add("POST", "/api/chat", HandleChat, RouteKind::kSlow);
+  r.Add("POST", "/api/chat", HandleChat, RouteKind::kSlow, TryChatFromMemory);
   r.Add("GET", "/api/sessions/*", HandleGetSession);
   r.Add("POST", "/v1/chat/completions", HandleChatCompletions, RouteKind::kSlow);
   r.Add("GET", "/v1/models", HandleModels);

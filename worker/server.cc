@@ -2,8 +2,9 @@
 //
 // Two kinds of thread in a worker process:
 //   accept threads (WORKER_THREADS): FCGX_Accept_r, read the request, and
-//     answer every fast route themselves (probes, health, search, cache
-//     hits: micro- to milliseconds);
+//     answer every fast route themselves (probes, health, search: micro- to
+//     milliseconds), and a slow route's no-wait half (router.h FastTry: a
+//     chat answered from the cache, a bad request);
 //   chat threads (CHAT_THREADS, slow_pool.h): routes that wait on the LLM.
 // An accept thread never waits on an upstream, so /ping and /ready stay
 // fast while every chat thread is busy; when the chat queue is full the
@@ -32,9 +33,11 @@ namespace folio {
 
 namespace {
 
-Response SafeCall(const Handler& handler, const Request& req, App& app) {
+// Runs a handler call; an exception becomes a logged 500, never a dead thread.
+template <typename Fn>
+auto Guarded(const Request& req, Fn&& call) -> decltype(call()) {
   try {
-    return handler(req, app);
+    return call();
   } catch (const std::exception& e) {
     LogError("handler_exception", {{"request_id", req.request_id}, {"path", Excerpt(req.path, 120)},
                                    {"what", Excerpt(e.what(), 200)}});
@@ -42,6 +45,10 @@ Response SafeCall(const Handler& handler, const Request& req, App& app) {
     LogError("handler_exception", {{"request_id", req.request_id}, {"path", Excerpt(req.path, 120)}});
   }
   return ErrorResponse(Internal("internal", "Something went wrong on our side."), req.request_id);
+}
+
+Response SafeCall(const Handler& handler, const Request& req, App& app) {
+  return Guarded(req, [&] { return handler(req, app); });
 }
 
 // The metrics route of a request (a small fixed set: no per-path labels).
@@ -100,6 +107,24 @@ void Server::Start(int listen_fd, int accept_threads, int chat_threads, int chat
   }
 }
 
+struct Server::Held {
+  std::unique_ptr<FCGX_Request> fcgi;
+  Request req;
+  Response resp;
+  std::shared_ptr<Metrics::InFlightGuard> guard;
+  std::shared_ptr<ConcurrencyTicket> ticket;
+};
+
+void Server::Send(FCGX_Request* fcgi, const Request& req, Response& resp) {
+  Stamp(resp, req, in_flight_.load());
+  bool written = WriteResponse(fcgi, resp);
+  FCGX_Finish_r(fcgi);
+  in_flight_.fetch_sub(1);
+  app_.metrics->RecordRequest(RouteOf(req, resp), resp.status,
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - req.received_at).count());
+  LogRequest(req, resp, written);
+}
+
 void Server::AcceptLoop(int listen_fd, int index) {
   auto fcgi = std::make_unique<FCGX_Request>();
   FCGX_InitRequest(fcgi.get(), listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
@@ -131,7 +156,11 @@ void Server::AcceptLoop(int listen_fd, int index) {
         *ticket = std::move(d.ticket);
       }
     }
-    if (match.handler && match.kind == RouteKind::kSlow) {
+    std::optional<Response> answered;  // by a slow route's no-wait half
+    if (match.handler && match.kind == RouteKind::kSlow && match.fast_try) {
+      answered = Guarded(req, [&] { return (*match.fast_try)(req, app_); });
+    }
+    if (match.handler && match.kind == RouteKind::kSlow && !answered) {
       auto job = std::make_unique<SlowJob>();
       job->fcgi = std::move(fcgi);
       job->request = std::move(req);
@@ -157,16 +186,25 @@ void Server::AcceptLoop(int listen_fd, int index) {
       match.error = Busy(req);
       match.handler = nullptr;
     }
-    Response resp = match.handler ? SafeCall(*match.handler, req, app_) : std::move(match.error);
-    Stamp(resp, req, in_flight_.load());
-    bool written = WriteResponse(fcgi.get(), resp);
-    FCGX_Finish_r(fcgi.get());
-    in_flight_.fetch_sub(1);
+    Response resp = answered        ? std::move(*answered)
+                    : match.handler ? SafeCall(*match.handler, req, app_)
+                                    : std::move(match.error);
+    if (resp.hold_until && !resp.stream) {
+      // The pool's group commit sends it; this thread accepts the next one.
+      auto held = std::make_shared<Held>(Held{std::move(fcgi), std::move(req), std::move(resp), guard, ticket});
+      held_.fetch_add(1);
+      auto release = std::move(held->resp.hold_until);
+      release([this, held] {
+        Send(held->fcgi.get(), held->req, held->resp);
+        held_.fetch_sub(1);
+      });
+      fcgi = std::make_unique<FCGX_Request>();
+      FCGX_InitRequest(fcgi.get(), listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+      continue;
+    }
+    Send(fcgi.get(), req, resp);
     guard.reset();
     ticket.reset();
-    app_.metrics->RecordRequest(RouteOf(req, resp), resp.status,
-                                std::chrono::duration<double>(std::chrono::steady_clock::now() - req.received_at).count());
-    LogRequest(req, resp, written);
   }
   FCGX_Free(fcgi.get(), 1);
   exited_[index] = true;
@@ -195,6 +233,9 @@ bool Server::Stop(std::chrono::milliseconds drain) {
   }
   for (auto& t : threads_) t.join();
   threads_.clear();
+  while (held_.load() > 0 && std::chrono::steady_clock::now() < deadline) {  // answers waiting for the disk
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   return slow_pool_ ? slow_pool_->Stop(std::max(left, std::chrono::milliseconds(0))) : true;
 }

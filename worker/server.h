@@ -41,6 +41,10 @@ class Server {
 
  private:
   void AcceptLoop(int listen_fd, int index);
+  // An answer whose send waits for a durable write (Response::hold_until).
+  struct Held;
+  // Writes the answer, finishes the request, records and logs it.
+  void Send(FCGX_Request* fcgi, const Request& req, Response& resp);
 
   App& app_;
   const Router& router_;
@@ -48,6 +52,7 @@ class Server {
   std::unique_ptr<SlowPool> slow_pool_;
   std::unique_ptr<std::atomic<bool>[]> exited_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int> held_{0};  // answers waiting for their write (Held)
   std::atomic<int> in_flight_{0};
 };
 

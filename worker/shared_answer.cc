@@ -36,8 +36,53 @@ bool DecodePayload(std::string_view payload, ChatOutput* out) {
   return true;
 }
 
-// Streams `text` in a few pieces (a cached or coalesced answer).
-bool StreamPieces(std::string_view text, const DeltaFn& on_delta) {
+}  // namespace
+
+std::string ClientIdOf(const Request& request) {
+  std::string key = request.api_key;
+  if (key.empty() && request.authorization.rfind("Bearer ", 0) == 0) key = request.authorization.substr(7);
+  if (!key.empty()) return "key:" + std::to_string(std::hash<std::string>{}(key));
+  return "ip:" + request.remote_addr;
+}
+
+namespace {
+
+// What canned replies and the cache know of a question, without waiting on
+// anything: the answer if they have it, and the cache key either way.
+struct MemoryLookup {
+  std::string key;
+  std::optional<SharedAnswer> answer;
+};
+
+MemoryLookup LookUp(App& app, const ChatInput& input, ResponseCache::MissCount miss) {
+  MemoryLookup out;
+  Intent intent = app.intents ? app.intents->Classify(input.message) : Intent::kOther;
+  if (input.history.empty() && app.intents) {
+    if (std::optional<std::string> canned = app.intents->CannedReply(intent)) {
+      out.answer.emplace();
+      out.answer->output.text = *canned;
+      return out;
+    }
+  }
+  Knowledge::Current kb = app.knowledge.Get();
+  out.key = CacheKey({NormalizeMessage(input.message), IntentName(intent), HistoryDigest(input.history),
+                      app.llm->configured() ? app.llm->model() : "none", app.prompt_version,
+                      kb.index ? kb.index->manifest().kb_version : "none"});
+  if (app.cache) {
+    Result<std::optional<CachedAnswer>> hit = app.cache->Get(out.key, Metrics::NowMs(), miss);
+    SharedAnswer cached;
+    if (hit.ok() && hit->has_value() && DecodePayload((*hit)->payload, &cached.output)) {
+      app.metrics->Add(Counter::kCacheHits);
+      cached.cached = true;
+      out.answer = std::move(cached);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool StreamText(std::string_view text, const DeltaFn& on_delta) {
   constexpr size_t kPiece = 64;
   for (size_t at = 0; at < text.size();) {
     size_t end = std::min(text.size(), at + kPiece);
@@ -48,13 +93,9 @@ bool StreamPieces(std::string_view text, const DeltaFn& on_delta) {
   return true;
 }
 
-}  // namespace
 
-std::string ClientIdOf(const Request& request) {
-  std::string key = request.api_key;
-  if (key.empty() && request.authorization.rfind("Bearer ", 0) == 0) key = request.authorization.substr(7);
-  if (!key.empty()) return "key:" + std::to_string(std::hash<std::string>{}(key));
-  return "ip:" + request.remote_addr;
+std::optional<SharedAnswer> AnswerFromMemory(App& app, const ChatInput& input) {
+  return LookUp(app, input, ResponseCache::MissCount::kNotYet).answer;
 }
 
 Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::string& client_id,
@@ -66,32 +107,16 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     sources_sent = true;
     return on_sources(sources);
   };
-  Intent intent = app.intents ? app.intents->Classify(input.message) : Intent::kOther;
-  if (input.history.empty() && app.intents) {
-    if (std::optional<std::string> canned = app.intents->CannedReply(intent)) {
-      result.output.text = *canned;
-      if (!announce({})) return Unavailable("cancelled", "client gone");
-      if (on_delta && !StreamPieces(result.output.text, on_delta)) return Unavailable("cancelled", "client gone");
-      return result;
-    }
+  MemoryLookup memory = LookUp(app, input, ResponseCache::MissCount::kCount);
+  if (memory.answer) {
+    result = std::move(*memory.answer);
+    if (!announce(result.output.sources)) return Unavailable("cancelled", "client gone");
+    if (on_delta && !StreamText(result.output.text, on_delta)) return Unavailable("cancelled", "client gone");
+    return result;
   }
-  Knowledge::Current kb = app.knowledge.Get();
-  std::string normalized = NormalizeMessage(input.message);
-  std::string history = HistoryDigest(input.history);
-  std::string key = CacheKey({normalized, IntentName(intent), history, app.llm->configured() ? app.llm->model() : "none",
-                              app.prompt_version, kb.index ? kb.index->manifest().kb_version : "none"});
+  if (app.cache) app.metrics->Add(Counter::kCacheMisses);
+  const std::string& key = memory.key;
   int64_t now = Metrics::NowMs();
-  if (app.cache) {
-    Result<std::optional<CachedAnswer>> hit = app.cache->Get(key, now);
-    if (hit.ok() && hit->has_value() && DecodePayload((*hit)->payload, &result.output)) {
-      app.metrics->Add(Counter::kCacheHits);
-      result.cached = true;
-      if (!announce(result.output.sources)) return Unavailable("cancelled", "client gone");
-      if (on_delta && !StreamPieces(result.output.text, on_delta)) return Unavailable("cancelled", "client gone");
-      return result;
-    }
-    app.metrics->Add(Counter::kCacheMisses);
-  }
   // Only requests that may call the LLM spend the expensive budget.
   if (app.limits && app.llm->configured()) {
     Decision d = app.limits->AdmitExpensive(client_id, now);
@@ -178,7 +203,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     }
     result.coalesced = true;
     if (on_delta && streamed < result.output.text.size() &&
-        !StreamPieces(std::string_view(result.output.text).substr(streamed), counted))
+        !StreamText(std::string_view(result.output.text).substr(streamed), counted))
       return Unavailable("cancelled", "client gone");
     return result;
   }

@@ -25,6 +25,16 @@ using SourcesFn = std::function<bool(const std::vector<Passage>&)>;
 Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::string& client_id,
                                   const DeltaFn& on_delta, int* retry_after_s, const SourcesFn& on_sources = nullptr);
 
+// The answer when it needs neither the LLM nor a wait: a canned reply or a
+// cache hit (counted as a hit). nullopt otherwise, with nothing counted:
+// AnswerShared() looks again and counts the miss. Cheap enough for an
+// accept thread (microseconds: one LMDB read).
+std::optional<SharedAnswer> AnswerFromMemory(App& app, const ChatInput& input);
+
+// Sends `text` to on_delta in a few UTF-8-safe pieces, as a stream replays a
+// cached or coalesced answer. false once on_delta refuses (client gone).
+bool StreamText(std::string_view text, const DeltaFn& on_delta);
+
 // The client a limit counts against: the API key's hash when one is sent,
 // else the address nginx saw. Never a client-supplied X-Forwarded-For.
 std::string ClientIdOf(const Request& request);

@@ -1,6 +1,8 @@
 // slow_pool.cc: a fixed set of threads over a bounded FIFO.
 #include "slow_pool.h"
 
+#include <future>
+
 #include "log.h"
 
 namespace folio {
@@ -41,6 +43,13 @@ void SlowPool::Run() {
     } catch (const std::exception& e) {
       LogError("handler_exception", {{"request_id", job->request.request_id}, {"what", Excerpt(e.what(), 200)}});
       response = ErrorResponse(Internal("internal", "Something went wrong on our side."), job->request.request_id);
+    }
+    if (response.hold_until && !response.stream) {  // a chat thread may wait for the write itself
+      std::promise<void> released;
+      std::future<void> sendable = released.get_future();
+      auto hold = std::move(response.hold_until);
+      hold([&released] { released.set_value(); });
+      sendable.wait();
     }
     bool written = WriteResponse(job->fcgi.get(), response);
     FCGX_Finish_r(job->fcgi.get());

@@ -2,6 +2,9 @@
 // job. parse → session → retrieve → answer (chat.h) → commit the turn →
 // answer as JSON, or as Server-Sent Events (meta, token…, done | error).
 // Runs on a chat thread (RouteKind::kSlow): it may wait seconds on the LLM.
+// TryChatFromMemory() is its first half on the accept thread: a canned reply
+// or a cache hit is answered there, without a hand-off; anything else (or a
+// bad request: answered at once) never leaves the accept thread waiting.
 #include "chat.h"
 #include "shared_answer.h"
 
@@ -59,88 +62,164 @@ nlohmann::json UsageJson(const ChatOutput& out) {
   return {{"prompt_tokens", out.prompt_tokens}, {"completion_tokens", out.completion_tokens}};
 }
 
-// Stores the turn (a new session is created with it: one synced write per
-// chat); a failure is logged, never shown: the answer exists.
+void LogCommitFailure(const Status& s, const std::string& session_id, const std::string& request_id) {
+  LogError("session_commit_failed",
+           {{"request_id", request_id}, {"session", session_id.substr(0, 6)}, {"reason", s.message()}});
+}
+
+// Stores the turn (a new session is created with it), sharing a synced
+// commit with the turns of concurrent chats; a failure is logged, never
+// shown: the answer exists.
 void CommitTurn(App& app, const std::string& session_id, bool new_session, const std::string& message,
                 const ChatOutput& out, const std::string& request_id) {
   Status s = new_session ? app.sessions->StartWithTurn(session_id, message, out.text, UnixNow())
                          : app.sessions->AppendTurn(session_id, message, out.text, UnixNow());
-  if (!s.ok())
-    LogError("session_commit_failed", {{"request_id", request_id}, {"session", session_id.substr(0, 6)},
-                                       {"reason", s.message()}});
+  if (!s.ok()) LogCommitFailure(s, session_id, request_id);
 }
 
-}  // namespace
-
-Response HandleChat(const Request& request, App& app) {
-  Result<ChatRequest> parsed = ParseChatRequest(request);
-  if (!parsed.ok()) return ErrorResponse(parsed.status(), request.request_id);
-  if (!app.sessions || !app.llm)
-    return ErrorResponse(Unavailable("not_ready", "This server is still starting."), request.request_id);
-
-  ChatInput input{parsed->message, {}, request.request_id, request.received_at};
-  std::string session_id = parsed->session_id;
-  const bool new_session = session_id.empty();
+// CommitTurn without the wait: `then` runs once the turn is on disk.
+void CommitTurnThen(App& app, const std::string& session_id, bool new_session, const std::string& message,
+                    const ChatOutput& out, const std::string& request_id, std::function<void()> then) {
+  auto done = [session_id, request_id, then = std::move(then)](const Status& s) {
+    if (!s.ok()) LogCommitFailure(s, session_id, request_id);
+    then();
+  };
   if (new_session) {
-    Result<std::string> id = NewSessionId();  // stored with its first turn
-    if (!id.ok()) return ErrorResponse(id.status(), request.request_id);
-    session_id = id.value();
+    app.sessions->StartWithTurnAsync(session_id, message, out.text, UnixNow(), std::move(done));
   } else {
-    Result<Session> session = app.sessions->Get(session_id, UnixNow());
-    if (!session.ok()) return ErrorResponse(session.status(), request.request_id);
-    for (const Message& m : session->messages) input.history.push_back({std::string(RoleName(m.role)), m.content});
+    app.sessions->AppendTurnAsync(session_id, message, out.text, UnixNow(), std::move(done));
   }
-  const std::string client = ClientIdOf(request);
+}
 
-  if (!parsed->stream) {
-    int retry_after = 0;
-    Result<SharedAnswer> shared = AnswerShared(app, input, client, nullptr, &retry_after);
-    if (!shared.ok()) {
-      Response r = ErrorResponse(shared.status(), request.request_id);
-      if (retry_after > 0) r.AddHeader("Retry-After", std::to_string(retry_after));
-      return r;
-    }
-    const ChatOutput& out = shared->output;
-    CommitTurn(app, session_id, new_session, input.message, out, request.request_id);
-    return JsonResponse(200, {{"response", out.text},
-                              {"session_id", session_id},
-                              {"sources", SourcesJson(out.sources)},
-                              {"cached", shared->cached},
-                              {"degraded", out.degraded},
-                              {"usage", UsageJson(out)},
-                              {"request_id", request.request_id}});
+// A chat ready to answer: the request, its session and its history.
+struct ChatTurn {
+  ChatRequest request;
+  ChatInput input;
+  std::string session_id;
+  bool new_session = false;
+  std::string client;
+};
+
+Result<ChatTurn> PrepareTurn(const Request& request, App& app) {
+  Result<ChatRequest> parsed = ParseChatRequest(request);
+  if (!parsed.ok()) return parsed.status();
+  if (!app.sessions || !app.llm) return Unavailable("not_ready", "This server is still starting.");
+  ChatTurn turn;
+  turn.request = std::move(parsed.value());
+  turn.input = ChatInput{turn.request.message, {}, request.request_id, request.received_at};
+  turn.session_id = turn.request.session_id;
+  turn.new_session = turn.session_id.empty();
+  if (turn.new_session) {
+    Result<std::string> id = NewSessionId();  // stored with its first turn
+    if (!id.ok()) return id.status();
+    turn.session_id = id.value();
+  } else {
+    Result<Session> session = app.sessions->Get(turn.session_id, UnixNow());
+    if (!session.ok()) return session.status();
+    for (const Message& m : session->messages)
+      turn.input.history.push_back({std::string(RoleName(m.role)), m.content});
   }
+  turn.client = ClientIdOf(request);
+  return turn;
+}
 
+Response ErrorWithRetry(const Status& status, int retry_after, const std::string& request_id) {
+  Response r = ErrorResponse(status, request_id);
+  if (retry_after > 0) r.AddHeader("Retry-After", std::to_string(retry_after));
+  return r;
+}
+
+// The answer as JSON, sent once its turn is committed: on this thread
+// (a chat thread may wait), or by the server once the disk is done (`hold`:
+// the accept thread goes back to accepting meanwhile).
+Response AnswerJson(App& app, const ChatTurn& turn, const SharedAnswer& shared, bool hold) {
+  const ChatOutput& out = shared.output;
+  Response r = JsonResponse(200, {{"response", out.text},
+                            {"session_id", turn.session_id},
+                            {"sources", SourcesJson(out.sources)},
+                            {"cached", shared.cached},
+                            {"degraded", out.degraded},
+                            {"usage", UsageJson(out)},
+                            {"request_id", turn.input.request_id}});
+  if (!hold) {
+    CommitTurn(app, turn.session_id, turn.new_session, turn.input.message, out, turn.input.request_id);
+    return r;
+  }
+  r.hold_until = [&app, session_id = turn.session_id, new_session = turn.new_session, message = turn.input.message,
+                  out, request_id = turn.input.request_id](std::function<void()> send) {
+    CommitTurnThen(app, session_id, new_session, message, out, request_id, std::move(send));
+  };
+  return r;
+}
+
+// Produces the answer for a stream: calls on_sources, then on_delta per piece.
+using StreamAnswerFn = std::function<Result<SharedAnswer>(const DeltaFn& on_delta, const SourcesFn& on_sources)>;
+
+// meta (session id, sources) goes out as soon as the sources are known,
+// before the first token; done repeats the sources of the final answer.
+Response AnswerStream(App& app, ChatTurn turn, StreamAnswerFn answer) {
   Response r;
   MakeEventStream(r);
-  r.stream = [&app, input, session_id, new_session, client](StreamWriter& w) mutable {
-    // meta (session id, sources) goes out as soon as the sources are known,
-    // before the first token; done repeats the sources of the final answer.
+  r.stream = [&app, turn = std::move(turn), answer = std::move(answer)](StreamWriter& w) {
+    const ChatInput& input = turn.input;
     SourcesFn on_sources = [&](const std::vector<Passage>& sources) {
-      return w.Write(SseEvent("meta", {{"session_id", session_id}, {"sources", SourcesJson(sources)},
+      return w.Write(SseEvent("meta", {{"session_id", turn.session_id}, {"sources", SourcesJson(sources)},
                                        {"request_id", input.request_id}})) &&
              w.Flush();
     };
     DeltaFn on_delta = [&w](std::string_view delta) {
       return w.Write(SseEvent("token", {{"text", delta}})) && w.Flush();
     };
-    int retry_after = 0;
-    Result<SharedAnswer> shared = AnswerShared(app, input, client, on_delta, &retry_after, on_sources);
-    Result<ChatOutput> out = shared.ok() ? Result<ChatOutput>(shared->output) : Result<ChatOutput>(shared.status());
-    if (!out.ok()) {
-      if (out.status().error() == "cancelled") {
+    Result<SharedAnswer> shared = answer(on_delta, on_sources);
+    if (!shared.ok()) {
+      if (shared.status().error() == "cancelled") {
         LogInfo("chat_cancelled", {{"request_id", input.request_id}});
         return;
       }
-      w.Write(SseEvent("error", {{"error", {{"code", out.status().error()}, {"message", out.status().message()}}},
+      w.Write(SseEvent("error", {{"error", {{"code", shared.status().error()}, {"message", shared.status().message()}}},
                                  {"request_id", input.request_id}}));
       return;
     }
-    CommitTurn(app, session_id, new_session, input.message, *out, input.request_id);
-    w.Write(SseEvent("done", {{"usage", UsageJson(*out)}, {"cached", shared->cached}, {"degraded", out->degraded},
-                              {"sources", SourcesJson(out->sources)}, {"session_id", session_id}}));
+    const ChatOutput& out = shared->output;
+    CommitTurn(app, turn.session_id, turn.new_session, input.message, out, input.request_id);
+    w.Write(SseEvent("done", {{"usage", UsageJson(out)}, {"cached", shared->cached}, {"degraded", out.degraded},
+                              {"sources", SourcesJson(out.sources)}, {"session_id", turn.session_id}}));
   };
   return r;
+}
+
+}  // namespace
+
+Response HandleChat(const Request& request, App& app) {
+  Result<ChatTurn> turn = PrepareTurn(request, app);
+  if (!turn.ok()) return ErrorResponse(turn.status(), request.request_id);
+  if (!turn->request.stream) {
+    int retry_after = 0;
+    Result<SharedAnswer> shared = AnswerShared(app, turn->input, turn->client, nullptr, &retry_after);
+    if (!shared.ok()) return ErrorWithRetry(shared.status(), retry_after, request.request_id);
+    return AnswerJson(app, *turn, *shared, /*hold=*/false);
+  }
+  const ChatInput input = turn->input;
+  const std::string client = turn->client;
+  return AnswerStream(app, std::move(turn.value()),
+                      [&app, input, client](const DeltaFn& on_delta, const SourcesFn& on_sources) {
+                        int retry_after = 0;
+                        return AnswerShared(app, input, client, on_delta, &retry_after, on_sources);
+                      });
+}
+
+std::optional<Response> TryChatFromMemory(const Request& request, App& app) {
+  Result<ChatTurn> turn = PrepareTurn(request, app);
+  if (!turn.ok()) return ErrorResponse(turn.status(), request.request_id);
+  std::optional<SharedAnswer> known = AnswerFromMemory(app, turn->input);
+  if (!known) return std::nullopt;
+  if (!turn->request.stream) return AnswerJson(app, *turn, *known, /*hold=*/true);
+  return AnswerStream(app, std::move(turn.value()),
+                      [known = std::move(*known)](const DeltaFn& on_delta, const SourcesFn& on_sources) -> Result<SharedAnswer> {
+                        if (!on_sources(known.output.sources) || !StreamText(known.output.text, on_delta))
+                          return Unavailable("cancelled", "client gone");
+                        return known;
+                      });
 }
 
 }  // namespace folio

@@ -13,6 +13,7 @@ Response HandleReady(const Request& request, App& app);   // GET /ready
 Response HandleHealth(const Request& request, App& app);  // GET /api/health
 Response HandleSearch(const Request& request, App& app);  // POST /api/search
 Response HandleChat(const Request& request, App& app);    // POST /api/chat (slow)
+std::optional<Response> TryChatFromMemory(const Request& request, App& app);  // its no-wait half
 Response HandleChatCompletions(const Request& request, App& app);  // POST /v1/chat/completions (slow)
 Response HandleModels(const Request& request, App& app);           // GET /v1/models
 Response HandleCacheStats(const Request& request, App& app);  // GET /api/cache/stats

@@ -1,40 +1,85 @@
-# Dockerfile: folio's image. Build stage compiles with optimisation and bakes
-# the index of kb/ into the image (no ingestion at cold start); the runtime
-# stage carries only runtime libraries, nginx, supervisor, the binaries, the
-# configs and the index, and runs as a non-root user through the same entry
-# command as a local run (scripts/start).
+# Dockerfile: folio's image, in two stages.
+#  build:   Debian 12 with the compiler and the -dev packages; compiles the
+#           product programs (Release) and bakes the index of kb/ into
+#           /out/index, so a cold start never ingests.
+#  runtime: Debian 12 with only the shared libraries those programs link,
+#           nginx, supervisor and the tools scripts/start uses; the programs,
+#           scripts/start, the nginx templates, supervisord.conf, config/, kb/
+#           and the index. No compiler, no headers, no tests.
+# It runs as the unprivileged user folio (uid 10001): supervisord, nginx and
+# the workers alike; only /opt/folio/{data,logs,run} are writable by it.
+# The entry command is scripts/start, the same start path as a local run.
+# tests/integration/deploy_test.cc and deploy_run_test.cc check all of the
+# above without a Docker engine (the stages, the package list against `ldd`,
+# and this stage's layout started by its CMD as a non-root user); change
+# them together.
 
 FROM debian:12-slim AS build
-RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
+# libbenchmark-dev: CMakeLists.txt configures bench/ unconditionally (its
+# programs are not built here).
+RUN apt-get update -q \
+    && apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libfcgi-dev nlohmann-json3-dev libcurl4-openssl-dev liblmdb-dev libhnswlib-dev \
-      libspdlog-dev libcli11-dev libxxhash-dev \
+      libspdlog-dev libcli11-dev libxxhash-dev libbenchmark-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# The product: folio-worker and every command-line tool in tools/ (one
+# program per tools/*_main.cc: folio-ingest, folio-admin, ...).
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-    && cmake --build build --target folio-worker folio-ingest \
-    && build/bin/folio-ingest --kb kb --out /opt/folio/data/index
+    && tools="$(for f in tools/*_main.cc; do basename "$f" _main.cc | tr _ -; done)" \
+    && cmake --build build --target folio-worker $tools \
+    && mkdir -p /out/bin \
+    && for p in folio-worker $tools; do cp "build/bin/$p" /out/bin/; done \
+    && /out/bin/folio-ingest --kb kb --out /out/index
 
-FROM debian:12-slim
-RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
+FROM debian:12-slim AS runtime
+# Runtime libraries, one per library the programs link (see `ldd`; the test
+# maps each to its package): libfcgi0ldbl, libcurl4, liblmdb0, libspdlog1.10,
+# libfmt9 (libc6, libstdc++6, libgcc-s1 come with the base image).
+# nginx + supervisor run the instance; openssl makes the self-signed pair,
+# gettext-base (envsubst) renders nginx's config, curl is the health check.
+RUN apt-get update -q \
+    && apt-get install -y -q --no-install-recommends \
       nginx supervisor openssl gettext-base curl ca-certificates \
       libfcgi0ldbl libcurl4 liblmdb0 libspdlog1.10 libfmt9 \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --home /opt/folio --shell /usr/sbin/nologin folio
+    && groupadd --gid 10001 folio \
+    && useradd --uid 10001 --gid folio --home-dir /opt/folio --no-create-home \
+      --shell /usr/sbin/nologin folio
 WORKDIR /opt/folio
-COPY --from=build /src/build/bin/folio-worker /src/build/bin/folio-ingest /opt/folio/build/bin/
-COPY scripts/start scripts/lib.sh /opt/folio/scripts/
+# Code and configuration belong to root (read-only to folio).
+COPY --from=build /out/bin/ /opt/folio/bin/
+COPY scripts/start scripts/lib.sh scripts/ctl /opt/folio/scripts/
 COPY nginx/ /opt/folio/nginx/
 COPY supervisord.conf /opt/folio/
+COPY config/ /opt/folio/config/
+# kb/: scripts/start rebuilds the index from it if DATA_DIR ever starts empty
+# (say, a fresh volume mounted there).
 COPY kb/ /opt/folio/kb/
-COPY --from=build /opt/folio/data/index /opt/folio/data/index
-RUN mkdir -p /opt/folio/logs /opt/folio/run && chown -R folio:folio /opt/folio
-USER folio
-ENV PORT=8080 LISTEN_ADDR=0.0.0.0 DATA_DIR=/opt/folio/data LOG_DIR=/opt/folio/logs RUN_DIR=/opt/folio/run \
-    WORKERS=2 MEMORY_LIMIT_MB=512
+COPY --from=build --chown=10001:10001 /out/index /opt/folio/data/index
+# State belongs to folio. /etc/supervisord.conf is on supervisorctl's search
+# path: `supervisorctl status` works from any directory inside the container.
+RUN mkdir -p /opt/folio/data /opt/folio/logs /opt/folio/run \
+    && chown 10001:10001 /opt/folio/data /opt/folio/logs /opt/folio/run \
+    && ln -s /opt/folio/supervisord.conf /etc/supervisord.conf
+ENV FOLIO_BIN=/opt/folio/bin \
+    DATA_DIR=/opt/folio/data \
+    LOG_DIR=/opt/folio/logs \
+    RUN_DIR=/opt/folio/run \
+    KB_DIR=/opt/folio/kb \
+    PORT=8080 \
+    TLS_PORT=8443 \
+    LISTEN_ADDR=0.0.0.0
+USER 10001:10001
+# Plain HTTP; the platform terminates TLS (8443 serves a self-signed pair
+# when published by hand).
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=3s --start-period=5s CMD curl -fsS http://127.0.0.1:8080/ready || exit 1
-# supervisord stops nginx first (QUIT: drain), then the workers.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD curl -fsS -m 2 -o /dev/null "http://127.0.0.1:${PORT}/ready" || exit 1
+# SIGTERM to supervisord (PID 1) drains: nginx gets QUIT and finishes its
+# requests within DRAIN_TIMEOUT_S (10 s), then the workers stop. Give the
+# container that long: `docker stop -t 30`, `docker run --stop-timeout 30`.
 STOPSIGNAL SIGTERM
 CMD ["/opt/folio/scripts/start"]

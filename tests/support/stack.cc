@@ -1,6 +1,8 @@
 // stack.cc: starting and stopping a TestStack.
 #include "stack.h"
 
+#include "proc_util.h"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,40 +23,6 @@
 
 namespace folio::test {
 
-namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-pid_t ParentOf(pid_t pid) {
-  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos || close + 4 > stat.size()) return -1;
-  return std::atoi(stat.c_str() + close + 4);
-}
-
-std::vector<pid_t> AllPids() {
-  std::vector<pid_t> pids;
-  DIR* d = opendir("/proc");
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    pid_t pid = std::atoi(e->d_name);
-    if (pid > 0) pids.push_back(pid);
-  }
-  if (d) closedir(d);
-  return pids;
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-}  // namespace
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

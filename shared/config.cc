@@ -204,4 +204,41 @@ std::string MaskSecret(const std::string& value) {
   return "<set, " + std::to_string(value.size()) + " chars>";
 }
 
+namespace {
+
+// A table cell: a '|' would end the cell early, a newline the row.
+std::string Cell(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '|' ? std::string("\\|") : c == '\n' ? std::string(" ") : std::string(1, c);
+  return out;
+}
+
+std::string AllowedCell(const ConfigVar& var) {
+  switch (var.kind) {
+    case VarKind::kInt: return std::to_string(var.min) + ".." + std::to_string(var.max);
+    case VarKind::kBool: return "true, false";
+    case VarKind::kSecret: return "secret: never logged";
+    case VarKind::kString: return "text";
+    case VarKind::kEnum: {
+      std::string out;
+      for (char c : std::string(var.choices)) out += c == '|' ? std::string(", ") : std::string(1, c);
+      return out;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string ConfigMarkdownTable() {
+  std::string out = "| variable | default | allowed | effect |\n| --- | --- | --- | --- |\n";
+  for (const auto& var : kConfigVars) {
+    std::string def = var.kind == VarKind::kSecret ? "\xE2\x80\x94"  // an em dash: a secret has no default to show
+                      : *var.default_value == '\0' ? "*(empty)*"
+                                                   : "`" + Cell(var.default_value) + "`";
+    out += "| `" + std::string(var.name) + "` | " + def + " | " + AllowedCell(var) + " | " + Cell(var.help) + " |\n";
+  }
+  return out;
+}
+
 }  // namespace folio

@@ -51,4 +51,10 @@ class Config {
 // "sk-abc...": "<set, 51 chars>"; "" → "<unset>". Never returns the secret.
 std::string MaskSecret(const std::string& value);
 
+// The table as Markdown, one row per variable in table order: name, default,
+// allowed values, effect. A secret's default column is "—" (never a value).
+// docs/OPERATIONS.md holds this between its env-table markers
+// (`folio-worker --env-doc` prints it; a test keeps the two equal).
+std::string ConfigMarkdownTable();
+
 }  // namespace folio

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 
 namespace folio {
 namespace {
@@ -96,6 +98,46 @@ TEST(ConfigTest, EmptyValueMeansDefault) {
   Result<Config> config = Config::Load(&problems, FakeEnv({{"PORT", ""}}));
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->Int("PORT"), 8080);
+}
+
+TEST(ConfigDocsTest, MarkdownTableHasOneRowPerVariableInTableOrder) {
+  std::stringstream table(ConfigMarkdownTable());
+  std::string line;
+  std::vector<std::string> rows;
+  while (std::getline(table, line)) rows.push_back(line);
+  ASSERT_EQ(rows.size(), ConfigVars().size() + 2);  // header and separator first
+  EXPECT_EQ(rows[0], "| variable | default | allowed | effect |");
+  for (size_t i = 0; i < ConfigVars().size(); ++i)
+    EXPECT_EQ(rows[i + 2].rfind(std::string("| `") + ConfigVars()[i].name + "` | ", 0), 0u) << rows[i + 2];
+}
+
+TEST(ConfigDocsTest, MarkdownTableShowsRangesChoicesAndNoSecretValue) {
+  std::string table = ConfigMarkdownTable();
+  EXPECT_NE(table.find("| `PORT` | `8080` | 1..65535 | plain HTTP port nginx listens on |"), std::string::npos);
+  EXPECT_NE(table.find("| `LOG_LEVEL` | `info` | trace, debug, info, warn, error | "), std::string::npos);
+  EXPECT_NE(table.find("| `LLM_REQUIRED` | `false` | true, false | "), std::string::npos);
+  EXPECT_NE(table.find("| `TLS_CERT` | *(empty)* | text | "), std::string::npos);
+  EXPECT_NE(table.find("| `OPENAI_API_KEY` | \xE2\x80\x94 | secret: never logged | "), std::string::npos);
+}
+
+// docs/OPERATIONS.md holds ConfigMarkdownTable() between its env-table
+// markers, with a blank line on each side (a table right before an HTML
+// comment would swallow it as a row).
+TEST(ConfigDocsTest, OperationsDocEnvTableIsGeneratedFromTheConfigTable) {
+  std::ifstream file(FOLIO_SOURCE_DIR "/docs/OPERATIONS.md");
+  ASSERT_TRUE(file) << "docs/OPERATIONS.md is missing";
+  std::stringstream content;
+  content << file.rdbuf();
+  const std::string doc = content.str();
+  const std::string begin = "\n<!-- env-table:begin -->\n", end = "\n<!-- env-table:end -->\n";
+  const size_t b = doc.find(begin);
+  ASSERT_NE(b, std::string::npos) << "no begin marker line";
+  EXPECT_EQ(doc.find(begin, b + 1), std::string::npos) << "two begin marker lines";
+  const size_t e = doc.find(end, b);
+  ASSERT_NE(e, std::string::npos) << "no end marker line after the begin marker";
+  const size_t from = b + begin.size(), to = e + 1;  // `to`: the end marker's first character
+  EXPECT_EQ(doc.substr(from, to - from), "\n" + ConfigMarkdownTable() + "\n")
+      << "regenerate with the command above the table in docs/OPERATIONS.md";
 }
 
 }  // namespace

@@ -34,6 +34,18 @@ curl -s -X POST -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1
 cached="$(curl -s -X POST -H 'Content-Type: application/json' -d "$BODY" "http://127.0.0.1:$STACK_PORT/api/chat" | jq -r .cached)"
 read -r fol fol50 fol99 <<<"$(run_wrk "http://127.0.0.1:$STACK_PORT/api/chat" 64 -s "$WORK/post.lua")"
 calls="$(curl -s "http://127.0.0.1:$MOCK_PORT/_mock/stats" | jq .calls.chat_completions)"
+# Then misses under load: every question new, so every answer is a cache Put
+# (its write transaction is what put_p50/p99 measure, in the answering worker).
+cat > "$WORK/miss.lua" <<'LUA'
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"},
+                    '{"message":"Question number ' .. counter .. ' about Tollgate?"}')
+end
+LUA
+wrk -t1 -c64 -d5s -s "$WORK/miss.lua" "http://127.0.0.1:$STACK_PORT/api/chat" > "$WORK/miss.txt" 2>&1
+misses="$(awk '/Requests\/sec/ {print $2}' "$WORK/miss.txt")"
 stats="$(curl -s "http://127.0.0.1:$STACK_PORT/api/cache/stats")"
 stop_stack
 
@@ -52,5 +64,6 @@ cat <<MD
 | cache-hit req/s ≥ 0.8 × trivial responder | $ratio × | $(ok "$ratio" ">=" 0.8) |
 | cache-hit p99 ≤ 10 ms | $fol99 ms | $(ok "$fol99" "<=" 10) |
 | upstream calls for all of it | $calls (second answer cached: $cached) | |
-| cache write txn p50 / p99 (from /api/cache/stats) | $(echo "$stats" | jq -r '"\(.put_p50_us) / \(.put_p99_us) µs"') | p99 ≤ 200 µs |
+| cache write txns p50 / p99, time holding the writer lock (one worker's, /api/cache/stats), during 5 s of all-new questions at 64 conns ($misses req/s, each a Put) | $(echo "$stats" | jq -r '"\(.write_txn_p50_us) / \(.write_txn_p99_us) µs over \(.write_txn_count) txns"') | $(ok "$(echo "$stats" | jq .write_txn_p99_us)" "<=" 200) (p99 ≤ 200 µs) |
+| a Put from asking for the lock to its commit (waits for other writers included) p50 / p99 | $(echo "$stats" | jq -r '"\(.put_p50_us) / \(.put_p99_us) µs over \(.put_count) puts"') | |
 MD

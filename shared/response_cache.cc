@@ -349,18 +349,22 @@ Result<std::unique_ptr<ResponseCache>> ResponseCache::Open(const CacheOptions& o
   so.map_size_mb = options.map_size_mb;
   so.databases = {kCacheEntriesDb, kCacheLruDb, kCacheStatsDb};
   so.commit_sync = CommitSync::kOnRequest;  // rebuildable: see the top of store.cc
+  auto txn_us = std::make_shared<Histogram>();
+  so.on_write = [txn_us](uint64_t /*wait_us*/, uint64_t held_us) { txn_us->Record(held_us); };
   Result<std::unique_ptr<Store>> store = Store::Open(so);
   if (!store.ok()) return store.status();
   Result<Db> entries = (*store)->Database(kCacheEntriesDb);
   Result<Db> lru = (*store)->Database(kCacheLruDb);
   Result<Db> stats = (*store)->Database(kCacheStatsDb);
   if (!entries.ok() || !lru.ok() || !stats.ok()) return Internal("cache_open_failed", "cache databases missing");
-  return std::unique_ptr<ResponseCache>(new ResponseCache(std::move(*store), *entries, *lru, *stats, options));
+  return std::unique_ptr<ResponseCache>(
+      new ResponseCache(std::move(*store), *entries, *lru, *stats, options, std::move(txn_us)));
 }
 
-ResponseCache::ResponseCache(std::unique_ptr<Store> store, Db entries, Db lru, Db stats, const CacheOptions& options)
+ResponseCache::ResponseCache(std::unique_ptr<Store> store, Db entries, Db lru, Db stats, const CacheOptions& options,
+                             std::shared_ptr<Histogram> txn_us)
     : store_(std::move(store)), entries_(entries), lru_(lru), stats_(stats), options_(options),
-      put_us_(std::make_unique<Histogram>()) {}
+      put_us_(std::make_unique<Histogram>()), txn_us_(std::move(txn_us)) {}
 
 ResponseCache::~ResponseCache() {
   if (HasPending()) (void)Flush();  // refused harmlessly in a forked child (store.cc)
@@ -730,6 +734,10 @@ CacheStats ResponseCache::Stats() const {
   out.put_peak_us = put_us_->peak;
   out.put_p50_us = put_us_->Percentile(0.50);
   out.put_p99_us = put_us_->Percentile(0.99);
+  out.txn_count = txn_us_->total;
+  out.txn_p50_us = txn_us_->Percentile(0.50);
+  out.txn_p99_us = txn_us_->Percentile(0.99);
+  out.txn_peak_us = txn_us_->peak;
   return out;
 }
 

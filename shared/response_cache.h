@@ -118,8 +118,14 @@ struct CacheStats {
   // evicting (reason says why); Clear() re-enables.
   bool disabled = false;
   std::string disabled_reason;
-  // This process only: Put's write transaction, µs (p50/p99 within 10%).
+  // This process only: Put's write transaction, µs (p50/p99 within 10%),
+  // from asking for LMDB's writer lock to the commit: the wait for other
+  // writers (any process) included.
   uint64_t put_count = 0, put_last_us = 0, put_peak_us = 0, put_p50_us = 0, put_p99_us = 0;
+  // This process only: every cache write transaction (puts, touches, count
+  // flushes, purges), µs holding the writer lock — how long it kept others
+  // waiting.
+  uint64_t txn_count = 0, txn_p50_us = 0, txn_p99_us = 0, txn_peak_us = 0;
   std::string error;  // set if the totals could not be read (the rest is partial)
 };
 
@@ -177,7 +183,8 @@ class ResponseCache {
   struct Totals;
   struct Removed;
   struct Histogram;
-  ResponseCache(std::unique_ptr<Store> store, Db entries, Db lru, Db stats, const CacheOptions& options);
+  ResponseCache(std::unique_ptr<Store> store, Db entries, Db lru, Db stats, const CacheOptions& options,
+                std::shared_ptr<Histogram> txn_us);
   // One write transaction that reads the totals, folds in this process's
   // pending counts, lets fn change both, and writes the totals back.
   Status WriteWithTotals(const std::function<Status(WriteTxn&, Totals&)>& fn);
@@ -207,6 +214,7 @@ class ResponseCache {
   mutable std::mutex mu_;  // guards disabled_reason_
   std::string disabled_reason_;
   std::unique_ptr<Histogram> put_us_;
+  std::shared_ptr<Histogram> txn_us_;  // shared with the Store's write observer
 };
 
 }  // namespace folio

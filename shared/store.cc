@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -188,6 +189,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::unique_ptr<Store> store(new Store());
   store->path_ = options.path;
   store->commit_sync_ = options.commit_sync;
+  store->on_write_ = options.on_write;
   store->owner_pid_ = getpid();
   int rc = mdb_env_create(&store->env_);
   if (rc != 0) return FromMdb(rc, "mdb_env_create");
@@ -288,9 +290,12 @@ Result<ReadTxn> Store::BeginRead() const {
 Status Store::Write(const WriteFn& fn, Durability durability) {
   if (Status s = CheckProcess(); !s.ok()) return s;
   if (tl_in_write) return Internal("store_nested_write", "Store::Write called inside a write transaction");
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point asked = Clock::now();
   MDB_txn* raw = nullptr;
   int rc = mdb_txn_begin(env_, nullptr, 0, &raw);
   if (rc != 0) return FromMdb(rc, "mdb_txn_begin(write)");
+  const Clock::time_point locked = Clock::now();
 
   struct InWrite {
     InWrite() { tl_in_write = true; }
@@ -306,6 +311,10 @@ Status Store::Write(const WriteFn& fn, Durability durability) {
       rc = mdb_txn_commit(std::exchange(txn.txn_, nullptr));  // frees the txn even on failure
       if (rc != 0) status = FromMdb(rc, "mdb_txn_commit");
     }
+  }  // aborted here unless committed: the writer lock is free
+  if (on_write_) {
+    auto us = [](Clock::duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
+    on_write_(us(locked - asked), us(Clock::now() - locked));
   }
   if (status.ok() && durability == Durability::kSynced && commit_sync_ == CommitSync::kOnRequest) {
     status = Sync();

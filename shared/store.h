@@ -61,6 +61,12 @@ struct StoreOptions {
   // about one page per leaf it touches: on a full store, keep its batches well
   // below the reserve (tens of records on a tiny map, hundreds on a 1 GB one).
   unsigned reserve_percent = 5;
+  // Optional: told of every write transaction this process ran (committed or
+  // not): µs spent waiting for LMDB's writer lock (other writers, any
+  // process), and µs holding it (the transaction's own work and commit; for
+  // CommitSync::kEveryCommit that includes the fsync). Runs on the writer's
+  // thread after the lock is released: keep it cheap.
+  std::function<void(uint64_t wait_us, uint64_t held_us)> on_write;
 };
 
 // A named database of one Store. Cheap to copy; valid for that Store's lifetime.
@@ -199,6 +205,7 @@ class Store {
   pid_t owner_pid_ = 0;     // the process that opened env_; only it may use or close it
   std::string path_;
   CommitSync commit_sync_ = CommitSync::kEveryCommit;
+  std::function<void(uint64_t, uint64_t)> on_write_;
   uint64_t map_pages_ = 0;
   uint64_t reserve_pages_ = 0;
   std::map<std::string, unsigned int, std::less<>> dbs_;  // name → MDB_dbi, fixed after Open

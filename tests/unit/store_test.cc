@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace folio {
@@ -121,6 +122,23 @@ TEST_F(StoreTest, PutThenGetReturnsACopy) {
   EXPECT_EQ(GetOrDie(alpha_, "k"), "v1");
   ASSERT_TRUE(store_->Put(alpha_, "k", "v2", Durability::kRelaxed).ok());
   EXPECT_EQ(GetOrDie(alpha_, "k"), "v2");
+}
+
+TEST_F(StoreTest, WriteObserverSeesEveryTransactionAndItsHeldTime) {
+  std::vector<uint64_t> held;
+  options_.on_write = [&held](uint64_t, uint64_t held_us) { held.push_back(held_us); };
+  Reopen();
+  held.clear();  // Open's own transaction
+  ASSERT_TRUE(store_->Put(alpha_, "k", "v", Durability::kRelaxed).ok());
+  Status refused = store_->Write(
+      [&](WriteTxn&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        return NotFound("nope", "aborted on purpose");
+      },
+      Durability::kRelaxed);
+  EXPECT_FALSE(refused.ok());
+  ASSERT_EQ(held.size(), 2u);  // an aborted transaction held the lock too
+  EXPECT_GE(held[1], 20000u);
 }
 
 TEST_F(StoreTest, MissingKeyIsNullopt) { EXPECT_EQ(GetOrDie(alpha_, "nope"), std::nullopt); }

@@ -21,8 +21,12 @@ Response HandleCacheStats(const Request& request, App& app) {
                             {"coalesced", s.coalesced},
                             {"upstream_saved", s.upstream_saved},
                             {"disabled_reason", s.disabled_reason},
+                            {"put_count", s.put_count},
                             {"put_p50_us", s.put_p50_us},
                             {"put_p99_us", s.put_p99_us},
+                            {"write_txn_count", s.txn_count},
+                            {"write_txn_p50_us", s.txn_p50_us},
+                            {"write_txn_p99_us", s.txn_p99_us},
                             {"request_id", request.request_id}});
 }
 

@@ -94,6 +94,10 @@ struct ExtraGauges {
   std::optional<int64_t> index_chunks;
   std::optional<int64_t> cache_entries;
   std::optional<int64_t> cache_bytes;
+  std::optional<int64_t> inflight_entries;   // in-flight table records (pending or lingering results)
+  std::optional<int64_t> upstream_slots_in_use, upstream_slots;  // MAX_CONCURRENT_LLM slots
+  std::optional<int64_t> client_tickets_in_use;  // CLIENT_MAX_CONCURRENT tickets held, all clients
+  std::optional<int64_t> shed_total;             // requests shed for want of an upstream slot
 };
 
 // Recent load for the scaling advisor, from 10-second buckets: the last

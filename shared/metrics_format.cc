@@ -166,6 +166,17 @@ std::string RenderPrometheus(const MetricsSnapshot& snapshot, const ExtraGauges&
   gauge("folio_index_chunks", "Chunks in the loaded search index.", extra.index_chunks);
   gauge("folio_cache_entries", "Entries in the response cache.", extra.cache_entries);
   gauge("folio_cache_bytes", "Bytes held by the response cache.", extra.cache_bytes);
+  gauge("folio_inflight_entries", "Records in the in-flight table: questions being answered, or answered in the last seconds.",
+        extra.inflight_entries);
+  gauge("folio_upstream_slots_in_use", "Global LLM upstream slots held now (MAX_CONCURRENT_LLM).",
+        extra.upstream_slots_in_use);
+  gauge("folio_upstream_slots", "Global LLM upstream slots (MAX_CONCURRENT_LLM).", extra.upstream_slots);
+  gauge("folio_client_tickets_in_use", "Per-client concurrency tickets held now, all clients (CLIENT_MAX_CONCURRENT).",
+        extra.client_tickets_in_use);
+  if (extra.shed_total) {
+    w.Family("folio_upstream_shed_total", "counter", "Requests answered 503 for want of an upstream slot.");
+    w.Sample("folio_upstream_shed_total", "", *extra.shed_total);
+  }
   return w.Take();
 }
 

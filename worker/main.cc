@@ -4,7 +4,8 @@
 // the effective configuration, then exits (scripts/start runs it first so a
 // typo stops start-up with one line per problem instead of a crash loop).
 // `--env-example` and `--env-doc` print .env.example and the Markdown table
-// of docs/OPERATIONS.md from the same config table.
+// of docs/OPERATIONS.md from the same config table. `--hash-key [operator]`
+// turns a key on stdin into its API_KEYS_FILE line.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -84,6 +85,25 @@ int PrintEnvExampleAndExit() {
   return 0;
 }
 
+// Reads one API key from stdin (its first line; surrounding blanks
+// dropped) and prints the API_KEYS_FILE line for it, so the key itself never
+// lands in a file, a command line or shell history. `--hash-key operator`
+// marks the line operator.
+int HashKeyAndExit(bool as_operator) {
+  std::string key;
+  std::getline(std::cin, key);
+  while (!key.empty() && (key.back() == '\r' || key.back() == ' ' || key.back() == '\t')) key.pop_back();
+  size_t first = key.find_first_not_of(" \t");
+  key = first == std::string::npos ? "" : key.substr(first);
+  if (key.size() < 16) {
+    std::cerr << "hash-key: give a key of at least 16 characters on stdin, e.g.\n"
+                 "  key=\"$(openssl rand -hex 32)\"; echo \"$key\" | folio-worker --hash-key >> keys.txt\n";
+    return 1;
+  }
+  std::cout << ApiKeyFileLine(key, as_operator ? KeyRole::kOperator : KeyRole::kClient) << "\n";
+  return 0;
+}
+
 // Prints the Markdown table of every variable (ConfigMarkdownTable), which
 // docs/OPERATIONS.md holds between its env-table markers (a test keeps the
 // two equal; the doc says how to regenerate it).
@@ -99,6 +119,8 @@ int Main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--export-env") == 0) return ExportEnvAndExit();
     if (std::strcmp(argv[i], "--env-example") == 0) return PrintEnvExampleAndExit();
     if (std::strcmp(argv[i], "--env-doc") == 0) return PrintEnvDocAndExit();
+    if (std::strcmp(argv[i], "--hash-key") == 0)
+      return HashKeyAndExit(i + 1 < argc && std::strcmp(argv[i + 1], "operator") == 0);
     if (std::strcmp(argv[i], "--socket") == 0 && i + 1 < argc) socket_path = argv[++i];
   }
   auto start = std::chrono::steady_clock::now();
@@ -113,6 +135,8 @@ int Main(int argc, char** argv) {
   App app(loaded.ok() ? std::move(loaded.value()) : std::move(Config::Load(&problems, [](const char*) {
                                                       return static_cast<const char*>(nullptr);
                                                     }).value()));
+  // Fail closed: the defaults may be more open than what was configured.
+  if (!config_error.empty()) app.access = AccessPolicy::Locked();
   InitLogging(app.config.Str("LOG_LEVEL"));
   LogInfo("worker_start", {{"version", FOLIO_VERSION}, {"config", app.config.Masked()}});
 
@@ -131,17 +155,20 @@ int Main(int argc, char** argv) {
     }
   }
 
-  Router router = MakeRouter();
-  Server server(app, router);
-  server.Start(listen_fd, static_cast<int>(app.config.Int("WORKER_THREADS")),
-               static_cast<int>(app.config.Int("CHAT_THREADS")), static_cast<int>(app.config.Int("CHAT_QUEUE")));
-
   Status startup = config_error.empty() ? OpenState(app)
                                         : Unavailable("invalid_config", "invalid configuration: " + config_error);
   // Not ready without an index, but keep serving probes and keep looking:
   // a running folio-ingest will put one in place.
   (void)app.knowledge.Load();
   app.knowledge.StartWatching(std::chrono::milliseconds(app.config.Int("INDEX_POLL_MS")));
+  // Accept only now: handlers read the App's state without locks, so it must
+  // be complete before the first request (a request served while OpenState
+  // was still filling it in crashed workers under load). Meanwhile the
+  // connections wait in the shared socket's backlog, or go to another worker.
+  Router router = MakeRouter();
+  Server server(app, router);
+  server.Start(listen_fd, static_cast<int>(app.config.Int("WORKER_THREADS")),
+               static_cast<int>(app.config.Int("CHAT_THREADS")), static_cast<int>(app.config.Int("CHAT_QUEUE")));
   double startup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (startup.ok()) app.readiness.SetReady();
   else app.readiness.SetNotReady(startup.message());

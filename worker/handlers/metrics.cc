@@ -16,6 +16,26 @@ Response HandleMetrics(const Request& request, App& app) {
   for (const ProcessMemory& p : PoolMemory()) rss_kb += p.rss_kb;
   extra.rss_bytes = rss_kb * 1024;
   if (Knowledge::Current kb = app.knowledge.Get(); kb.index) extra.index_chunks = kb.index->manifest().chunks;
+  if (app.cache) {
+    CacheStats cache = app.cache->Stats();
+    if (cache.error.empty()) {
+      extra.cache_entries = static_cast<int64_t>(cache.entries);
+      extra.cache_bytes = static_cast<int64_t>(cache.bytes);
+    }
+  }
+  if (app.inflight_store) {
+    if (Result<Db> db = app.inflight_store->Database(kInflightDb); db.ok()) {
+      if (Result<DbStats> st = app.inflight_store->Stat(*db); st.ok()) extra.inflight_entries = st->entries;
+    }
+  }
+  if (app.limits) {
+    app.limits->ReclaimDead();  // a killed worker's tickets and slots must not linger either
+    LimitsSnapshot limits = app.limits->Snapshot();
+    extra.upstream_slots_in_use = limits.upstream_in_use;
+    extra.upstream_slots = limits.upstream_capacity;
+    extra.client_tickets_in_use = limits.requests_in_flight;
+    extra.shed_total = limits.shed;
+  }
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = RenderPrometheus(snapshot, extra);

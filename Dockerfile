@@ -20,7 +20,7 @@ FROM debian:12-slim AS build
 RUN apt-get update -q \
     && apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
-      libfcgi-dev nlohmann-json3-dev libcurl4-openssl-dev liblmdb-dev libhnswlib-dev \
+      libfcgi-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev liblmdb-dev libhnswlib-dev \
       libspdlog-dev libcli11-dev libxxhash-dev libbenchmark-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -37,7 +37,8 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF 
 FROM debian:12-slim AS runtime
 # Runtime libraries, one per library the programs link (see `ldd`; the test
 # maps each to its package): libfcgi0ldbl, libcurl4, liblmdb0, libspdlog1.10,
-# libfmt9 (libc6, libstdc++6, libgcc-s1 come with the base image).
+# libfmt9 (libc6, libstdc++6, libgcc-s1 come with the base image; libssl3,
+# whose libcrypto hashes API keys, comes with libcurl4).
 # nginx + supervisor run the instance; openssl makes the self-signed pair,
 # gettext-base (envsubst) renders nginx's config, curl is the health check.
 RUN apt-get update -q \
@@ -51,7 +52,7 @@ RUN apt-get update -q \
 WORKDIR /opt/folio
 # Code and configuration belong to root (read-only to folio).
 COPY --from=build /out/bin/ /opt/folio/bin/
-COPY scripts/start scripts/lib.sh scripts/ctl /opt/folio/scripts/
+COPY scripts/start scripts/lib.sh scripts/ctl scripts/nginx-run /opt/folio/scripts/
 COPY nginx/ /opt/folio/nginx/
 COPY supervisord.conf /opt/folio/
 COPY config/ /opt/folio/config/

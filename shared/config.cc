@@ -14,6 +14,9 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "api_keys.h"
+#include "cors.h"
+
 namespace folio {
 
 namespace {
@@ -59,6 +62,10 @@ const std::vector<ConfigVar> kConfigVars = {
     {"RATE_LIMIT_RPS", VarKind::kInt, "10", 1, 1000000, "", "per-IP requests/s on /api/ and /v1/ (nginx limit_req)"},
     {"RATE_LIMIT_BURST", VarKind::kInt, "20", 0, 1000000, "", "per-IP burst above RATE_LIMIT_RPS"},
     {"CONN_LIMIT_PER_IP", VarKind::kInt, "32", 1, 65535, "", "per-IP concurrent connections on /api/ and /v1/"},
+    // Access (worker/access.h): API keys, operator endpoints, browsers.
+    {"API_KEYS_FILE", VarKind::kString, "", 0, 0, "", "hashes of the keys allowed to call /api/* and /v1/*, one `sha256:<hex> [operator]` a line (`folio-worker --hash-key` makes one); reloaded when it changes; empty: no key needed"},
+    {"OPERATOR_ACCESS", VarKind::kEnum, "open", 0, 0, "open|loopback|operator", "who may read /metrics, /api/cache/stats, /api/health/scaling and /api/health's details (others get its status only); /ping and /ready stay open"},
+    {"CORS_ORIGINS", VarKind::kString, "", 0, 0, "", "browser origins allowed to call the API, comma-separated `https://host[:port]`; empty: no CORS headers"},
     // Health.
     {"MEMORY_LIMIT_MB", VarKind::kInt, "512", 32, 1048576, "", "instance memory the health check compares against"},
     {"MEMORY_WARN_PERCENT", VarKind::kInt, "80", 10, 100, "", "health turns degraded above this share of MEMORY_LIMIT_MB"},
@@ -125,6 +132,26 @@ const ConfigVar* Find(const std::string& name) {
   return nullptr;
 }
 
+// API_KEYS_FILE must load now (a start-up refused beats a worker that
+// turns every client away), OPERATOR_ACCESS=operator needs an operator key,
+// and every CORS origin must be one a browser could send.
+void CheckAccessSettings(const Config& config, std::vector<std::string>* problems) {
+  const std::string& keys_file = config.Str("API_KEYS_FILE");
+  size_t operators = 0;
+  if (!keys_file.empty()) {
+    Result<std::vector<ApiKeyEntry>> keys = ReadApiKeysFile(keys_file);
+    if (!keys.ok()) problems->push_back("API_KEYS_FILE: " + keys.status().message());
+    else
+      for (const ApiKeyEntry& e : *keys) operators += e.role == KeyRole::kOperator;
+    if (keys.ok() && operators == 0 && config.Str("OPERATOR_ACCESS") == "operator")
+      problems->push_back("OPERATOR_ACCESS: \"operator\" needs a key marked operator in API_KEYS_FILE " + keys_file);
+  } else if (config.Str("OPERATOR_ACCESS") == "operator") {
+    problems->push_back("OPERATOR_ACCESS: \"operator\" needs API_KEYS_FILE with a key marked operator");
+  }
+  Result<CorsPolicy> cors = CorsPolicy::Parse(config.Str("CORS_ORIGINS"));
+  if (!cors.ok()) problems->push_back("CORS_ORIGINS: " + cors.status().message());
+}
+
 }  // namespace
 
 const std::vector<ConfigVar>& ConfigVars() { return kConfigVars; }
@@ -165,6 +192,7 @@ Result<Config> Config::Load(std::vector<std::string>* problems, const EnvFn& get
   // Cross-field rules.
   if (config.Bool("LLM_REQUIRED") && config.Str("OPENAI_API_KEY").empty())
     problems->push_back("OPENAI_API_KEY: required because LLM_REQUIRED=true, got nothing");
+  CheckAccessSettings(config, problems);
   if (problems->size() != before)
     return InvalidArgument("invalid_config", std::to_string(problems->size() - before) + " invalid setting(s)");
   return config;

@@ -33,7 +33,9 @@ class Config {
   // Reads and validates every variable through `getenv` (defaults to
   // ::getenv). Returns the Config, or one problem per bad variable in
   // *problems (each naming the variable, the value given and what is
-  // allowed) and a non-OK Status.
+  // allowed) and a non-OK Status. Cross-field rules are checked too,
+  // including the access settings: API_KEYS_FILE must load, OPERATOR_ACCESS
+  // =operator needs an operator key in it, CORS_ORIGINS must parse.
   using EnvFn = std::function<const char*(const char*)>;
   static Result<Config> Load(std::vector<std::string>* problems, const EnvFn& getenv = nullptr);
 

@@ -51,10 +51,16 @@ void GroupCommit::Run() {
       if (queue_.empty()) return;  // stopping, and everything is committed
       batch.swap(queue_);
     }
-    CommitBatch(batch);
+    Status txn_status = CommitBatch(batch);
+    LastFailure failure;
+    if (!txn_status.ok()) {
+      Result<StoreInfo> info = store_->EnvInfo();
+      failure = {std::move(txn_status), info.ok() ? info->last_txn_id : 0};
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++counters_.batches;
+      last_failure_ = std::move(failure);
     }
     for (Pending& p : batch) {
       try {
@@ -67,7 +73,7 @@ void GroupCommit::Run() {
   }
 }
 
-void GroupCommit::CommitBatch(std::vector<Pending>& batch) {
+Status GroupCommit::CommitBatch(std::vector<Pending>& batch) {
   const auto start = std::chrono::steady_clock::now();
   Status txn_status;
   try {
@@ -93,11 +99,17 @@ void GroupCommit::CommitBatch(std::vector<Pending>& batch) {
   if (observer_) {
     observer_(batch.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
+  return txn_status;
 }
 
 GroupCommit::Counters GroupCommit::counters() const {
   std::lock_guard<std::mutex> lock(mu_);
   return counters_;
+}
+
+GroupCommit::LastFailure GroupCommit::last_failure() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_failure_;
 }
 
 }  // namespace folio

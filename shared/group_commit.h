@@ -64,6 +64,14 @@ class GroupCommit {
     uint64_t writes = 0;   // ops submitted
   };
   Counters counters() const;
+  // The last batch whose transaction failed (a full map, a failing disk),
+  // with the environment's last committed transaction id at that moment;
+  // reset to OK when a batch commits again.
+  struct LastFailure {
+    Status status;
+    uint64_t txn_id = 0;
+  };
+  LastFailure last_failure() const;
 
  private:
   struct Pending {
@@ -72,7 +80,7 @@ class GroupCommit {
     Status result;
   };
   void Run();  // the committer thread
-  void CommitBatch(std::vector<Pending>& batch);
+  Status CommitBatch(std::vector<Pending>& batch);  // the transaction's result
 
   Store* store_;  // not owned
   BatchObserver observer_;
@@ -81,6 +89,7 @@ class GroupCommit {
   std::vector<Pending> queue_;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   Counters counters_;           // guarded by mu_
+  LastFailure last_failure_;    // guarded by mu_
   std::thread committer_;
 };
 

@@ -196,12 +196,15 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   m.hnsw_ef_construction = options.hnsw.ef_construction;
   m.hnsw_ef_search = options.hnsw.ef_search;
 
-  // Unchanged KB and parameters: keep the index in place.
+  // Unchanged KB and parameters: keep the index in place — if every byte of
+  // it is still what its manifest says (a file damaged in place keeps its
+  // size, and re-running folio-ingest is how an operator repairs it).
   std::error_code ec;
   if (fs::exists(out_dir, ec)) {
     Result<IndexManifest> existing = ReadManifest(out_dir + "/" + kManifestFile);
     if (existing.ok()) {
-      if (!options.force && existing->SameBuildAs(m) && IndexSnapshot::Open(out_dir).ok()) {
+      if (!options.force && existing->SameBuildAs(m) &&
+          IndexSnapshot::Open(out_dir, {HnswGraph::Verify::kFull}).ok()) {
         report.unchanged = true;
         report.manifest = std::move(*existing);
         report.total_seconds = SecondsSince(start);

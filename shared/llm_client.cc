@@ -402,6 +402,19 @@ Result<LlmResult> LlmClient::Complete(const std::vector<ChatMessage>& messages, 
   }
 }
 
+Status ParseCompletionBody(const std::string& body, LlmResult* r) { return ParseCompletion(body, r); }
+
+Status ParseCompletionStream(const std::vector<std::string_view>& pieces,
+                             const std::function<bool(std::string_view)>& on_delta, LlmResult* r) {
+  StreamReader reader(&on_delta, r);
+  for (std::string_view piece : pieces)
+    if (!reader.OnBody(piece)) break;
+  if (reader.client_gone()) return CancelledStatus();
+  if (!reader.error().ok()) return reader.error();
+  if (!reader.done()) return Unavailable("upstream_truncated", "the LLM stream ended without [DONE]");
+  return Status::Ok();
+}
+
 Status LlmClient::CheckKey(const Deadline& deadline, CircuitBreaker* breaker) const {
   if (!configured()) return Unavailable("llm_not_configured", "no API key is configured for the LLM");
   HttpCallOptions call;

@@ -120,4 +120,19 @@ class LlmClient {
   const std::string base_;  // base_url without trailing '/'
 };
 
+// The parsing of what a 2xx answer carries, as Complete() does it, without
+// the HTTP call: exposed for tests and fuzzing (fuzz/llm_response_fuzz.cc).
+// Pure; safe from any thread.
+// A plain body into r->text, finish_reason, model and usage (usage fields
+// left as they were when absent); "upstream_bad_response" when unusable.
+Status ParseCompletionBody(const std::string& body, LlmResult* r);
+// A streamed body, in the `pieces` the transfer delivered, through the same
+// reader: each non-empty content delta goes to on_delta and is appended to
+// r->text; the stream stops where the transfer would be aborted. OK once
+// [DONE] arrived; "cancelled" when on_delta returned false;
+// "upstream_bad_response" for an unusable stream; "upstream_truncated" when
+// the pieces end without [DONE].
+Status ParseCompletionStream(const std::vector<std::string_view>& pieces,
+                             const std::function<bool(std::string_view)>& on_delta, LlmResult* r);
+
 }  // namespace folio

@@ -3,6 +3,15 @@
 // share one copy in the page cache. Move-only; the bytes stay valid until the
 // owner is destroyed, even if the file is unlinked or renamed meanwhile.
 // A const MappedFile is safe to read from any thread.
+//
+// A file truncated in place while mapped (`truncate`, `cp x file`, a shell
+// `>` redirect: folio-ingest never does that, it renames a new directory in)
+// makes every read of a page past its new end a SIGBUS, which would kill the
+// process. InstallMappedFileGuard() turns such a read into a read of zeros:
+// the faulting page of the mapping is replaced by an anonymous zero page and
+// MappedFileFaults() counts it, so the owner can notice and stop using the
+// file (worker/knowledge.cc). Bytes changed in place are another matter: they
+// are read as they are, so only verified files should be trusted again.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +22,15 @@
 #include "status.h"
 
 namespace folio {
+
+// Installs the process-wide SIGBUS handler described above (once; later calls
+// do nothing). A SIGBUS outside every live MappedFile keeps its previous
+// disposition (by default: the process dies, as without the guard).
+// Call it from main() before any thread starts.
+void InstallMappedFileGuard();
+// Pages read past the end of a truncated MappedFile since the process
+// started (each one now reads as zeros).
+uint64_t MappedFileFaults();
 
 class MappedFile {
  public:

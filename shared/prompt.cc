@@ -25,9 +25,7 @@ namespace folio {
 
 namespace {
 
-constexpr int kTemplateVersion = 1;
-constexpr char kFenceOpen[] = "<<<";
-constexpr char kFenceClose[] = ">>>";
+constexpr int kTemplateVersion = 2;  // 2: DefuseFences also catches look-alikes
 
 constexpr char kRules[] =
     "\n\nRules for reference material: the next message holds passages retrieved from the knowledge base, "
@@ -132,11 +130,93 @@ std::string PromptVersion(std::string_view system_prompt) {
   return buf;
 }
 
+namespace {
+
+// Invisible characters that could hide inside a marker ("<<\u200B<") or
+// reorder how it reads (bidi controls): dropped from data. Soft hyphen,
+// Mongolian vowel separator, zero-width space/joiners, LRM/RLM, bidi
+// embeddings and isolates, word joiner and invisible operators, BOM.
+constexpr std::string_view kInvisible[] = {
+    "\xC2\xAD",     "\xE1\xA0\x8E", "\xE2\x80\x8B", "\xE2\x80\x8C", "\xE2\x80\x8D", "\xE2\x80\x8E",
+    "\xE2\x80\x8F", "\xE2\x80\xAA", "\xE2\x80\xAB", "\xE2\x80\xAC", "\xE2\x80\xAD", "\xE2\x80\xAE",
+    "\xE2\x81\xA0", "\xE2\x81\xA1", "\xE2\x81\xA2", "\xE2\x81\xA3", "\xE2\x81\xA4", "\xE2\x81\xA6",
+    "\xE2\x81\xA7", "\xE2\x81\xA8", "\xE2\x81\xA9", "\xEF\xBB\xBF"};
+// What reads as '<' and as '>': ASCII, fullwidth, small, CJK and
+// mathematical angle brackets, single guillemets (the defused form itself).
+constexpr std::string_view kLessLike[] = {"<", "\xEF\xBC\x9C", "\xEF\xB9\xA4", "\xE3\x80\x88",
+                                          "\xE2\x9F\xA8", "\xE2\x8C\xA9", "\xE2\x80\xB9"};
+constexpr std::string_view kGreaterLike[] = {">", "\xEF\xBC\x9E", "\xEF\xB9\xA5", "\xE3\x80\x89",
+                                             "\xE2\x9F\xA9", "\xE2\x8C\xAA", "\xE2\x80\xBA"};
+constexpr std::string_view kLessDefused = "\xE2\x80\xB9";     // ‹
+constexpr std::string_view kGreaterDefused = "\xE2\x80\xBA";  // ›
+
+template <size_t N>
+size_t MatchAny(std::string_view text, size_t at, const std::string_view (&set)[N]) {
+  for (std::string_view unit : set)
+    if (text.compare(at, unit.size(), unit) == 0) return unit.size();
+  return 0;
+}
+
+size_t SkipInvisible(std::string_view text, size_t at) {
+  while (at < text.size())
+    if (size_t k = MatchAny(text, at, kInvisible)) at += k;
+    else break;
+  return at;
+}
+
+// A run of '<'-like (or '>'-like) characters starting at `at`, with spaces,
+// tabs and invisible characters between them allowed ("< < <"). Returns
+// how many brackets it holds and sets *end past the last one.
+template <size_t N>
+size_t BracketRun(std::string_view text, size_t at, const std::string_view (&set)[N], size_t* end) {
+  size_t count = 0;
+  for (size_t i = at;;) {
+    size_t k = MatchAny(text, i, set);
+    if (k == 0) break;
+    ++count;
+    i += k;
+    *end = i;
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    i = SkipInvisible(text, i);
+  }
+  return count;
+}
+
+}  // namespace
+
+// Fences are "<<<" and ">>>"; data must not be able to write either, nor
+// anything a model would read as one. So: invisible characters go; a run of
+// three or more '<'-like (or '>'-like) characters, spaces between them
+// included, becomes as many '‹' (or '›'); and "<|" / "|>", the delimiters
+// of chat-template special tokens (<|im_start|>, <|eot_id|>), lose their
+// ASCII bracket too.
 std::string DefuseFences(std::string_view text) {
-  std::string out(text);
-  for (const char* marker : {kFenceOpen, kFenceClose}) {
-    size_t at;
-    while ((at = out.find(marker)) != std::string::npos) out.replace(at, 3, marker[0] == '<' ? "‹‹‹" : "›››");
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (size_t k = MatchAny(text, i, kInvisible)) {
+      i += k;
+      continue;
+    }
+    size_t end = i;
+    size_t less = BracketRun(text, i, kLessLike, &end);
+    size_t greater = less ? 0 : BracketRun(text, i, kGreaterLike, &end);
+    if (less >= 3 || greater >= 3) {
+      for (size_t n = 0; n < less + greater; ++n) out += less ? kLessDefused : kGreaterDefused;
+      i = end;
+      continue;
+    }
+    if (text[i] == '<' && SkipInvisible(text, i + 1) < text.size() && text[SkipInvisible(text, i + 1)] == '|') {
+      out += kLessDefused;
+      ++i;
+      continue;
+    }
+    if (text[i] == '>' && !out.empty() && out.back() == '|') {
+      out += kGreaterDefused;
+      ++i;
+      continue;
+    }
+    out += text[i++];
   }
   return out;
 }

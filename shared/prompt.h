@@ -56,7 +56,11 @@ std::string PromptVersion(std::string_view system_prompt);
 Prompt BuildPrompt(std::string_view system_prompt, const std::vector<Passage>& passages,
                    const std::vector<ChatMessage>& history, std::string_view question, const PromptBudgets& budgets);
 
-// Replaces the fence markers BuildPrompt uses, so `text` cannot close a fence.
+// Makes `text` unable to open or close a fence: runs of three or more
+// '<'-like or '>'-like characters (look-alikes, and spaces or invisible
+// characters between them, included) become '‹' or '›', invisible format
+// characters are dropped, and "<|" / "|>" (chat-template special tokens)
+// are broken. Everything else is kept as is.
 std::string DefuseFences(std::string_view text);
 
 // The answer folio gives without an LLM (no key, breaker open, upstream

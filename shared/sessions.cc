@@ -340,6 +340,14 @@ Result<uint64_t> SessionStore::Count() const {
   return stats->entries;
 }
 
+Status SessionStore::LastCommitStatus() const {
+  GroupCommit::LastFailure failure = commits_->last_failure();
+  if (failure.status.ok()) return failure.status;
+  Result<StoreInfo> info = store_->EnvInfo();
+  if (info.ok() && info->last_txn_id > failure.txn_id) return Status::Ok();  // committed since
+  return failure.status;
+}
+
 Result<int> SessionStore::SweepExpired(int64_t now) {
   int deleted = 0;
   size_t unreadable = 0;

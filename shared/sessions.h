@@ -110,6 +110,10 @@ class SessionStore {
   Result<std::vector<SessionSummary>> List(size_t limit, std::string_view after_id, int64_t now) const;
   // Records stored, including expired ones not swept yet.
   Result<uint64_t> Count() const;
+  // Why this process's last turn commit failed ("store_full", a disk
+  // error...), or OK: before any failure, and once any process has
+  // committed a write to the store since (it takes writes again).
+  Status LastCommitStatus() const;
   // Deletes every session expired at `now`; returns how many. Scans in read
   // transactions and deletes in write transactions of at most 500 records, so
   // other writers wait for one short batch, never for the whole sweep.

@@ -8,6 +8,7 @@ int HttpStatusFor(Code code) {
     case Code::kOk: return 200;
     case Code::kInvalidArgument: return 400;
     case Code::kUnauthenticated: return 401;
+    case Code::kPermissionDenied: return 403;
     case Code::kNotFound: return 404;
     case Code::kMethodNotAllowed: return 405;
     case Code::kPayloadTooLarge: return 413;

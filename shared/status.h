@@ -16,6 +16,7 @@ enum class Code {
   kInvalidArgument,     // 400 (malformed request) — see kUnprocessable for 422
   kUnprocessable,       // 422: well-formed but semantically invalid input
   kUnauthenticated,     // 401
+  kPermissionDenied,    // 403: authenticated, but not allowed this
   kNotFound,            // 404
   kMethodNotAllowed,    // 405
   kPayloadTooLarge,     // 413
@@ -51,6 +52,8 @@ class [[nodiscard]] Status {
 // Shorthands, so call sites read `return InvalidArgument("bad_id", "...")`.
 inline Status InvalidArgument(std::string e, std::string m) { return {Code::kInvalidArgument, std::move(e), std::move(m)}; }
 inline Status Unprocessable(std::string e, std::string m) { return {Code::kUnprocessable, std::move(e), std::move(m)}; }
+inline Status Unauthenticated(std::string e, std::string m) { return {Code::kUnauthenticated, std::move(e), std::move(m)}; }
+inline Status PermissionDenied(std::string e, std::string m) { return {Code::kPermissionDenied, std::move(e), std::move(m)}; }
 inline Status NotFound(std::string e, std::string m) { return {Code::kNotFound, std::move(e), std::move(m)}; }
 inline Status Internal(std::string e, std::string m) { return {Code::kInternal, std::move(e), std::move(m)}; }
 inline Status Unavailable(std::string e, std::string m) { return {Code::kUnavailable, std::move(e), std::move(m)}; }

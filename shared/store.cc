@@ -248,6 +248,7 @@ Status Store::CheckProcess() const {
 }
 
 Result<bool> Store::HasRoom() const {
+  if (Status s = CheckProcess(); !s.ok()) return s;
   MDB_envinfo info;
   int rc = mdb_env_info(env_, &info);
   if (rc != 0) return FromMdb(rc, "mdb_env_info");

@@ -191,6 +191,10 @@ class Store {
   // Forces every commit so far (from any process) to disk.
   Status Sync();
 
+  // Whether free pages (never used + on LMDB's free list) exceed the reserve
+  // (StoreOptions::reserve_percent): false means Put refuses "store_full".
+  Result<bool> HasRoom() const;
+
   const std::string& path() const { return path_; }
   CommitSync commit_sync() const { return commit_sync_; }
 
@@ -198,8 +202,6 @@ class Store {
   friend class WriteTxn;
   Store() = default;
   Status CheckProcess() const;
-  // Whether free pages (never used + on LMDB's free list) exceed the reserve.
-  Result<bool> HasRoom() const;
 
   MDB_env* env_ = nullptr;  // owned
   pid_t owner_pid_ = 0;     // the process that opened env_; only it may use or close it

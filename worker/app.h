@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "access.h"
 #include "clock.h"
 #include "config.h"
 #include "circuit_breaker.h"
@@ -56,11 +57,16 @@ inline std::string IndexDirOf(const Config& config) {
 }
 
 struct App {
-  explicit App(Config c) : config(std::move(c)), knowledge(IndexDirOf(config)) {}
+  explicit App(Config c)
+      : config(std::move(c)), knowledge(IndexDirOf(config)), access(AccessPolicy::FromConfig(config)) {}
   const Config config;
   const SteadyTime started_at = std::chrono::steady_clock::now();
   Readiness readiness;  // start-up checks of this process
   Knowledge knowledge;  // the index in service
+  // API keys, operator endpoints, CORS (access.h). Set before the server
+  // starts; main.cc replaces it with AccessPolicy::Locked() when the
+  // configuration is invalid.
+  AccessPolicy access;
   // Opened by the start-up checks, before the process is ready; null until
   // then (handlers answer 503 while they are null).
   std::unique_ptr<Store> store;               // $DATA_DIR/lmdb: durable, every commit synced
@@ -84,12 +90,14 @@ struct App {
   std::atomic<const char*> key_check{"unchecked"};
 
   // "" when this process can serve: start-up checks passed and an index is
-  // in service. Otherwise the first reason it cannot.
+  // in service. Otherwise the first reason it cannot. (An index that failed
+  // to replace the one in service does not make the process unready: it
+  // still serves the intact one; /ready and /api/health show the reason.)
   std::string NotReadyReason() const {
     std::string reason;
     if (!readiness.IsReady(&reason)) return reason;
     Status kb = knowledge.status();
-    return kb.ok() ? "" : kb.message();
+    return kb.ok() || knowledge.in_service() ? "" : kb.message();
   }
 };
 

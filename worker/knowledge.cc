@@ -1,22 +1,48 @@
 // knowledge.cc: opening, verifying and hot-swapping the index.
 #include "knowledge.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include "log.h"
+#include "mapped_file.h"
 
 namespace folio {
 
-Knowledge::FileId Knowledge::ManifestId() const {
-  struct stat st {};
-  if (stat((index_dir_ + "/" + kManifestFile).c_str(), &st) != 0) return {};
-  return {st.st_ino, static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+Knowledge::DirId Knowledge::ReadDirId() const {
+  DirId id;
+  DIR* dir = opendir(index_dir_.c_str());
+  if (dir == nullptr) return id;
+  while (const dirent* e = readdir(dir)) {
+    std::string name = e->d_name;
+    struct stat st {};
+    if (name == "." || name == ".." || stat((index_dir_ + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    id[name] = {st.st_ino, static_cast<int64_t>(st.st_size),
+                static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+  }
+  closedir(dir);
+  return id;
 }
 
-Status Knowledge::Load() {
-  FileId id = ManifestId();
+bool Knowledge::ChangedInPlace(const DirId& serving, const DirId& now) {
+  for (const auto& [name, was] : serving) {
+    if (name == kManifestFile) continue;
+    auto it = now.find(name);
+    if (it != now.end() && it->second.inode == was.inode && !(it->second == was)) return true;
+  }
+  return false;
+}
+
+Status Knowledge::Load() { return Load(HnswGraph::Verify::kQuick, /*in_place=*/false); }
+
+Status Knowledge::Load(HnswGraph::Verify verify, bool in_place) {
+  DirId id = ReadDirId();
   auto start = std::chrono::steady_clock::now();
-  Result<std::shared_ptr<IndexSnapshot>> opened = IndexSnapshot::Open(index_dir_);
+  IndexOpenOptions options;
+  options.verify = verify;
+  Result<std::shared_ptr<IndexSnapshot>> opened = IndexSnapshot::Open(index_dir_, options);
   Status status;
   Current next;
   if (!opened.ok()) {
@@ -46,12 +72,16 @@ Status Knowledge::Load() {
   loaded_id_ = id;
   if (!status.ok()) {
     status_ = status;
+    // The index in service was changed under its mapping: searching it could
+    // return garbage, so it goes (searches holding it finish on what they have).
+    if (in_place) current_ = {};
     LogError("index_open_failed", {{"dir", index_dir_}, {"reason", status.message()},
                                    {"previous_kept", current_.index != nullptr}});
-    return status;  // a previous index, if any, keeps serving
+    return status;  // a previous index, if any and intact, keeps serving
   }
   bool swap = current_.index != nullptr;
   current_ = std::move(next);
+  serving_id_ = std::move(id);
   status_ = Status::Ok();
   if (swap) swaps_.fetch_add(1);
   const IndexManifest& m = current_.index->manifest();
@@ -64,21 +94,40 @@ Status Knowledge::Load() {
 void Knowledge::StartWatching(std::chrono::milliseconds period) {
   watching_ = true;
   watcher_ = std::thread([this, period] {
+    uint64_t faults = MappedFileFaults();
     while (watching_.load()) {
       // Sleep in short steps so StopWatching() returns promptly.
       for (auto slept = std::chrono::milliseconds(0); slept < period && watching_.load();
            slept += std::chrono::milliseconds(50))
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       if (!watching_.load()) break;
-      FileId id = ManifestId();
-      bool changed;
+      DirId id = ReadDirId();
+      bool changed, in_place, same_dir;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        changed = !(id == loaded_id_);
+        changed = id != loaded_id_;
+        in_place = current_.index != nullptr && ChangedInPlace(serving_id_, id);
+        // folio-ingest always brings a new manifest file; files edited in a
+        // directory whose manifest stayed are untrusted: check every byte.
+        auto was = loaded_id_.find(kManifestFile), now = id.find(kManifestFile);
+        same_dir = was != loaded_id_.end() && now != id.end() && was->second.inode == now->second.inode;
       }
-      if (changed) (void)Load();
+      // A read past the end of a mapped file (the guard made it read zeros).
+      if (uint64_t now = MappedFileFaults(); now != faults) {
+        LogError("index_read_past_end", {{"dir", index_dir_}, {"pages", now - faults}});
+        faults = now;
+        in_place = in_service();
+      }
+      if (in_place) LogError("index_changed_in_place", {{"dir", index_dir_}});
+      if (changed || in_place)
+        (void)Load(in_place || same_dir ? HnswGraph::Verify::kFull : HnswGraph::Verify::kQuick, in_place);
     }
   });
+}
+
+bool Knowledge::in_service() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_.index != nullptr;
 }
 
 void Knowledge::StopWatching() {

@@ -18,6 +18,7 @@
 
 #include "fcgi_io.h"
 #include "log.h"
+#include "mapped_file.h"
 #include "router.h"
 #include "server.h"
 #include "startup.h"
@@ -29,8 +30,10 @@ void OnUsr1(int) {}  // exists only so SIGUSR1 interrupts accept() (see server.c
 
 // Signals: SIGUSR1 wakes accept loops; SIGTERM/SIGINT/SIGQUIT are blocked in
 // every thread and taken by sigwait() in main; SIGPIPE is ignored so a gone
-// peer is an error value from write(), not a dead process.
+// peer is an error value from write(), not a dead process; SIGBUS from an
+// index file truncated under its mapping reads zeros (mapped_file.h).
 void SetUpSignals(sigset_t* stop_signals) {
+  InstallMappedFileGuard();
   struct sigaction sa {};
   sa.sa_handler = OnUsr1;
   sigemptyset(&sa.sa_mask);

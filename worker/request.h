@@ -34,6 +34,10 @@ struct Request {
   std::string remote_addr;
   std::string request_id;  // from nginx, or made here when absent
   std::string body;
+  // Filled in by the access check (access.h) before routing; never the key.
+  std::string client_id;      // "key:<16 hex of its SHA-256>"; "" → ClientIdOf derives one
+  std::string key_tag;        // first 4 hex digits of the presented key's SHA-256, for logs
+  bool operator_view = true;  // false: /api/health answers with its status only
   SteadyTime received_at = std::chrono::steady_clock::now();
   // A problem found while reading (body too large, incomplete): the request
   // is answered with it instead of being routed.

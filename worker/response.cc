@@ -31,6 +31,7 @@ void LogRequest(const Request& req, const Response& resp, bool written) {
   nlohmann::json fields = {{"request_id", req.request_id}, {"method", Excerpt(req.method, 16)},
                            {"path", LoggedPath(req.path)}, {"status", resp.status},
                            {"duration_ms", ms}};
+  if (!req.key_tag.empty()) fields["key"] = req.key_tag;  // which key, never the key
   if (!written) fields["client_gone"] = true;
   Log(level, "request", fields);
 }

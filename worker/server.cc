@@ -6,6 +6,9 @@
 //     milliseconds), and a slow route's no-wait half (router.h FastTry: a
 //     chat answered from the cache, a bad request);
 //   chat threads (CHAT_THREADS, slow_pool.h): routes that wait on the LLM.
+// Before routing, every request passes the access check (access.h: API
+// keys, operator endpoints, CORS preflights); every answer gets its CORS
+// headers in Stamp().
 // An accept thread never waits on an upstream, so /ping and /ready stay
 // fast while every chat thread is busy; when the chat queue is full the
 // accept thread sheds the request with 503 + Retry-After at once.
@@ -54,6 +57,7 @@ Response SafeCall(const Handler& handler, const Request& req, App& app) {
 // The metrics route of a request (a small fixed set: no per-path labels).
 Route RouteOf(const Request& req, const Response& resp) {
   const std::string& p = req.path;
+  if (req.method == "OPTIONS") return Route::kOther;  // CORS preflights are not the route's traffic
   if (p == "/ping") return Route::kPing;
   if (p == "/ready") return Route::kReady;
   if (p == "/api/health") return Route::kHealth;
@@ -69,8 +73,10 @@ Route RouteOf(const Request& req, const Response& resp) {
 }
 
 // Headers every worker answer carries: how long it took (to its headers,
-// for a stream) and how many requests this worker process holds now.
-void Stamp(Response& resp, const Request& req, int concurrent) {
+// for a stream), how many requests this worker process holds now, and the
+// CORS headers for the request's Origin.
+void Stamp(Response& resp, const Request& req, int concurrent, const AccessPolicy& access) {
+  AddCorsHeaders(req, access, &resp);
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.received_at).count();
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3fms", ms);
@@ -116,7 +122,7 @@ struct Server::Held {
 };
 
 void Server::Send(FCGX_Request* fcgi, const Request& req, Response& resp) {
-  Stamp(resp, req, in_flight_.load());
+  Stamp(resp, req, in_flight_.load(), app_.access);
   bool written = WriteResponse(fcgi, resp);
   FCGX_Finish_r(fcgi);
   in_flight_.fetch_sub(1);
@@ -141,7 +147,11 @@ void Server::AcceptLoop(int listen_fd, int index) {
     in_flight_.fetch_add(1);
     auto guard = std::make_shared<Metrics::InFlightGuard>(*app_.metrics);
     Request req = ReadRequest(fcgi.get());
-    RouteMatch match = router_.Match(req);
+    // Keys, operator endpoints, CORS preflights (access.h): a refused
+    // request is never routed, so no handler or limit sees it.
+    RouteMatch match;
+    if (std::optional<Response> refused = CheckAccess(&req, app_.access)) match.error = std::move(*refused);
+    else match = router_.Match(req);
     auto ticket = std::make_shared<ConcurrencyTicket>();  // held until the answer is written
     if (match.handler && app_.limits && IsLimited(req.path)) {
       Decision d = app_.limits->Admit(ClientIdOf(req), Metrics::NowMs());
@@ -167,7 +177,7 @@ void Server::AcceptLoop(int listen_fd, int index) {
       const Handler* handler = match.handler;
       job->handler = [this, handler](const Request& r) {
         Response resp = SafeCall(*handler, r, app_);
-        Stamp(resp, r, in_flight_.load());
+        Stamp(resp, r, in_flight_.load(), app_.access);
         return resp;
       };
       job->on_done = [this, guard, ticket](const Request& r, const Response& resp) {

@@ -9,6 +9,7 @@
 // is replaced by one of the waiters (TakeOver). Results linger 5 s.
 #include "shared_answer.h"
 
+#include "access.h"
 #include "log.h"
 
 namespace folio {
@@ -39,9 +40,9 @@ bool DecodePayload(std::string_view payload, ChatOutput* out) {
 }  // namespace
 
 std::string ClientIdOf(const Request& request) {
-  std::string key = request.api_key;
-  if (key.empty() && request.authorization.rfind("Bearer ", 0) == 0) key = request.authorization.substr(7);
-  if (!key.empty()) return "key:" + std::to_string(std::hash<std::string>{}(key));
+  if (!request.client_id.empty()) return request.client_id;  // set by CheckAccess
+  std::string_view key = PresentedKey(request);
+  if (!key.empty()) return IdentityOf(Sha256(key)).client_id;
   return "ip:" + request.remote_addr;
 }
 

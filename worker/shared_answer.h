@@ -35,8 +35,10 @@ std::optional<SharedAnswer> AnswerFromMemory(App& app, const ChatInput& input);
 // cached or coalesced answer. false once on_delta refuses (client gone).
 bool StreamText(std::string_view text, const DeltaFn& on_delta);
 
-// The client a limit counts against: the API key's hash when one is sent,
-// else the address nginx saw. Never a client-supplied X-Forwarded-For.
+// The client a limit counts against: request.client_id when the access
+// check set it (an accepted key's "key:" + 16 hex digits of its SHA-256),
+// else the same for a presented key, else "ip:" + the address nginx saw.
+// Never a client-supplied X-Forwarded-For.
 std::string ClientIdOf(const Request& request);
 
 }  // namespace folio

@@ -3,6 +3,8 @@
 
 #include "proc_util.h"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -130,9 +132,27 @@ TestStack::~TestStack() {
   }
   while (waitpid(-1, nullptr, WNOHANG) > 0) {
   }  // reap orphans reparented to us
+  ExpectNoSanitizerReports();
   if (!getenv("FOLIO_KEEP_TEST_DIRS")) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+void TestStack::ExpectNoSanitizerReports() const {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(log_dir(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find(".stderr.log") == std::string::npos) continue;
+    const std::string text = ReadFile(e.path().string());
+    for (const char* mark : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                             "runtime error:"}) {
+      const size_t at = text.find(mark);
+      if (at != std::string::npos) {
+        ADD_FAILURE() << name << " has a sanitizer report:\n" << text.substr(at > 200 ? at - 200 : 0, 4000);
+        break;
+      }
+    }
   }
 }
 

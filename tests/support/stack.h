@@ -66,6 +66,9 @@ class TestStack {
   // SIGTERM to supervisord; waits up to `deadline` for it to exit.
   // Returns its exit status, or -1 if it did not exit in time.
   int Terminate(std::chrono::milliseconds deadline);
+  // A test failure for every sanitizer report a worker wrote to its
+  // stderr log (an ASan/UBSan/TSan build's workers); the destructor calls it.
+  void ExpectNoSanitizerReports() const;
   bool running() const { return pid_ > 0; }
 
  private:

@@ -1,14 +1,19 @@
 // knowledge_test.cc: the worker refuses an index whose embedder it would not
 // reproduce for queries (another model or dimension), and serves it once the
-// configuration matches again.
+// configuration matches again; an index file changed under its mapping is
+// taken out of service (a truncated one reads zeros meanwhile), one replaced
+// beside it is not.
 #include "knowledge.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "index_writer.h"
+#include "mapped_file.h"
 #include "mock_llm.h"
 
 namespace folio {
@@ -45,6 +50,66 @@ TEST(KnowledgeTest, EmbedderMismatchIsNotReadyWithTheReason) {
   unsetenv("EMBEDDING_MODEL");
   unsetenv("OPENAI_API_KEY");
   mock.Stop();
+  std::filesystem::remove_all(root);
+}
+
+
+TEST(MappedFileGuardTest, ReadPastATruncatedEndReadsZerosAndIsCounted) {
+  InstallMappedFileGuard();
+  char tmpl[] = "/tmp/folio-guard-XXXXXX";
+  std::string root = mkdtemp(tmpl), path = root + "/file";
+  std::ofstream(path) << std::string(3 * 4096, 'a');
+  Result<MappedFile> f = MappedFile::Open(path);
+  ASSERT_TRUE(f.ok());
+  std::filesystem::resize_file(path, 100);
+  const uint64_t before = MappedFileFaults();
+  EXPECT_EQ(f->data()[5], 'a');
+  EXPECT_EQ(f->data()[2 * 4096 + 5], 0);  // a SIGBUS without the guard
+  EXPECT_EQ(MappedFileFaults(), before + 1);
+  std::filesystem::remove_all(root);
+}
+
+bool WaitFor(const std::function<bool()>& done) {
+  for (int i = 0; i < 200 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return done();
+}
+
+void WriteGarbage(const std::string& path, bool in_place) {
+  std::string bytes(std::filesystem::file_size(path), '\x5a');
+  if (in_place) {
+    std::fstream(path, std::ios::in | std::ios::out | std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return;
+  }
+  std::ofstream(path + ".tmp", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::filesystem::rename(path + ".tmp", path);
+}
+
+TEST(KnowledgeTest, FileChangedUnderItsMappingIsTakenOutOfServiceOneReplacedIsNot) {
+  InstallMappedFileGuard();
+  char tmpl[] = "/tmp/folio-knowledge-XXXXXX";
+  std::string root = mkdtemp(tmpl), dir = root + "/index";
+  ASSERT_TRUE(BuildIndex(FOLIO_SOURCE_DIR "/kb", dir, IndexBuildOptions{}).ok());
+  Knowledge k(dir);
+  ASSERT_TRUE(k.Load().ok());
+  k.StartWatching(std::chrono::milliseconds(50));
+
+  // Replaced beside the mapping: the mapped (old) file still serves.
+  WriteGarbage(dir + "/chunks.bin", /*in_place=*/false);
+  ASSERT_TRUE(WaitFor([&] { return !k.status().ok(); }));
+  EXPECT_NE(k.status().message().find("checksum"), std::string::npos) << k.status().ToString();
+  EXPECT_TRUE(k.in_service());
+
+  ASSERT_TRUE(BuildIndex(FOLIO_SOURCE_DIR "/kb", dir, IndexBuildOptions{}).ok());  // sees the damage, rebuilds
+  ASSERT_TRUE(WaitFor([&] { return k.status().ok(); })) << k.status().ToString();
+  // Changed in place: the mapping shows the new bytes, so it goes.
+  WriteGarbage(dir + "/bm25.bin", /*in_place=*/true);
+  ASSERT_TRUE(WaitFor([&] { return !k.in_service(); }));
+  EXPECT_EQ(k.Get().index, nullptr);
+  EXPECT_NE(k.status().message().find("bm25.bin checksum"), std::string::npos) << k.status().ToString();
+
+  ASSERT_TRUE(BuildIndex(FOLIO_SOURCE_DIR "/kb", dir, IndexBuildOptions{}).ok());
+  ASSERT_TRUE(WaitFor([&] { return k.in_service() && k.status().ok(); })) << k.status().ToString();
+  k.StopWatching();
   std::filesystem::remove_all(root);
 }
 

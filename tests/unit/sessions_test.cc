@@ -59,6 +59,23 @@ class SessionStoreTest : public ::testing::Test {
   std::optional<SessionStore> sessions_;
 };
 
+TEST_F(SessionStoreTest, LastCommitStatusNamesAFullStoreUntilAWriteCommitsAgain) {
+  EXPECT_TRUE(sessions_->LastCommitStatus().ok());
+  const std::string big(kMaxMessageBytes - 1, 'x');
+  std::vector<std::string> stored;
+  Status s;
+  for (int i = 0; i < 100 && s.ok(); ++i) {  // 64 MB: about 60 turns of 1 MB
+    Result<std::string> id = NewSessionId();
+    ASSERT_TRUE(id.ok());
+    s = sessions_->StartWithTurn(*id, big, "a", kT0);
+    if (s.ok()) stored.push_back(*id);
+  }
+  ASSERT_EQ(s.error(), "store_full") << s.ToString();
+  EXPECT_EQ(sessions_->LastCommitStatus().error(), "store_full");
+  ASSERT_TRUE(sessions_->Delete(stored.front(), kT0).ok());  // any committed write, from any process
+  EXPECT_TRUE(sessions_->LastCommitStatus().ok());
+}
+
 TEST_F(SessionStoreTest, NewSessionHasNoMessages) {
   std::string id = CreateAt(kT0);
   Result<Session> s = sessions_->Get(id, kT0);

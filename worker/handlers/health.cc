@@ -1,6 +1,8 @@
 // health.cc: GET /api/health — one entry per dependency under "checks", each
 // {"status":"ok|warn|critical", ...details}. Overall status: healthy when
 // all are ok, degraded when any warns, unhealthy (503) when any is critical.
+#include <sys/statvfs.h>
+
 #include <vector>
 
 #include "handlers.h"
@@ -80,19 +82,87 @@ nlohmann::json LlmCheck(App& app) {
   return check;
 }
 
+// Below this much free space on the data directory's disk, a turn's commit
+// (a few pages and an fsync'd meta page) may fail with ENOSPC at any time.
+constexpr double kMinDiskFreeMb = 1;
+
+// The session store and the response cache. Warns while chat turns are not
+// being saved — this process's last commit failed (a full map, a full or
+// failing disk) and no process has committed since, the map is full down to
+// its reserve, or the disk has (almost) no space left; each worker sees the
+// last two, whichever answers — or while the cache has disabled itself.
+// Answers still go out, so storage alone never makes folio unhealthy.
+nlohmann::json StorageCheck(App& app) {
+  // Not open: the start-up check failed, and says why (critical) there.
+  if (!app.store || !app.sessions) return {{"status", "warn"}, {"reason", "the session store is not open"}};
+  nlohmann::json check = {{"path", app.store->path()}};
+  if (Result<StoreInfo> info = app.store->EnvInfo(); info.ok()) {
+    check["map_used_mb"] = static_cast<double>(info->used_bytes) / (1 << 20);
+    check["map_size_mb"] = static_cast<double>(info->map_size_bytes) / (1 << 20);
+  }
+  std::string reason;
+  Result<bool> room = app.store->HasRoom();
+  if (Status last = app.sessions->LastCommitStatus(); !last.ok()) {
+    check["last_commit_error"] = last.error();
+    reason = "chat turns are not being saved: " + last.message();
+  } else if (!room.ok()) {
+    reason = "the session store cannot be read: " + room.status().message();
+  } else if (!*room) {
+    reason = "the session store is full (LMDB_MAP_MB): new chat turns are not saved until sessions are deleted or expire";
+  }
+  struct statvfs disk {};
+  if (statvfs(app.store->path().c_str(), &disk) == 0) {
+    const double free_mb = static_cast<double>(disk.f_bavail) * static_cast<double>(disk.f_frsize) / (1 << 20);
+    check["disk_free_mb"] = free_mb;
+    if (free_mb < kMinDiskFreeMb && reason.empty())
+      reason = "no space left on the disk of " + app.store->path() + ": chat turns cannot be saved";
+  }
+  if (app.cache) {
+    CacheStats cache = app.cache->Stats();
+    check["cache"] = cache.disabled ? "disabled" : "enabled";
+    if (cache.disabled && reason.empty()) reason = "the response cache is disabled: " + cache.disabled_reason;
+  }
+  check["status"] = reason.empty() ? "ok" : "warn";
+  if (!reason.empty()) check["reason"] = reason;
+  return check;
+}
+
+// API keys in force: critical when API_KEYS_FILE is set but cannot be used
+// (every API call is then refused until it is fixed).
+nlohmann::json AccessCheck(const AccessPolicy& access) {
+  const char* mode = access.operator_access == OperatorAccess::kOperator   ? "operator"
+                     : access.operator_access == OperatorAccess::kLoopback ? "loopback"
+                                                                           : "open";
+  nlohmann::json check = {{"status", "ok"}, {"operator_access", mode}, {"cors_origins", access.cors.origins().size()}};
+  if (!access.keys) {
+    check["api_keys"] = "off";
+    return check;
+  }
+  access.keys->Refresh();
+  check["api_keys"] = access.keys->size();
+  check["operator_keys"] = access.keys->operator_count();
+  Status s = access.keys->status();
+  if (!s.ok()) check.update({{"status", "critical"}, {"reason", s.message()}});
+  return check;
+}
+
 }  // namespace
 
 Response HandleHealth(const Request& request, App& app) {
   nlohmann::json checks = {{"startup", StartupCheck(app)},
                            {"index", IndexCheck(app.knowledge)},
                            {"llm", LlmCheck(app)},
-                           {"memory", MemoryCheck(app.config)}};
+                           {"storage", StorageCheck(app)},
+                           {"memory", MemoryCheck(app.config)},
+                           {"access", AccessCheck(app.access)}};
   bool warn = false, critical = false;
   for (const auto& [name, check] : checks.items()) {
     warn |= check["status"] == "warn";
     critical |= check["status"] == "critical";
   }
   const char* status = critical ? "unhealthy" : warn ? "degraded" : "healthy";
+  // Not an operator (OPERATOR_ACCESS, access.h): the verdict without details.
+  if (!request.operator_view) return JsonResponse(critical ? 503 : 200, {{"status", status}, {"timestamp", IsoTimestampNow()}});
   double uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - app.started_at).count();
   nlohmann::json body = {{"status", status},     {"timestamp", IsoTimestampNow()},
                          {"version", FOLIO_VERSION}, {"uptime_s", uptime},

@@ -14,6 +14,9 @@ Response HandlePing(const Request& request, App& app) {
 Response HandleReady(const Request& request, App& app) {
   std::string reason = app.NotReadyReason();
   if (reason.empty()) {
+    // Ready on the index in service, but a newer one on disk failed to open.
+    if (Status kb = app.knowledge.status(); !kb.ok())
+      return JsonResponse(200, {{"ready", true}, {"warning", kb.message()}});
     Response r;
     r.body = R"({"ready":true})";
     return r;

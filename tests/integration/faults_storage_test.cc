@@ -1,0 +1,337 @@
+// faults_storage_test.cc: storage failing under a running stack (issue #7,
+// faults). In each case the worker reports the problem (/api/health's
+// "storage" or "index" check, /ready), keeps serving what it safely can,
+// never crashes (worker pids unchanged), and recovers by itself once the
+// cause is removed:
+//  - the sessions LMDB map full (LMDB_MAP_MB=8, 400 KB answers): chats are
+//    still answered (the turn is not saved, and health says so); deleting
+//    sessions makes room again;
+//  - the data directory's disk full (a 16 MB tmpfs filled up; needs root to
+//    mount, skipped otherwise): the same, until the space comes back;
+//  - index files truncated, replaced by garbage, or overwritten in place
+//    under searches and chats: an intact mapping keeps serving; a mapping
+//    whose file changed under it is taken out of service (503, not ready)
+//    without a crash; re-running folio-ingest brings the index back.
+// The response cache's own full-map handling (it disables itself) cannot be
+// reached through the stack: the worker sizes its map at 3 × CACHE_MAX_MB
+// (≥ 64 MB), so LRU eviction always runs first; the storage check reports a
+// disabled cache, and response_cache_test.cc covers the full map.
+#include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "chat_load.h"
+#include "mock_llm.h"
+#include "stack.h"
+
+namespace folio::test {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+nlohmann::json Health(const TestStack& stack) { return stack.Get("/api/health").Json(); }
+
+int Ingest(const std::string& out) {
+  std::string log;
+  int rc = RunCommand(FOLIO_BINARY_DIR "/bin/folio-ingest --kb " FOLIO_SOURCE_DIR "/kb --out " + out, &log);
+  EXPECT_EQ(rc, 0) << log;
+  return rc;
+}
+
+bool Contains(const nlohmann::json& j, const std::string& needle) {
+  return j.is_string() && j.get<std::string>().find(needle) != std::string::npos;
+}
+
+// Chats still answered while turns cannot be saved; returns the outcomes.
+std::vector<Outcome> ChatsWhileUnsaved(const TestStack& stack) {
+  std::vector<Outcome> out;
+  for (Kind kind : {Kind::kChat, Kind::kStream}) {
+    Outcome o = Send(stack.port(), kind, std::string("unsaved ") + KindName(kind) + " about Tollgate?");
+    EXPECT_TRUE(o.Answered()) << o.Describe();
+    EXPECT_EQ(stack.Get("/api/sessions/" + o.AnsweredSession()).status, 404) << "a turn was saved after all";
+    out.push_back(std::move(o));
+  }
+  EXPECT_EQ(stack.Post("/api/search", SearchBody("Tollgate")).status, 200);
+  EXPECT_EQ(stack.Get("/ready").status, 200) << "answers still go out: the worker stays ready";
+  return out;
+}
+
+// Health once a saved turn proves the store works again.
+void ExpectSavedAgain(const TestStack& stack) {
+  Outcome o = Send(stack.port(), Kind::kChat, "saved again?");
+  ASSERT_TRUE(o.Answered()) << o.Describe();
+  EXPECT_EQ(stack.Get("/api/sessions/" + o.AnsweredSession()).status, 200);
+  nlohmann::json storage = Health(stack)["checks"]["storage"];
+  EXPECT_EQ(storage["status"], "ok") << storage.dump();
+}
+
+TEST(StorageFaultTest, FullSessionStoreStillAnswersReportsItAndRecoversAfterDeletes) {
+  MockLlm mock;
+  ASSERT_TRUE(mock.Start().ok());
+  MockBehaviour big;
+  big.reply = std::string(400 * 1024, 'x');
+  mock.SetChatDefault(big);
+  std::string error;
+  auto stack = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock.base_url()}, {"LMDB_MAP_MB", "8"},
+                                 {"CACHE_TTL_S", "0"}, {"RATE_LIMIT_RPS", "1000"}, {"RATE_LIMIT_BURST", "1000"}},
+                                &error);
+  ASSERT_NE(stack, nullptr) << error;
+  const std::vector<pid_t> workers = stack->WorkerPids();
+
+  std::vector<std::string> saved;
+  nlohmann::json storage;
+  for (int i = 0; i < 40; ++i) {
+    Outcome o = Send(stack->port(), Kind::kChat, "fill " + std::to_string(i));
+    ASSERT_TRUE(o.Answered()) << o.Describe();
+    EXPECT_EQ(o.response.Json()["response"].get<std::string>().size(), big.reply->size());
+    storage = Health(*stack)["checks"]["storage"];
+    if (storage["status"] != "ok") break;
+    saved.push_back(o.AnsweredSession());
+  }
+  ASSERT_EQ(storage["status"], "warn") << "8 MB never filled: " << storage.dump();
+  EXPECT_TRUE(Contains(storage["reason"], "full")) << storage.dump();
+  EXPECT_GE(saved.size(), 10u);
+  nlohmann::json health = Health(*stack);
+  EXPECT_EQ(health["status"], "degraded");
+  ChatsWhileUnsaved(*stack);
+  EXPECT_TRUE(stack->WaitForWorkerLog("\"event\":\"session_commit_failed\"", seconds(2)));
+
+  // Deletes work on a full map (its reserve); afterwards turns are saved again.
+  for (const std::string& id : saved) EXPECT_EQ(Http(stack->port(), "DELETE", "/api/sessions/" + id).status, 200);
+  ExpectSavedAgain(*stack);
+  EXPECT_EQ(stack->WorkerPids(), workers);
+  std::printf("[ map full ] %zu sessions of 400 KB saved in LMDB_MAP_MB=8 before turns were refused\n", saved.size());
+  stack.reset();
+  mock.Stop();
+}
+
+// DATA_DIR on a 16 MB tmpfs of its own, unmounted whatever happens.
+class DiskFullTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+    char tmpl[] = "/tmp/folio-diskfull-XXXXXX";
+    root_ = mkdtemp(tmpl);
+    data_ = root_ + "/data";
+    fs::create_directories(data_);
+    if (mount("tmpfs", data_.c_str(), "tmpfs", 0, "size=16m,mode=0755") != 0)
+      GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+    mounted_ = true;
+  }
+  void TearDown() override {
+    stack_.reset();  // its processes hold files on the mount
+    mock_.Stop();
+    if (mounted_ && umount(data_.c_str()) != 0) umount2(data_.c_str(), MNT_DETACH);
+    if (!root_.empty()) fs::remove_all(root_);
+  }
+  // Writes zeros into data/filler until the file system refuses.
+  void FillDisk() {
+    std::ofstream filler(data_ + "/filler", std::ios::binary);
+    std::string block(64 * 1024, '\0');
+    while (filler.write(block.data(), static_cast<std::streamsize>(block.size())) && filler.flush()) {
+    }
+  }
+
+  std::string root_, data_;
+  bool mounted_ = false;
+  MockLlm mock_;
+  std::unique_ptr<TestStack> stack_;
+};
+
+TEST_F(DiskFullTest, StillAnswersReportsItAndRecoversWhenSpaceComesBack) {
+  ASSERT_TRUE(mock_.Start().ok());
+  std::string error;
+  stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock_.base_url()}, {"DATA_DIR", data_},
+                             {"INDEX_DIR", root_ + "/index"}, {"RATE_LIMIT_RPS", "1000"}, {"RATE_LIMIT_BURST", "1000"}},
+                            &error);
+  ASSERT_NE(stack_, nullptr) << error;
+  const std::vector<pid_t> workers = stack_->WorkerPids();
+  ExpectSavedAgain(*stack_);
+
+  FillDisk();
+  std::vector<Outcome> unsaved = ChatsWhileUnsaved(*stack_);
+  nlohmann::json storage = Health(*stack_)["checks"]["storage"];
+  EXPECT_EQ(storage["status"], "warn") << storage.dump();
+  // "…not being saved: mdb_txn_commit: No space left on device" from the
+  // worker whose commit failed, "no space left on the disk…" from another.
+  EXPECT_TRUE(Contains(storage["reason"], "o space left")) << storage.dump();
+  EXPECT_EQ(Health(*stack_)["status"], "degraded");
+  EXPECT_EQ(stack_->WorkerPids(), workers);
+
+  fs::remove(data_ + "/filler");
+  ExpectSavedAgain(*stack_);
+  // A follow-up of an unsaved turn is a clean 404: its session never existed.
+  Outcome follow = Send(stack_->port(), Kind::kChat, "and then?", unsaved[0].AnsweredSession());
+  EXPECT_EQ(follow.response.status, 404) << follow.Describe();
+  EXPECT_TRUE(follow.CleanError());
+  EXPECT_EQ(stack_->WorkerPids(), workers);
+}
+
+// True once `check` held ten times in a row, within 5 s: with two workers,
+// each noticing a change on its own poll, one answer speaks for one worker.
+bool TenInARow(const std::function<bool()>& check) {
+  int in_a_row = 0;
+  for (auto until = Clock::now() + seconds(5); in_a_row < 10 && Clock::now() < until;)
+    in_a_row = check() ? in_a_row + 1 : 0;
+  return in_a_row == 10;
+}
+
+// Searches and chats from 8 clients around each index fault; every request
+// is answered or refused cleanly (503 JSON), never dropped (502) or crashed.
+class IndexFaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(mock_.Start().ok());
+    char tmpl[] = "/tmp/folio-indexfault-XXXXXX";
+    root_ = mkdtemp(tmpl);
+    index_ = root_ + "/index";
+    ASSERT_EQ(Ingest(index_), 0);
+    std::string error;
+    stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock_.base_url()}, {"INDEX_DIR", index_},
+                               {"INDEX_POLL_MS", "200"}, {"RATE_LIMIT_RPS", "100000"}, {"RATE_LIMIT_BURST", "100000"},
+                               {"CONN_LIMIT_PER_IP", "1000"}},
+                              &error);
+    ASSERT_NE(stack_, nullptr) << error;
+    workers_ = stack_->WorkerPids();
+  }
+  void TearDown() override {
+    if (stack_) EXPECT_EQ(stack_->WorkerPids(), workers_) << "a worker crashed";
+    stack_.reset();
+    mock_.Stop();
+    fs::remove_all(root_);
+  }
+  void StartLoad() {
+    load_ = std::make_unique<ChatLoad>(stack_->port(), 8, [](int client, int n) {
+      std::string text = "client " + std::to_string(client) + " asks " + std::to_string(n) + " about Tollgate";
+      return ChatLoad::Request{n % 4 == 3 ? Kind::kChat : Kind::kSearch, text};
+    }, /*follow_up=*/false);
+    load_->Start();
+  }
+  // Stops the load; every outcome was an answer or a clean 503.
+  void StopLoadAndCheck(const char* phase) {
+    load_->Stop();
+    int answered = 0, refused = 0;
+    for (const Outcome& o : load_->outcomes()) {
+      if (o.Answered()) {
+        ++answered;
+      } else if (o.CleanError() && o.response.status == 503) {
+        ++refused;
+      } else {
+        ADD_FAILURE() << phase << ": " << o.Describe();
+      }
+    }
+    std::printf("[ index    ] %-28s %4d answered, %4d refused (503)\n", phase, answered, refused);
+    load_.reset();
+  }
+  HttpResponse WaitReady(int status, const std::string& reason_part) {
+    return PollHttp(stack_->port(), "/ready", [&](const HttpResponse& r) {
+      return r.status == status && r.body.find(reason_part) != std::string::npos;
+    }, seconds(5));
+  }
+  // Every worker's searches find results.
+  void ExpectSearchFinds() {
+    HttpResponse r;
+    EXPECT_TRUE(TenInARow([&] {
+      r = stack_->Post("/api/search", SearchBody("Tollgate"));
+      return r.status == 200 && !r.Json()["results"].empty();
+    })) << r.body;
+  }
+  // `bytes` random bytes written over the start of `name`, in place or as a new file renamed over it.
+  void Garbage(const std::string& name, bool in_place) {
+    const std::string path = index_ + "/" + name, tmp = path + ".tmp";
+    std::string bytes(fs::file_size(path), '\0');
+    std::mt19937 rng(7);
+    for (char& c : bytes) c = static_cast<char>(rng());
+    std::fstream f(in_place ? path : tmp, in_place ? std::ios::in | std::ios::out | std::ios::binary
+                                                    : std::ios::out | std::ios::binary);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    f.close();
+    if (!in_place) fs::rename(tmp, path);
+  }
+
+  MockLlm mock_;
+  std::string root_, index_;
+  std::unique_ptr<TestStack> stack_;
+  std::vector<pid_t> workers_;
+  std::unique_ptr<ChatLoad> load_;
+};
+
+TEST_F(IndexFaultTest, TruncatedInPlaceIsTakenOutOfServiceWithoutACrashAndReingestRestoresIt) {
+  StartLoad();
+  std::this_thread::sleep_for(milliseconds(300));
+  const auto truncated = Clock::now();
+  fs::resize_file(index_ + "/vectors.hnsw", 4096);  // in place: the mapping's pages past 4 KiB are gone
+  HttpResponse ready = WaitReady(503, "vectors.hnsw");
+  const double noticed_ms = std::chrono::duration<double, std::milli>(Clock::now() - truncated).count();
+  std::this_thread::sleep_for(milliseconds(500));
+  StopLoadAndCheck("truncated in place");
+  ASSERT_EQ(ready.status, 503) << ready.body;
+  nlohmann::json index;
+  EXPECT_TRUE(TenInARow([&] {
+    index = Health(*stack_)["checks"]["index"];
+    return index["status"] == "critical" && Contains(index["reason"], "vectors.hnsw");
+  })) << index.dump();
+  HttpResponse search;
+  EXPECT_TRUE(TenInARow([&] {
+    search = stack_->Post("/api/search", SearchBody("Tollgate"));
+    return search.status == 503 && Contains(search.Json()["error"]["code"], "index");
+  })) << search.body;
+  Outcome chat = Send(stack_->port(), Kind::kChat, "still answering without an index?");
+  EXPECT_TRUE(chat.Answered()) << chat.Describe();
+
+  StartLoad();
+  ASSERT_EQ(Ingest(index_), 0);  // sees the damage (checksums) and rebuilds
+  EXPECT_EQ(WaitReady(200, "ready").status, 200);
+  std::this_thread::sleep_for(milliseconds(300));
+  StopLoadAndCheck("re-ingested");
+  ExpectSearchFinds();
+  EXPECT_TRUE(TenInARow([&] { return Health(*stack_)["checks"]["index"]["status"] == "ok"; }));
+  std::printf("[ index    ] truncation noticed (not ready) %.0f ms after it, INDEX_POLL_MS=200\n", noticed_ms);
+}
+
+TEST_F(IndexFaultTest, GarbageRenamedOverAFileKeepsTheIntactMappingServingAndSaysSo) {
+  StartLoad();
+  Garbage("chunks.bin", /*in_place=*/false);
+  HttpResponse ready = WaitReady(200, "chunks.bin");
+  std::this_thread::sleep_for(milliseconds(500));
+  StopLoadAndCheck("garbage renamed over");
+  EXPECT_TRUE(Contains(ready.Json()["warning"], "checksum")) << ready.body;
+  nlohmann::json index;
+  EXPECT_TRUE(TenInARow([&] {
+    index = Health(*stack_)["checks"]["index"];
+    return index["status"] == "warn" && stack_->Get("/ready").status == 200;
+  })) << index.dump();
+  ExpectSearchFinds();  // from the mapping of the old, intact file
+
+  ASSERT_EQ(Ingest(index_), 0);
+  EXPECT_TRUE(TenInARow([&] {
+    return stack_->Get("/ready").body == R"({"ready":true})" && Health(*stack_)["checks"]["index"]["status"] == "ok";
+  })) << "a worker still warns: " << Health(*stack_).dump();
+}
+
+TEST_F(IndexFaultTest, GarbageWrittenInPlaceIsTakenOutOfServiceWithoutACrash) {
+  StartLoad();
+  std::this_thread::sleep_for(milliseconds(300));
+  Garbage("chunks.bin", /*in_place=*/true);
+  HttpResponse ready = WaitReady(503, "chunks.bin");
+  std::this_thread::sleep_for(milliseconds(500));
+  StopLoadAndCheck("garbage written in place");
+  ASSERT_EQ(ready.status, 503) << ready.body;
+  EXPECT_TRUE(Contains(ready.Json()["reason"], "checksum")) << ready.body;
+  EXPECT_TRUE(TenInARow([&] { return Health(*stack_)["checks"]["index"]["status"] == "critical"; }));
+
+  ASSERT_EQ(Ingest(index_), 0);
+  EXPECT_EQ(WaitReady(200, "ready").status, 200);
+  ExpectSearchFinds();
+}
+
+}  // namespace
+}  // namespace folio::test

@@ -49,7 +49,11 @@ RouteMatch Router::Match(const Request& request) const {
   std::vector<std::string> allowed;
   for (const auto& route : routes_) {
     if (!Matches(route, request.path)) continue;
-    if (route.method == request.method) {
+    // HEAD is GET without the body (RFC 9110 9.3.2); nginx drops the body.
+    // nginx lets HEAD through to the probes only (uptime monitors use it),
+    // so Allow lists the routes' own methods.
+    const bool head_as_get = request.method == "HEAD" && route.method == "GET";
+    if (route.method == request.method || head_as_get) {
       match.handler = &route.handler;
       match.kind = route.kind;
       if (route.fast_try) match.fast_try = &route.fast_try;

@@ -214,8 +214,8 @@ std::vector<Case> HostileCases() {
   c.push_back({"internal error location asked for directly (was HTML 404)", Req("GET", "/_folio_error/500"), 404, "not_found", By::kNginx});
 
   // --- Every route with a method it does not take -------------------------
-  c.push_back({"POST /ping", Json("/ping", "{}"), 405, "method_not_allowed", By::kEither, Shape::kError, "GET"});
-  c.push_back({"DELETE /ready", Req("DELETE", "/ready"), 405, "method_not_allowed", By::kEither, Shape::kError, "GET"});
+  c.push_back({"POST /ping", Json("/ping", "{}"), 405, "method_not_allowed", By::kEither, Shape::kError, "GET, HEAD"});
+  c.push_back({"DELETE /ready", Req("DELETE", "/ready"), 405, "method_not_allowed", By::kEither, Shape::kError, "GET, HEAD"});
   c.push_back({"POST /api/health with invalid JSON", Json("/api/health", "{\"a\":"), 405, "method_not_allowed", By::kWorker, Shape::kError, "GET"});
   c.push_back({"DELETE /api/health/scaling", Req("DELETE", "/api/health/scaling"), 405, "method_not_allowed", By::kWorker, Shape::kError, "GET"});
   c.push_back({"GET /api/search", Req("GET", "/api/search"), 405, "method_not_allowed", By::kWorker, Shape::kError, "POST"});

@@ -466,8 +466,8 @@ TEST_F(SecurityTest, MethodsAreLimitedPerLocationInJson) {
                         Case{"PATCH", "/api/sessions/abc", "GET, POST, DELETE, OPTIONS"},
                         Case{"HEAD", "/api/chat", "GET, POST, DELETE, OPTIONS"},
                         Case{"PUT", "/v1/chat/completions", "GET, POST, OPTIONS"},
-                        Case{"DELETE", "/v1/models", "GET, POST, OPTIONS"}, Case{"POST", "/ping", "GET"},
-                        Case{"DELETE", "/ready", "GET"}, Case{"OPTIONS", "/ping", "GET"},
+                        Case{"DELETE", "/v1/models", "GET, POST, OPTIONS"}, Case{"POST", "/ping", "GET, HEAD"},
+                        Case{"DELETE", "/ready", "GET, HEAD"}, Case{"OPTIONS", "/ping", "GET, HEAD"},
                         Case{"POST", "/metrics", "GET"}, Case{"PROPFIND", "/", "GET, HEAD, POST, DELETE, OPTIONS"}}) {
     HttpResponse r = Http(stack_->port(), c.method, c.path, "", Bearer(kOperatorKey));
     EXPECT_EQ(r.status, 405) << c.method << " " << c.path;
@@ -475,6 +475,16 @@ TEST_F(SecurityTest, MethodsAreLimitedPerLocationInJson) {
     if (std::string(c.method) != "HEAD") {
       EXPECT_EQ(r.Json()["error"]["code"], "method_not_allowed") << c.method << " " << c.path << " " << r.body;
     }
+  }
+}
+
+// Uptime monitors probe with HEAD: the probes answer it like GET, without a body.
+TEST_F(SecurityTest, ProbesAnswerHeadWithoutABody) {
+  for (const char* path : {"/ping", "/ready"}) {
+    HttpResponse r = Http(stack_->port(), "HEAD", path, "");
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_TRUE(r.body.empty()) << path << ": " << r.body;
+    EXPECT_NE(r.Header("content-type").find("application/json"), std::string::npos) << path;
   }
 }
 

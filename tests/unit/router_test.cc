@@ -70,6 +70,8 @@ INSTANTIATE_TEST_SUITE_P(
     Table, RouterTableTest,
     ::testing::Values(RouteCase{"GET", "/ping", 200, "ping", ""},
                       RouteCase{"POST", "/ping", 405, "method_not_allowed", "GET"},
+                      RouteCase{"HEAD", "/ping", 200, "ping", ""},
+                      RouteCase{"HEAD", "/api/chat", 405, "method_not_allowed", "POST"},
                       RouteCase{"GET", "/ping/", 404, "not_found", ""},
                       RouteCase{"GET", "/pingx", 404, "not_found", ""},
                       RouteCase{"GET", "/api/sessions/abc", 200, "get-session", ""},

@@ -73,9 +73,11 @@ Presented Present(Request* request, AccessPolicy& policy) {
   KeyIdentity id = IdentityOf(digest);
   request->key_tag = id.tag;
   if (policy.keys) p.check = policy.keys->Check(digest);
-  // Without a key file a key is an unverified label, as before API keys
-  // existed: it still names the client for the per-client limits.
-  if (!policy.keys || p.check.valid) request->client_id = id.client_id;
+  // Only a key from the file names the client for the per-client limits.
+  // Without a file anyone may send any key: were it the identity, a client
+  // could buy a fresh budget (and LLM calls) with every request; the
+  // client is then its address.
+  if (p.check.valid) request->client_id = id.client_id;
   return p;
 }
 

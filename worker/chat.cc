@@ -64,7 +64,8 @@ std::vector<Passage> Retrieve(App& app, std::string_view question) {
   return passages;
 }
 
-Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage> sources, const DeltaFn& on_delta) {
+Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage> sources, const DeltaFn& on_delta,
+                          bool client_streaming) {
   ChatOutput out;
   out.sources = std::move(sources);
   Deadline deadline = RequestDeadline(app, input.received_at);
@@ -95,7 +96,7 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   if (why.code() == Code::kDeadlineExceeded)
     return DeadlineExceeded("timeout", "The answer took longer than " + std::to_string(app.config.Int("REQUEST_TIMEOUT_S")) + " s.");
   if (why.error() == "cancelled") return why;
-  if (delivered)  // part of an LLM answer already reached the client: no fallback after it
+  if (delivered && client_streaming)  // part of an LLM answer reached the client: no fallback after it
     return Unavailable("upstream_stream_broken", "The AI service stopped in the middle of the answer.");
 
   if (why.error() != "llm_not_configured")
@@ -123,13 +124,11 @@ Status OpenLlm(App& app) {
   options.retries = static_cast<int>(config.Int("LLM_RETRIES"));
   app.llm = std::make_unique<LlmClient>(options);
 
-  CircuitBreakerOptions breaker;
-  breaker.failure_threshold = static_cast<int>(config.Int("BREAKER_THRESHOLD"));
-  breaker.cooldown = std::chrono::seconds(config.Int("BREAKER_COOLDOWN_S"));
-  breaker.trial_lease = std::chrono::seconds(config.Int("REQUEST_TIMEOUT_S"));
+  const StateLayout layout = StateLayoutOf(config);
+  const CircuitBreakerOptions& breaker = layout.breaker;
   // Shared by every worker process through a mapped file; a process that
   // cannot map it still works with a breaker of its own.
-  Result<std::unique_ptr<CircuitBreaker>> shared = CircuitBreaker::Open(config.Str("RUN_DIR") + "/breaker.shm", breaker);
+  Result<std::unique_ptr<CircuitBreaker>> shared = CircuitBreaker::Open(layout.breaker_path, breaker);
   if (shared.ok()) {
     app.breaker = std::move(shared.value());
   } else {

@@ -38,10 +38,16 @@ using DeltaFn = std::function<bool(std::string_view)>;
 std::vector<Passage> Retrieve(App& app, std::string_view question);
 
 // Answers with `sources` already retrieved. With on_delta set the answer is
-// streamed through it (a degraded answer too). Errors: DeadlineExceeded
-// ("timeout", past REQUEST_TIMEOUT_S) and Unavailable("cancelled") when the
-// client went away; every other upstream failure becomes a degraded answer.
-Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage> sources, const DeltaFn& on_delta);
+// streamed through it (a degraded answer too). `client_streaming` says
+// whether those deltas reach a client as they come: then an upstream stream
+// that breaks after its first token cannot be patched with a fallback and
+// is Unavailable("upstream_stream_broken"); otherwise (the deltas only feed
+// the in-flight table) the fallback replaces it. Other errors:
+// DeadlineExceeded ("timeout", past REQUEST_TIMEOUT_S) and
+// Unavailable("cancelled") when the client went away; every other upstream
+// failure becomes a degraded answer.
+Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage> sources, const DeltaFn& on_delta,
+                          bool client_streaming);
 
 // The request's deadline: arrival + REQUEST_TIMEOUT_S.
 Deadline RequestDeadline(const App& app, SteadyTime received_at);

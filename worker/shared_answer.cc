@@ -40,9 +40,7 @@ bool DecodePayload(std::string_view payload, ChatOutput* out) {
 }  // namespace
 
 std::string ClientIdOf(const Request& request) {
-  if (!request.client_id.empty()) return request.client_id;  // set by CheckAccess
-  std::string_view key = PresentedKey(request);
-  if (!key.empty()) return IdentityOf(Sha256(key)).client_id;
+  if (!request.client_id.empty()) return request.client_id;  // a key CheckAccess verified
   return "ip:" + request.remote_addr;
 }
 
@@ -129,8 +127,8 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
   }
   Deadline deadline = RequestDeadline(app, input.received_at);
   const int64_t lease_ms = app.config.Int("REQUEST_TIMEOUT_S") * 1000;
-  size_t streamed = 0;  // bytes of the answer already sent to this client
-  DeltaFn counted = on_delta ? DeltaFn([&](std::string_view d) { streamed += d.size(); return on_delta(d); }) : nullptr;
+  std::string streamed;  // the answer's text already sent to this client
+  DeltaFn counted = on_delta ? DeltaFn([&](std::string_view d) { streamed.append(d); return on_delta(d); }) : nullptr;
 
   for (int round = 0; round < 8; ++round) {
     Result<InflightTable::Role> role = app.inflight ? app.inflight->Join(key, lease_ms, Metrics::NowMs())
@@ -167,7 +165,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
         if (registered) (void)app.inflight->Fail(key, "cancelled");
         return Unavailable("cancelled", "client gone");
       }
-      Result<ChatOutput> out = Answer(app, input, std::move(sources), leader_delta);
+      Result<ChatOutput> out = Answer(app, input, std::move(sources), leader_delta, counted != nullptr);
       if (!out.ok()) {
         if (registered) (void)app.inflight->Fail(key, out.status().error());
         return out.status();
@@ -203,8 +201,12 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       app.cache->CountUpstreamSaved(1);
     }
     result.coalesced = true;
-    if (on_delta && streamed < result.output.text.size() &&
-        !StreamText(std::string_view(result.output.text).substr(streamed), counted))
+    // The leader's stream broke and a plain leader answered with the
+    // fallback instead: what this client already has is not its beginning.
+    if (result.output.text.compare(0, streamed.size(), streamed) != 0)
+      return Unavailable("upstream_stream_broken", "The AI service stopped in the middle of the answer.");
+    if (on_delta && streamed.size() < result.output.text.size() &&
+        !StreamText(std::string_view(result.output.text).substr(streamed.size()), counted))
       return Unavailable("cancelled", "client gone");
     return result;
   }

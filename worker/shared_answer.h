@@ -36,9 +36,9 @@ std::optional<SharedAnswer> AnswerFromMemory(App& app, const ChatInput& input);
 bool StreamText(std::string_view text, const DeltaFn& on_delta);
 
 // The client a limit counts against: request.client_id when the access
-// check set it (an accepted key's "key:" + 16 hex digits of its SHA-256),
-// else the same for a presented key, else "ip:" + the address nginx saw.
-// Never a client-supplied X-Forwarded-For.
+// check set it (a key found in API_KEYS_FILE: "key:" + 16 hex digits of its
+// SHA-256), else "ip:" + the address nginx saw. An unverified key never
+// names a client, nor does a client-supplied X-Forwarded-For.
 std::string ClientIdOf(const Request& request);
 
 }  // namespace folio

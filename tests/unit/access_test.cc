@@ -145,9 +145,21 @@ TEST_F(AccessTest, AcceptedKeyBecomesDigestIdentityNeverTheKey) {
   EXPECT_EQ(r.key_tag, id.tag);
   EXPECT_EQ(ClientIdOf(r), id.client_id) << "limits count the same digest";
   EXPECT_EQ(r.client_id.find(kClientKey), std::string::npos);
-  // The same client id is derived when no access check ran (handler tests).
-  EXPECT_EQ(ClientIdOf(WithApiKey(Req("POST", "/api/chat"), kClientKey)), id.client_id);
+  // A key no check verified names nobody: the address does.
+  EXPECT_EQ(ClientIdOf(WithApiKey(Req("POST", "/api/chat", "192.0.2.9"), kClientKey)), "ip:192.0.2.9");
   EXPECT_EQ(ClientIdOf(Req("POST", "/api/chat", "192.0.2.9")), "ip:192.0.2.9");
+}
+
+// Without a key file anyone may send any key: a new made-up key per request
+// must not buy a new per-client budget.
+TEST_F(AccessTest, WithoutKeyFileAnyPresentedKeyCountsAsTheAddress) {
+  AccessPolicy policy = Policy("open", /*keys=*/false);
+  for (const char* key : {"made-up-key-0000000001", "made-up-key-0000000002"}) {
+    Request r = WithApiKey(Req("POST", "/api/chat", "192.0.2.7"), key);
+    ASSERT_FALSE(CheckAccess(&r, policy).has_value());
+    EXPECT_EQ(ClientIdOf(r), "ip:192.0.2.7") << key;
+    EXPECT_EQ(r.client_id.find(key), std::string::npos);
+  }
 }
 
 TEST_F(AccessTest, OperatorModeNeedsAnOperatorKey) {

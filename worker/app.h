@@ -21,6 +21,7 @@
 #include "llm_client.h"
 #include "metrics.h"
 #include "sessions.h"
+#include "state_layout.h"
 #include "store.h"
 
 namespace folio {
@@ -51,14 +52,9 @@ class Readiness {
   std::string reason_ = "starting";
 };
 
-// INDEX_DIR, or $DATA_DIR/index when unset.
-inline std::string IndexDirOf(const Config& config) {
-  return config.Str("INDEX_DIR").empty() ? config.Str("DATA_DIR") + "/index" : config.Str("INDEX_DIR");
-}
-
 struct App {
   explicit App(Config c)
-      : config(std::move(c)), knowledge(IndexDirOf(config)), access(AccessPolicy::FromConfig(config)) {}
+      : config(std::move(c)), knowledge(StateLayoutOf(config).index_dir), access(AccessPolicy::FromConfig(config)) {}
   const Config config;
   const SteadyTime started_at = std::chrono::steady_clock::now();
   Readiness readiness;  // start-up checks of this process

@@ -14,24 +14,13 @@ namespace folio {
 // logged (and shown by /api/health) but never stops the worker.
 void OpenSharedState(App& app) {
   const Config& config = app.config;
-  const std::string& data_dir = config.Str("DATA_DIR");
-  if (config.Int("CACHE_TTL_S") > 0) {
-    CacheOptions cache;
-    cache.path = data_dir + "/cache";
-    cache.ttl_s = config.Int("CACHE_TTL_S");
-    cache.max_entries = static_cast<uint64_t>(config.Int("CACHE_MAX_ENTRIES"));
-    cache.max_bytes = static_cast<uint64_t>(config.Int("CACHE_MAX_MB")) << 20;
-    cache.map_size_mb = static_cast<size_t>(std::max<long>(64, 3 * config.Int("CACHE_MAX_MB")));
-    Result<std::unique_ptr<ResponseCache>> opened = ResponseCache::Open(cache);
+  const StateLayout layout = StateLayoutOf(config);
+  if (layout.cache_enabled) {
+    Result<std::unique_ptr<ResponseCache>> opened = ResponseCache::Open(layout.cache);
     if (opened.ok()) app.cache = std::move(opened.value());
     else LogError("cache_unavailable", {{"reason", opened.status().message()}});
   }
-  StoreOptions inflight;
-  inflight.path = data_dir + "/inflight";
-  inflight.map_size_mb = 64;
-  inflight.databases = {kInflightDb};
-  inflight.commit_sync = CommitSync::kOnRequest;  // nothing here outlives a restart
-  Result<std::unique_ptr<Store>> store = Store::Open(inflight);
+  Result<std::unique_ptr<Store>> store = Store::Open(layout.inflight_store);
   if (store.ok()) {
     Result<InflightTable> table = InflightTable::Open(store->get());
     if (table.ok()) {
@@ -39,13 +28,13 @@ void OpenSharedState(App& app) {
       app.inflight = std::make_unique<InflightTable>(std::move(table.value()));
     }
   }
-  if (!app.inflight) LogError("inflight_unavailable", {{"path", inflight.path}});
+  if (!app.inflight) LogError("inflight_unavailable", {{"path", layout.inflight_store.path}});
   LimitOptions limits;
   limits.client_rpm = static_cast<int>(config.Int("CLIENT_RPM"));
   limits.client_expensive_rpm = static_cast<int>(config.Int("CLIENT_EXPENSIVE_RPM"));
   limits.client_max_concurrent = static_cast<int>(config.Int("CLIENT_MAX_CONCURRENT"));
   limits.max_concurrent_llm = static_cast<int>(config.Int("MAX_CONCURRENT_LLM"));
-  Result<std::unique_ptr<ClientLimits>> opened_limits = ClientLimits::Open(config.Str("RUN_DIR") + "/limits.shm", limits);
+  Result<std::unique_ptr<ClientLimits>> opened_limits = ClientLimits::Open(layout.limits_path, limits);
   if (opened_limits.ok()) app.limits = std::move(opened_limits.value());
   else LogError("limits_unavailable", {{"reason", opened_limits.status().message()}});
   Result<IntentClassifier> intents = IntentClassifier::Load(config.Str("INTENTS_FILE"));
@@ -54,10 +43,10 @@ void OpenSharedState(App& app) {
 }
 
 Status OpenState(App& app) {
-  const Config& config = app.config;
+  const StateLayout layout = StateLayoutOf(app.config);
   // Metrics first: nothing below may fail without being counted. A process
   // that cannot map the shared file still counts, in its own memory.
-  Result<std::unique_ptr<Metrics>> metrics = Metrics::Open(config.Str("RUN_DIR") + "/metrics.shm");
+  Result<std::unique_ptr<Metrics>> metrics = Metrics::Open(layout.metrics_path);
   if (metrics.ok()) {
     app.metrics = std::move(metrics.value());
   } else {
@@ -65,23 +54,15 @@ Status OpenState(App& app) {
     app.metrics = Metrics::InMemory();
   }
   std::error_code ec;
-  const std::string& data_dir = config.Str("DATA_DIR");
+  const std::string& data_dir = layout.data_dir;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Unavailable("data_dir", "cannot create DATA_DIR " + data_dir + ": " + ec.message());
   if (access(data_dir.c_str(), W_OK | X_OK) != 0)
     return Unavailable("data_dir", "DATA_DIR " + data_dir + " is not writable");
 
-  StoreOptions options;
-  options.path = data_dir + "/lmdb";
-  options.map_size_mb = static_cast<size_t>(config.Int("LMDB_MAP_MB"));
-  options.databases = {kSessionsDb};
-  options.commit_sync = CommitSync::kEveryCommit;  // a committed turn survives a power loss
-  Result<std::unique_ptr<Store>> store = Store::Open(options);
-  if (!store.ok()) return Unavailable("store", "LMDB at " + options.path + ": " + store.status().message());
-  SessionOptions session_options;
-  session_options.max_history_messages = static_cast<size_t>(config.Int("MAX_HISTORY_MESSAGES"));
-  session_options.ttl_s = config.Int("SESSION_TTL_S");
-  Result<SessionStore> sessions = SessionStore::Open(store->get(), session_options);
+  Result<std::unique_ptr<Store>> store = Store::Open(layout.sessions_store);
+  if (!store.ok()) return Unavailable("store", "LMDB at " + layout.sessions_store.path + ": " + store.status().message());
+  Result<SessionStore> sessions = SessionStore::Open(store->get(), layout.sessions);
   if (!sessions.ok()) return Unavailable("store", "session store: " + sessions.status().message());
   app.store = std::move(store.value());
   app.sessions = std::make_unique<SessionStore>(std::move(sessions.value()));

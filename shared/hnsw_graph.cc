@@ -31,8 +31,13 @@
 // (The mapped search reads no such slot beyond the file: level-0 lists are
 // followed by the element's vector, and searchKnn's upper-level loop does not
 // prefetch.)
+// (gcc says __SANITIZE_ADDRESS__; clang only answers __has_feature.)
 #if defined(__SANITIZE_ADDRESS__)
 #define NO_MANUAL_VECTORIZATION
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_MANUAL_VECTORIZATION
+#endif
 #endif
 #include <hnswlib/hnswlib.h>
 

@@ -1,5 +1,6 @@
 // bench_metrics.cc: the cost of recording metrics on the request path (the
-// budget is 200 ns per request) and of a scrape. Google Benchmark; runs on a
+// budget is 200 ns per request), of a scrape, and of classifying a
+// question's intent (every chat pays it before the cache lookup). Google Benchmark; runs on a
 // real MAP_SHARED file in a temporary directory, removed once mapped.
 //   bench-metrics --benchmark_min_time=0.2
 // The Threads(N) variants show what N threads of one worker pay when they
@@ -13,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "intent.h"
 #include "metrics.h"
 
 namespace folio {
@@ -82,6 +84,17 @@ void BM_InFlightGuard(benchmark::State& state) {
   for (auto _ : state) Metrics::InFlightGuard busy(m);
 }
 BENCHMARK(BM_InFlightGuard);
+
+// The built-in intent rules over a typical question, and over one at the
+// classifier's length cap (it reads no further).
+void BM_IntentClassify(benchmark::State& state) {
+  static const IntentClassifier classifier = std::move(IntentClassifier::Load("").value());
+  std::string message = "What companies has she worked for, and in which roles over the years?";
+  if (state.range(0) == 1)
+    while (message.size() < kMaxClassifiedBytes) message += " what did she build, with which tools?";
+  for (auto _ : state) benchmark::DoNotOptimize(classifier.Classify(message));
+}
+BENCHMARK(BM_IntentClassify)->Arg(0)->Arg(1);
 
 // A scrape: sum 65 slots, then format.
 void BM_Read(benchmark::State& state) {

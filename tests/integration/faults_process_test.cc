@@ -131,7 +131,9 @@ class NginxFaultTest : public ::testing::Test {
       bool last_turn = true;
       for (const Outcome& later : outcomes)
         if (later.session_sent == id && later.start > o.start && !later.AnsweredSession().empty()) last_turn = false;
-      if (last_turn) EXPECT_TRUE(stored[id].count(o.message)) << "turn lost: " << o.Describe();
+      if (last_turn) {
+        EXPECT_TRUE(stored[id].count(o.message)) << "turn lost: " << o.Describe();
+      }
     }
     EXPECT_GT(turns, 20);
   }

@@ -203,7 +203,9 @@ class IndexFaultTest : public ::testing::Test {
     workers_ = stack_->WorkerPids();
   }
   void TearDown() override {
-    if (stack_) EXPECT_EQ(stack_->WorkerPids(), workers_) << "a worker crashed";
+    if (stack_) {
+      EXPECT_EQ(stack_->WorkerPids(), workers_) << "a worker crashed";
+    }
     stack_.reset();
     mock_.Stop();
     fs::remove_all(root_);

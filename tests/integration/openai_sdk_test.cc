@@ -16,8 +16,9 @@ const std::string kSdkDir = FOLIO_SOURCE_DIR "/tests/integration/openai_sdk";
 
 TEST(OpenAiSdkTest, OfficialClientWorksPlainAndStreamed) {
   std::string out;
-  if (!std::filesystem::exists(kSdkDir + "/node_modules/openai/package.json"))
+  if (!std::filesystem::exists(kSdkDir + "/node_modules/openai/package.json")) {
     ASSERT_EQ(RunCommand("cd " + kSdkDir + " && npm ci --no-audit --no-fund", &out), 0) << out;
+  }
 
   MockLlm mock;
   ASSERT_TRUE(mock.Start().ok());

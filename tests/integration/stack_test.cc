@@ -79,7 +79,7 @@ TEST_F(StackTest, UnknownPathIs404Json) { ExpectJsonError(stack_->Get("/no/such/
 TEST_F(StackTest, WrongMethodIs405WithAllow) {
   HttpResponse r = stack_->Post("/ping", "{}");
   ExpectJsonError(r, 405, "method_not_allowed");
-  EXPECT_EQ(r.Header("allow"), "GET");
+  EXPECT_EQ(r.Header("allow"), "GET, HEAD");
 }
 
 TEST_F(StackTest, MethodsFolioNeverUsesAreRefusedByNginxInJson) {

@@ -33,9 +33,8 @@ constexpr char kDockerPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 // In a forked child: become `user` (groups, gid, then uid; nothing to do
 // when not root) and replace the environment. Returns false on failure.
-bool BecomeUser(const UserIds& user, const std::map<std::string, std::string>& env) {
-  clearenv();
-  for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+// In a forked child: async-signal-safe calls only.
+bool BecomeUser(const UserIds& user) {
   if (getuid() != 0) return true;
   return setgroups(0, nullptr) == 0 && setresgid(user.gid, user.gid, user.gid) == 0 &&
          setresuid(user.uid, user.uid, user.uid) == 0;
@@ -97,6 +96,8 @@ int RunAsUser(const UserIds& user, const std::string& cwd, const std::map<std::s
   output->clear();
   int fds[2];
   if (argv.empty() || pipe(fds) != 0) return -1;
+  const ExecEnvironment environment(env, /*inherit=*/false);
+  std::vector<char*> args = Argv(argv);
   pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
@@ -106,10 +107,9 @@ int RunAsUser(const UserIds& user, const std::string& cwd, const std::map<std::s
     close(fds[1]);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
-    if (chdir(cwd.c_str()) != 0 || !BecomeUser(user, env)) _exit(126);
+    if (chdir(cwd.c_str()) != 0 || !BecomeUser(user)) _exit(126);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    auto args = Argv(argv);
-    execv(args[0], args.data());
+    execve(args[0], args.data(), environment.envp());
     _exit(127);
   }
   close(fds[1]);
@@ -287,6 +287,8 @@ std::unique_ptr<ImageStack> ImageStack::Start(const ImageLayout& layout, const U
   stack->port_ = std::atoi(stack->env_["PORT"].c_str());
   stack->log_path_ = layout.root() + ".start.log";  // beside the layout, root's
   std::string cwd = layout.root();
+  const ExecEnvironment environment(stack->env_, /*inherit=*/false);
+  std::vector<char*> args = Argv(command);
 
   pid_t pid = fork();
   if (pid == 0) {
@@ -296,10 +298,9 @@ std::unique_ptr<ImageStack> ImageStack::Start(const ImageLayout& layout, const U
     dup2(fd, 2);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
-    if (chdir(cwd.c_str()) != 0 || !BecomeUser(user, stack->env_)) _exit(126);
+    if (chdir(cwd.c_str()) != 0 || !BecomeUser(user)) _exit(126);
     prctl(PR_SET_PDEATHSIG, SIGTERM);  // after the uid change, which clears it
-    auto args = Argv(command);
-    execv(args[0], args.data());
+    execve(args[0], args.data(), environment.envp());
     _exit(127);
   }
   stack->pid_ = pid;

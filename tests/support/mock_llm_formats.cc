@@ -168,7 +168,9 @@ json EmbeddingsResponse(const std::vector<std::string>& texts, int dimension, co
 Result<MockBehaviour> MockBehaviour::FromJson(const json& j) {
   if (!j.is_object()) return InvalidArgument("bad_behaviour", "a behaviour is a JSON object");
   MockBehaviour b;
-  for (const auto& [key, v] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    const json& v = item.value();  // named, not a structured binding: lambdas capture it
     auto as_int = [&v](int* f) { return v.is_number_integer() ? (*f = v.get<int>(), true) : false; };
     auto as_bool = [&v](bool* f) { return v.is_boolean() ? (*f = v.get<bool>(), true) : false; };
     bool ok = true;

@@ -2,6 +2,7 @@
 #include "proc_util.h"
 
 #include <dirent.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -38,6 +39,16 @@ std::string ShellQuote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
+}
+
+ExecEnvironment::ExecEnvironment(const std::map<std::string, std::string>& overrides, bool inherit) {
+  for (char** e = environ; inherit && *e != nullptr; ++e) {
+    const std::string entry = *e;
+    if (!overrides.count(entry.substr(0, entry.find('=')))) entries_.push_back(entry);
+  }
+  for (const auto& [name, value] : overrides) entries_.push_back(name + "=" + value);
+  for (std::string& entry : entries_) pointers_.push_back(entry.data());
+  pointers_.push_back(nullptr);
 }
 
 }  // namespace folio::test

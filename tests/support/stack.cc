@@ -90,8 +90,11 @@ std::unique_ptr<TestStack> TestStack::Start(const std::map<std::string, std::str
   for (const auto& [k, v] : env) stack->env_[k] = v;
 
   std::string start_log = stack->dir_ + "/start.log";
+  const ExecEnvironment environment(stack->env_);
+  char start_name[] = "start";
+  char* const argv[] = {start_name, nullptr};
   pid_t pid = fork();
-  if (pid == 0) {
+  if (pid == 0) {  // async-signal-safe calls only from here (ExecEnvironment)
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     int fd = open(start_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -99,8 +102,7 @@ std::unique_ptr<TestStack> TestStack::Start(const std::map<std::string, std::str
     dup2(fd, 2);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
-    for (const auto& [k, v] : stack->env_) setenv(k.c_str(), v.c_str(), 1);
-    execl(FOLIO_SOURCE_DIR "/scripts/start", "start", static_cast<char*>(nullptr));
+    execve(FOLIO_SOURCE_DIR "/scripts/start", argv, environment.envp());
     _exit(127);
   }
   stack->pid_ = pid;

@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -184,31 +183,6 @@ TEST(IntentConfigTest, MissingFileIsAnError) {
   Result<IntentClassifier> c = IntentClassifier::Load("/nonexistent/intents.json");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().error(), "intent_config_invalid");
-}
-
-TEST_F(IntentTest, ClassifyIsFast) {
-  const char* kMessages[] = {"hi", "hi, what's her email?", "Tell me about her projects and the tech stack she used",
-                             "What companies has she worked for, and in which roles over the years?"};
-  constexpr int kRounds = 20000;
-  int sink = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kRounds; ++i) {
-    for (const char* m : kMessages) sink += static_cast<int>(classifier_->Classify(m));
-  }
-  const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() /
-                    (kRounds * 4.0);
-  std::printf("Classify: %.2f us per typical message\n", us);
-  EXPECT_GT(sink, 0);
-  EXPECT_LT(us, 10.0);  // the budget; an optimised build takes about 1 µs
-
-  std::string longest;
-  while (longest.size() < kMaxClassifiedBytes) longest += "what did she build at her previous company, with which tools? ";
-  const auto long_start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 2000; ++i) sink += static_cast<int>(classifier_->Classify(longest));
-  const double long_us =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - long_start).count() / 2000;
-  std::printf("Classify: %.2f us for a message of kMaxClassifiedBytes or more\n", long_us);
-  EXPECT_LT(long_us, 30.0);  // ≈ 6 µs; generous for a loaded machine or a sanitizer build
 }
 
 }  // namespace

@@ -69,7 +69,9 @@ TEST_P(PromptBudgetTest, NoAssembledPromptExceedsItsBudgets) {
   EXPECT_LE(p.passages_used, c.max_passages);
   EXPECT_EQ(p.context_tokens, context);
   EXPECT_EQ(p.history_tokens, history);
-  if (p.history_messages_used > 0) EXPECT_EQ(p.messages[2].role, "user") << "history starts with a question";
+  if (p.history_messages_used > 0) {
+    EXPECT_EQ(p.messages[2].role, "user") << "history starts with a question";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, PromptBudgetTest,

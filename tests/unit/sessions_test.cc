@@ -43,7 +43,7 @@ class SessionStoreTest : public ::testing::Test {
     Result<std::unique_ptr<Store>> store = Store::Open(options_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
-    Result<SessionStore> sessions = SessionStore::Open(store_.get(), SessionOptions{5, kTtl});
+    Result<SessionStore> sessions = SessionStore::Open(store_.get(), SessionOptions{.max_history_messages = 5, .ttl_s = kTtl});
     ASSERT_TRUE(sessions.ok()) << sessions.status().ToString();
     sessions_.emplace(std::move(sessions.value()));
   }

@@ -31,6 +31,7 @@ const std::vector<ConfigVar> kConfigVars = {
     {"DATA_DIR", VarKind::kString, ".data", 0, 0, "", "LMDB environment, index, TLS pair"},
     {"LOG_DIR", VarKind::kString, ".logs", 0, 0, "", "supervisord, nginx and worker logs"},
     {"RUN_DIR", VarKind::kString, ".run", 0, 0, "", "sockets, pid files, rendered nginx config"},
+    {"STATE_RETRY_S", VarKind::kInt, "10", 1, 3600, "", "a worker that could not open DATA_DIR or its session store answers /ready 503 with the reason this long, then exits for supervisord to start one that retries"},
     // Knowledge base.
     {"KB_DIR", VarKind::kString, "kb", 0, 0, "", "knowledge base folder scripts/start ingests when there is no index"},
     {"INDEX_DIR", VarKind::kString, "", 0, 0, "", "index directory written by folio-ingest; empty: $DATA_DIR/index"},

@@ -26,6 +26,10 @@
 namespace folio {
 namespace {
 
+// Exit status of a worker leaving to retry its state (STATE_RETRY_S): not
+// 0, so supervisord's log says it was unexpected, and starts another.
+constexpr int kExitRetryState = 3;
+
 void OnUsr1(int) {}  // exists only so SIGUSR1 interrupts accept() (see server.cc)
 
 // Signals: SIGUSR1 wakes accept loops; SIGTERM/SIGINT/SIGQUIT are blocked in
@@ -191,7 +195,23 @@ int Main(int argc, char** argv) {
   }
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  if (config_error.empty() && !startup.ok()) {
+    // The data directory or the session store could not be opened (a disk
+    // full or read-only, a permission): serve the 503 and its reason for
+    // STATE_RETRY_S, then exit so supervisord starts a fresh worker that
+    // tries again. State is only ever opened before accepting, never under
+    // live handlers, so a new process is the way to retry.
+    const timespec retry_after = {static_cast<time_t>(app.config.Int("STATE_RETRY_S")), 0};
+    sig = sigtimedwait(&stop_signals, nullptr, &retry_after);
+    if (sig < 0) {
+      LogWarn("worker_exiting_to_retry_state", {{"reason", startup.message()}});
+      server.Stop(std::chrono::seconds(1));
+      std::cout.flush();
+      _exit(kExitRetryState);
+    }
+  } else {
+    sigwait(&stop_signals, &sig);
+  }
   long drain_s = app.config.Int("DRAIN_TIMEOUT_S");
   LogInfo("worker_stopping", {{"signal", strsignal(sig)}, {"in_flight", server.in_flight()}, {"drain_s", drain_s}});
   bool drained = server.Stop(std::chrono::seconds(drain_s));

@@ -8,6 +8,9 @@
 //    sessions makes room again;
 //  - the data directory's disk full (a 16 MB tmpfs filled up; needs root to
 //    mount, skipped otherwise): the same, until the space comes back;
+//  - the data directory read-only at start (the same tmpfs, remounted): not
+//    ready with the cause; workers leave after STATE_RETRY_S for fresh ones,
+//    and the first after it is writable again is ready;
 //  - index files truncated, replaced by garbage, or overwritten in place
 //    under searches and chats: an intact mapping keeps serving; a mapping
 //    whose file changed under it is taken out of service (503, not ready)
@@ -113,8 +116,9 @@ TEST(StorageFaultTest, FullSessionStoreStillAnswersReportsItAndRecoversAfterDele
   mock.Stop();
 }
 
-// DATA_DIR on a 16 MB tmpfs of its own, unmounted whatever happens.
-class DiskFullTest : public ::testing::Test {
+// DATA_DIR on a 16 MB tmpfs of its own (to fill it, or to make it
+// read-only), unmounted whatever happens.
+class DataDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
@@ -146,7 +150,7 @@ class DiskFullTest : public ::testing::Test {
   std::unique_ptr<TestStack> stack_;
 };
 
-TEST_F(DiskFullTest, StillAnswersReportsItAndRecoversWhenSpaceComesBack) {
+TEST_F(DataDirTest, DiskFullStillAnswersReportsItAndRecoversWhenSpaceComesBack) {
   ASSERT_TRUE(mock_.Start().ok());
   std::string error;
   stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock_.base_url()}, {"DATA_DIR", data_},
@@ -173,6 +177,46 @@ TEST_F(DiskFullTest, StillAnswersReportsItAndRecoversWhenSpaceComesBack) {
   EXPECT_EQ(follow.response.status, 404) << follow.Describe();
   EXPECT_TRUE(follow.CleanError());
   EXPECT_EQ(stack_->WorkerPids(), workers);
+}
+
+// DATA_DIR read-only when the stack starts: every worker answers /ready 503
+// naming the cause (/ping still answers, /api/health says unhealthy), then
+// exits after STATE_RETRY_S and supervisord starts another that tries
+// again; once the directory is writable the next one is ready and saves
+// turns. (Read-only while running is the disk-full case: a refused commit.)
+TEST_F(DataDirTest, ReadOnlyAtStartIsNotReadyWithTheCauseAndRecoversOnceWritable) {
+  ASSERT_TRUE(mock_.Start().ok());
+  std::string out;
+  ASSERT_EQ(RunCommand("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+                       "-subj /CN=localhost -keyout " + root_ + "/key.pem -out " + root_ + "/cert.pem 2>&1",
+                       &out),
+            0)
+      << out;
+  ASSERT_EQ(mount(nullptr, data_.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, "size=16m,mode=0755"), 0)
+      << std::strerror(errno);
+  std::string error;
+  stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock_.base_url()}, {"DATA_DIR", data_},
+                             {"INDEX_DIR", root_ + "/index"}, {"TLS_CERT", root_ + "/cert.pem"},
+                             {"TLS_KEY", root_ + "/key.pem"}, {"STATE_RETRY_S", "2"}},
+                            &error, seconds(30), /*wait_ready=*/false);
+  ASSERT_NE(stack_, nullptr) << error;
+  HttpResponse ready = PollHttp(stack_->port(), "/ready", [](const HttpResponse& r) { return r.status == 503; },
+                                seconds(30));
+  ASSERT_EQ(ready.status, 503) << ready.body;
+  EXPECT_NE(ready.body.find("not writable"), std::string::npos) << ready.body;
+  EXPECT_EQ(stack_->Get("/ping").status, 200);
+  EXPECT_EQ(Health(*stack_)["status"], "unhealthy");
+  EXPECT_TRUE(stack_->WaitForLog("supervisord.log", "exited: folio-worker", seconds(10)))
+      << "a worker that cannot open its state should leave for a fresh one";
+
+  ASSERT_EQ(mount(nullptr, data_.c_str(), nullptr, MS_REMOUNT, "size=16m,mode=0755"), 0) << std::strerror(errno);
+  const auto writable = Clock::now();
+  ready = PollHttp(stack_->port(), "/ready", [](const HttpResponse& r) { return r.status == 200; }, seconds(20));
+  ASSERT_EQ(ready.status, 200) << ready.body;
+  std::printf("[ data dir ] read-only at start: /ready 503 \"not writable\"; ready %.0f ms after it became writable "
+              "(STATE_RETRY_S=2)\n",
+              std::chrono::duration<double, std::milli>(Clock::now() - writable).count());
+  ExpectSavedAgain(*stack_);
 }
 
 // True once `check` held ten times in a row, within 5 s: with two workers,

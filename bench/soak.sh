@@ -2,9 +2,12 @@
 # bench/soak.sh: SOAK_SECONDS (default 600) of mixed load through nginx —
 # cache hits, new questions, follow-ups and searches at 32 connections, the
 # LLM being the mock — sampling every worker's and nginx's RSS and open file
-# descriptors every 10 s. Reports, per process kind, the RSS slope after a
-# warm-up (least squares over the samples after WARMUP_SECONDS, default 60)
-# and the fd counts at start and end. A leak shows as a steady slope.
+# descriptors every 10 s. Reports, per process, the slope after a warm-up
+# (least squares over the samples after WARMUP_SECONDS, default 60) of its
+# anonymous RSS (a leak shows as a steady slope there) and of its
+# file-backed RSS (the LMDB pages of the sessions stored meanwhile), and its
+# open file descriptors after the warm-up (accepted FastCGI connections and
+# the chat threads' upstream connections come and go with the load).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ -x "$FOLIO_BIN/mock-llm" ] || "$BENCH_ROOT/scripts/build"
@@ -45,7 +48,10 @@ LUA
 wrk -t1 -c32 -d"${SOAK_SECONDS}s" -s "$WORK/mix.lua" "http://127.0.0.1:$STACK_PORT/" > "$WORK/wrk.txt" 2>&1 &
 WRK_PID=$!
 
-# samples: seconds kind pid rss_kb fds
+# samples: seconds kind pid rss_kb fds anon_kb file_kb
+# RSS = RssAnon (the heap and stacks: where a leak shows) + RssFile (mapped
+# LMDB and index pages: grows with the data stored, e.g. every new session)
+# + RssShmem (the shared metrics/limits files).
 : > "$WORK/samples.txt"
 start_ms="$(now_ms)"
 while kill -0 "$WRK_PID" 2>/dev/null; do
@@ -53,7 +59,8 @@ while kill -0 "$WRK_PID" 2>/dev/null; do
   for pid in $(descendants "$STACK_PID"); do
     name="$(cat "/proc/$pid/comm" 2>/dev/null || true)"
     case "$name" in folio-worker|nginx) ;; *) continue ;; esac
-    echo "$t $name $pid $(rss_kb "$pid") $(ls "/proc/$pid/fd" 2>/dev/null | wc -l)" >> "$WORK/samples.txt"
+    anon_file="$(awk '/^RssAnon:/ {a=$2} /^RssFile:/ {f=$2} END {print a+0, f+0}' "/proc/$pid/status" 2>/dev/null || echo "0 0")"
+    echo "$t $name $pid $(rss_kb "$pid") $(ls "/proc/$pid/fd" 2>/dev/null | wc -l) $anon_file" >> "$WORK/samples.txt"
   done
   sleep 10
 done
@@ -67,17 +74,25 @@ echo "### Soak ($(date -u +%Y-%m-%d), $(nproc) cores, ${SOAK_SECONDS} s of mixed
 echo
 echo "$rps req/s; ${errors:-no non-2xx or socket errors}; worker restarts: $restarts"
 echo
-echo "| process | samples | RSS after warm-up, first → last (MB) | RSS slope after warm-up | fds first → last |"
-echo "| --- | --- | --- | --- | --- |"
+sessions="$(mdb_stat -s sessions "$WORK/folio/data/lmdb" 2>/dev/null | awk '/Entries:/ {print $2}')"
+data_mb="$(du -sm "$WORK/folio/data/lmdb" 2>/dev/null | cut -f1)"
+echo "sessions stored: ${sessions:-?} (the sessions environment: ${data_mb:-?} MB on disk)"
+echo
+echo "| process | samples | RSS after warm-up, first → last (MB) | anonymous RSS, first → last (MB) | anonymous slope after warm-up | file-backed RSS slope | fds after warm-up, first → last |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
 for pid in $(awk '{print $3}' "$WORK/samples.txt" | sort -u); do
   awk -v pid="$pid" -v warm="$WARMUP_SECONDS" '
-    $3 == pid { name = $2; n_all++; if (n_all == 1) fd0 = $5; fd1 = $5
-                if ($1 >= warm) { n++; x[n] = $1; y[n] = $4 / 1024 } }
+    function slope(v,   i, sx, sy, sxx, sxy) {  # least squares, MB per minute
+      sx = sy = sxx = sxy = 0
+      for (i = 1; i <= n; i++) { sx += x[i]; sy += v[i]; sxx += x[i] * x[i]; sxy += x[i] * v[i] }
+      return 60 * (n * sxy - sx * sy) / (n * sxx - sx * sx)
+    }
+    $3 == pid { name = $2
+                if ($1 >= warm) { n++; x[n] = $1; y[n] = $4 / 1024; a[n] = $6 / 1024; f[n] = $7 / 1024
+                                  if (n == 1) fd0 = $5; fd1 = $5; if ($5 > fdmax) fdmax = $5 } }
     END {
       if (n < 2) exit
-      sx = sy = sxx = sxy = 0
-      for (i = 1; i <= n; i++) { sx += x[i]; sy += y[i]; sxx += x[i] * x[i]; sxy += x[i] * y[i] }
-      slope = (n * sxy - sx * sy) / (n * sxx - sx * sx)  # MB per second
-      printf "| %s %s | %d | %.1f → %.1f | %+.3f MB/min | %d → %d |\n", name, pid, n, y[1], y[n], slope * 60, fd0, fd1
+      printf "| %s %s | %d | %.1f → %.1f | %.1f → %.1f | %+.3f MB/min | %+.3f MB/min | %d → %d (max %d) |\n",
+             name, pid, n, y[1], y[n], a[1], a[n], slope(a), slope(f), fd0, fd1, fdmax
     }' "$WORK/samples.txt"
 done

@@ -84,20 +84,6 @@ struct Exchange {
   std::chrono::milliseconds took{0};
 };
 
-int ConnectLoopback(int port, int rcvbuf = 0) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // True once `raw` holds a whole response (head + its body).
 bool ResponseComplete(const std::string& raw, bool head_request) {
   size_t head_end = raw.find("\r\n\r\n");

@@ -12,10 +12,9 @@
 
 namespace folio::test {
 
-namespace {
-
-int Connect(int port) {
+int ConnectLoopback(int port, int rcvbuf) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -27,11 +26,13 @@ int Connect(int port) {
   return fd;
 }
 
+namespace {
+
 // Sends `bytes`, then reads until the server closes, `timeout` passes, or
 // `on_data` (when set) returns false after a read.
 std::string Exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout,
                      const std::function<bool(const std::string& so_far)>& on_data = nullptr) {
-  int fd = Connect(port);
+  int fd = ConnectLoopback(port);
   if (fd < 0) return "";
   auto deadline = std::chrono::steady_clock::now() + timeout;
   size_t sent = 0;

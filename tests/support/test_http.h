@@ -29,6 +29,9 @@ struct HttpOptions {
   std::chrono::milliseconds timeout{10000};
 };
 
+// A TCP connection to 127.0.0.1:port (SO_RCVBUF set when rcvbuf > 0), or -1.
+int ConnectLoopback(int port, int rcvbuf = 0);
+
 HttpResponse Http(int port, const std::string& method, const std::string& path, const std::string& body = "",
                   const HttpOptions& options = {});
 

@@ -25,13 +25,22 @@ using Clock = std::chrono::steady_clock;
 
 std::string Ask(const std::string& message) { return nlohmann::json({{"message", message}}).dump(); }
 
-// The worker process holding a TCP connection to the mock: the one making
-// the upstream call. -1 if none does.
+// The worker process that made the first chat call the mock received: the
+// process at the other end of that call's connection. -1 until there is one.
+// (Not just any worker connected to the mock: each worker's start-up key
+// check may leave an idle keep-alive connection to it.)
 pid_t CallerOf(const MockLlm& mock) {
-  std::string out;
-  RunCommand("ss -Htnp state established '( dport = :" + std::to_string(mock.port()) + " )'", &out);
-  std::smatch m;
-  if (std::regex_search(out, m, std::regex(R"(folio-worker\",pid=(\d+))"))) return std::stoi(m[1]);
+  const nlohmann::json stats = mock.Stats();
+  for (const nlohmann::json& r : stats["requests"]) {
+    if (r["endpoint"] != "chat_completions") continue;
+    std::string out;
+    RunCommand("ss -Htnp state established '( sport = :" + std::to_string(r["peer_port"].get<int>()) +
+                   " and dport = :" + std::to_string(mock.port()) + " )'",
+               &out);
+    std::smatch m;
+    if (std::regex_search(out, m, std::regex(R"(folio-worker\",pid=(\d+))"))) return std::stoi(m[1]);
+    return -1;
+  }
   return -1;
 }
 
@@ -74,13 +83,14 @@ TEST(CoalescingTest, LeaderKilledMidCallIsTakenOverByOneFollower) {
   ASSERT_NE(stack, nullptr) << error;
   const std::string question = Ask("Which cities has Maya lived in?");
 
-  // The leader: its call hangs at the mock.
-  std::thread leader([&] { stack->Post("/api/chat", question, {{}, seconds(40)}); });
+  // The leader: its call hangs at the mock, its caller found by its port.
+  // jthreads: an ASSERT that returns early still joins them (no terminate()).
+  std::jthread leader([&] { stack->Post("/api/chat", question, {{}, seconds(40)}); });
   pid_t caller = -1;
   ASSERT_TRUE(MockLlm::WaitFor([&] { return (caller = CallerOf(mock)) > 0; }, seconds(10)));
   // Followers on both workers join it and wait.
   std::vector<Outcome> outcomes;
-  std::thread followers([&] { outcomes = Concurrently(*stack, 24, [&](int) { return question; }); });
+  std::jthread followers([&] { outcomes = Concurrently(*stack, 24, [&](int) { return question; }); });
   std::this_thread::sleep_for(milliseconds(500));  // let them join the in-flight entry
   ASSERT_EQ(kill(caller, SIGKILL), 0);
   followers.join();

@@ -92,7 +92,10 @@ struct MockLlm::Impl {
     std::lock_guard<std::mutex> lock(mu);
     ++calls[endpoint];
     const bool authorized = api_key.empty() || req.get_header_value("Authorization") == "Bearer " + api_key;
-    requests.push_back({{"endpoint", endpoint}, {"body", req.body.substr(0, kMaxRecordedBody)}, {"authorized", authorized}});
+    requests.push_back({{"endpoint", endpoint},
+                        {"body", req.body.substr(0, kMaxRecordedBody)},
+                        {"authorized", authorized},
+                        {"peer_port", req.remote_port}});
     if (requests.size() > kMaxRecordedRequests) requests.pop_front();
     if (!authorized) {
       ++unauthorized;

@@ -93,8 +93,10 @@ class MockLlm {
   //  "disconnects": 0,      // the client went away before the response ended
   //  "unauthorized": 0,     // calls answered 401 for a missing or wrong key
   //  "embedded_inputs": 0,  // texts embedded, summed over calls
-  //  "requests": [{"endpoint": "chat_completions", "body": "...", "authorized": true}, ...]}
-  // "requests" holds the last 64 /v1 requests, oldest first, bodies cut at 64 KiB.
+  //  "requests": [{"endpoint": "chat_completions", "body": "...", "authorized": true,
+  //                "peer_port": 41234}, ...]}
+  // "requests" holds the last 64 /v1 requests, oldest first, bodies cut at 64 KiB;
+  // peer_port is the caller's end of the connection (which process called: ss).
   nlohmann::json Stats() const;
   int Calls(const std::string& endpoint) const;  // "chat_completions" | "embeddings" | "models"
   int Disconnects() const;

@@ -2,6 +2,8 @@
 // besides server.cc's accept loop, which hands FCGX_Request objects here.
 #include "request.h"
 
+#include <sys/socket.h>
+
 #include <random>
 
 #include "fcgi_io.h"
@@ -41,6 +43,12 @@ class FcgiStreamWriter : public StreamWriter {
   FCGX_Request* r_;
   bool failed_ = false;
 };
+
+bool IsUnixSocket(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  return getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0 && addr.ss_family == AF_UNIX;
+}
 
 }  // namespace
 
@@ -94,6 +102,13 @@ bool WriteResponse(FCGX_Request* r, const Response& response) {
     return writer.Flush();
   }
   return writer.Write(response.body);
+}
+
+void FinishRequest(FCGX_Request* r, const Request& request) {
+  // A worker process listens on one socket all its life (supervisord's).
+  static const bool unix_socket = IsUnixSocket(r->listen_sock);
+  if (unix_socket && request.read_status.ok()) FCGX_Detach(r);  // Detach: close without the lingering wait
+  FCGX_Finish_r(r);
 }
 
 }  // namespace folio

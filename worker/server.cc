@@ -124,7 +124,7 @@ struct Server::Held {
 void Server::Send(FCGX_Request* fcgi, const Request& req, Response& resp) {
   Stamp(resp, req, in_flight_.load(), app_.access);
   bool written = WriteResponse(fcgi, resp);
-  FCGX_Finish_r(fcgi);
+  FinishRequest(fcgi, req);
   in_flight_.fetch_sub(1);
   app_.metrics->RecordRequest(RouteOf(req, resp), resp.status,
                               std::chrono::duration<double>(std::chrono::steady_clock::now() - req.received_at).count());

@@ -52,7 +52,7 @@ void SlowPool::Run() {
       sendable.wait();
     }
     bool written = WriteResponse(job->fcgi.get(), response);
-    FCGX_Finish_r(job->fcgi.get());
+    FinishRequest(job->fcgi.get(), job->request);
     if (job->on_done) job->on_done(job->request, response);
     LogRequest(job->request, response, written);
     {

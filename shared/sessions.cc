@@ -17,6 +17,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -34,6 +35,11 @@ constexpr size_t kSweepScanLimit = 5000;   // records visited per read transacti
 constexpr size_t kMaxListLimit = 1000;
 
 constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr size_t kIdChars = 22;   // 128 bits, 6 per character
+// The last 8 characters of a new id hold the low 44 bits of its creation
+// time in milliseconds (the character before them holds the 4 bits above
+// with 2 random ones). SessionKey() puts them first.
+constexpr size_t kTimeChars = 8;
 
 void PutU64(std::string* out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
@@ -99,15 +105,19 @@ std::string_view RoleName(Role role) { return role == Role::kAssistant ? "assist
 
 Result<std::string> NewSessionId() {
   unsigned char raw[16];
+  constexpr size_t kRandomBytes = 10;  // then the 48-bit creation time
   size_t got = 0;
-  while (got < sizeof(raw)) {
-    ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+  while (got < kRandomBytes) {
+    ssize_t n = getrandom(raw + got, kRandomBytes - got, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       return Internal("random_failed", std::string("getrandom: ") + std::strerror(errno));
     }
     got += static_cast<size_t>(n);
   }
+  const uint64_t ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  for (size_t i = kRandomBytes; i < sizeof(raw); ++i) raw[i] = static_cast<unsigned char>(ms >> (8 * (15 - i)));
   std::string id;
   id.reserve(22);
   uint32_t acc = 0;
@@ -133,6 +143,22 @@ bool IsValidSessionId(std::string_view id) {
     if (i == 21 && ((pos - kBase64Url) & 0x0F) != 0) return false;
   }
   return true;
+}
+
+std::string SessionKey(std::string_view id) {
+  if (id.size() != kIdChars) return std::string(id);
+  std::string key;
+  key.reserve(kIdChars);
+  key.append(id.substr(kIdChars - kTimeChars)).append(id.substr(0, kIdChars - kTimeChars));
+  return key;
+}
+
+std::string IdOfSessionKey(std::string_view key) {
+  if (key.size() != kIdChars) return std::string(key);
+  std::string id;
+  id.reserve(kIdChars);
+  id.append(key.substr(kTimeChars)).append(key.substr(0, kTimeChars));
+  return id;
 }
 
 std::string EncodeSession(const Session& session) {
@@ -199,11 +225,13 @@ Result<std::string> SessionStore::Create(int64_t now) {
   session.created = session.updated = now;
   const std::string record = EncodeSession(session);
   Status s = commits_->Write([&](WriteTxn& txn) -> Status {
-    Result<std::optional<std::string_view>> existing = txn.Get(db_, *id);
+    const std::string key = SessionKey(*id);
+    Result<std::optional<std::string_view>> existing = txn.Get(db_, key);
     if (!existing.ok()) return existing.status();
-    // 2^-64 odds after 2^32 sessions; refusing beats overwriting someone's history.
+    // Two ids collide only if made in the same millisecond with the same 80
+    // random bits; refusing beats overwriting someone's history.
     if (existing->has_value()) return Internal("session_id_collision", "new session id already exists");
-    return txn.Put(db_, *id, record);
+    return txn.Put(db_, key, record);
   });
   if (!s.ok()) return s;
   return id;
@@ -223,11 +251,11 @@ Result<GroupCommit::Op> SessionStore::StartOp(std::string_view id, std::string_v
     session.messages.erase(session.messages.begin(),
                            session.messages.end() - static_cast<ptrdiff_t>(options_.max_history_messages));
   }
-  return GroupCommit::Op([db = db_, id = std::string(id), record = EncodeSession(session)](WriteTxn& txn) -> Status {
-    Result<std::optional<std::string_view>> existing = txn.Get(db, id);
+  return GroupCommit::Op([db = db_, key = SessionKey(id), record = EncodeSession(session)](WriteTxn& txn) -> Status {
+    Result<std::optional<std::string_view>> existing = txn.Get(db, key);
     if (!existing.ok()) return existing.status();
     if (existing->has_value()) return Internal("session_id_collision", "new session id already exists");
-    return txn.Put(db, id, record);
+    return txn.Put(db, key, record);
   });
 }
 
@@ -249,7 +277,7 @@ Result<Session> SessionStore::Get(std::string_view id, int64_t now) const {
   if (!IsValidSessionId(id)) return BadId();
   Result<ReadTxn> txn = store_->BeginRead();
   if (!txn.ok()) return txn.status();
-  Result<std::optional<std::string_view>> bytes = txn->Get(db_, id);
+  Result<std::optional<std::string_view>> bytes = txn->Get(db_, SessionKey(id));
   if (!bytes.ok()) return bytes.status();
   if (!bytes->has_value()) return SessionNotFound();
   Result<Session> session = DecodeSession(**bytes);  // copies out of the map
@@ -266,9 +294,9 @@ Result<GroupCommit::Op> SessionStore::AppendOp(std::string_view id, std::string_
     return InvalidArgument("message_too_large", "a message exceeds kMaxMessageBytes");
   }
   // Captures values, not `this`: the op may run after this object moved.
-  return GroupCommit::Op([db = db_, options = options_, id = std::string(id), user = std::string(user_msg),
+  return GroupCommit::Op([db = db_, options = options_, key = SessionKey(id), user = std::string(user_msg),
                           assistant = std::string(assistant_msg), now](WriteTxn& txn) -> Status {
-    Result<std::optional<std::string_view>> bytes = txn.Get(db, id);
+    Result<std::optional<std::string_view>> bytes = txn.Get(db, key);
     if (!bytes.ok()) return bytes.status();
     if (!bytes->has_value()) return SessionNotFound();
     Result<Session> session = DecodeSession(**bytes);  // owned copy before Put reuses pages
@@ -281,7 +309,7 @@ Result<GroupCommit::Op> SessionStore::AppendOp(std::string_view id, std::string_
       messages.erase(messages.begin(), messages.end() - static_cast<ptrdiff_t>(options.max_history_messages));
     }
     session->updated = now;
-    return txn.Put(db, id, EncodeSession(*session));
+    return txn.Put(db, key, EncodeSession(*session));
   });
 }
 
@@ -302,13 +330,14 @@ void SessionStore::AppendTurnAsync(std::string_view id, std::string_view user_ms
 Status SessionStore::Delete(std::string_view id, int64_t now) {
   if (!IsValidSessionId(id)) return BadId();
   bool was_expired = false;
+  const std::string key = SessionKey(id);
   Status s = commits_->Write([&](WriteTxn& txn) -> Status {
-    Result<std::optional<std::string_view>> bytes = txn.Get(db_, id);
+    Result<std::optional<std::string_view>> bytes = txn.Get(db_, key);
     if (!bytes.ok()) return bytes.status();
     if (!bytes->has_value()) return SessionNotFound();
     std::optional<int64_t> updated = PeekUpdated(**bytes);  // nullopt: corrupt, removed anyway
     was_expired = updated.has_value() && Expired(*updated, now);
-    Result<bool> removed = txn.Delete(db_, id);
+    Result<bool> removed = txn.Delete(db_, key);
     return removed.ok() ? Status::Ok() : removed.status();
   });
   if (!s.ok()) return s;
@@ -322,11 +351,12 @@ Result<std::vector<SessionSummary>> SessionStore::List(size_t limit, std::string
   if (limit == 0) return out;
   Result<ReadTxn> txn = store_->BeginRead();
   if (!txn.ok()) return txn.status();
-  Status s = txn->ForEach(db_, after_id, [&](std::string_view key, std::string_view value) {
-    if (key == after_id) return true;
+  const std::string after_key = after_id.empty() ? std::string() : SessionKey(after_id);
+  Status s = txn->ForEach(db_, after_key, [&](std::string_view key, std::string_view value) {
+    if (key == after_key) return true;
     Result<Session> session = DecodeSession(value);
     if (session.ok() && !Expired(session->updated, now)) {
-      out.push_back(SessionSummary{std::string(key), session->created, session->updated, session->messages.size()});
+      out.push_back(SessionSummary{IdOfSessionKey(key), session->created, session->updated, session->messages.size()});
     }
     return out.size() < limit;
   });
@@ -379,13 +409,13 @@ Result<int> SessionStore::SweepExpired(int64_t now) {
     Status s = store_->Write(
         [&](WriteTxn& txn) -> Status {
           batch = 0;
-          for (const std::string& id : candidates) {
-            Result<std::optional<std::string_view>> bytes = txn.Get(db_, id);
+          for (const std::string& key : candidates) {  // storage keys, as scanned
+            Result<std::optional<std::string_view>> bytes = txn.Get(db_, key);
             if (!bytes.ok()) return bytes.status();
             if (!bytes->has_value()) continue;  // deleted meanwhile
             std::optional<int64_t> updated = PeekUpdated(**bytes);
             if (!updated || !Expired(*updated, now)) continue;  // a turn arrived meanwhile
-            Result<bool> removed = txn.Delete(db_, id);
+            Result<bool> removed = txn.Delete(db_, key);
             if (!removed.ok()) return removed.status();
             batch += *removed ? 1 : 0;
           }

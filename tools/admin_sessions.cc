@@ -29,11 +29,11 @@ Result<std::string> ResolveId(const SessionStore& sessions, std::string given, i
         "invalid_session_id",
         "\"" + Excerpt(given, 30) + "\" is neither a session id nor a prefix of at least 6 characters");
   }
-  // Keys are sorted, so the ids starting with the prefix are the first ones after it.
-  Result<std::vector<SessionSummary>> next = sessions.List(2, given, now);
-  if (!next.ok()) return next.status();
+  // Keys are ordered by creation time, not by id (SessionKey): look at them all.
+  Result<std::vector<SessionSummary>> all = ListAllSessions(sessions, now);
+  if (!all.ok()) return all.status();
   std::vector<std::string> matches;
-  for (const SessionSummary& s : *next)
+  for (const SessionSummary& s : *all)
     if (s.id.compare(0, given.size(), given) == 0) matches.push_back(s.id);
   if (matches.empty()) return NotFound("session_not_found", "no active session starts with " + given);
   if (matches.size() > 1) {

@@ -10,10 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace folio {
 namespace {
@@ -210,7 +214,7 @@ TEST_F(SessionStoreTest, SweepWorksAcrossManyBatches) {
   EXPECT_EQ(*sessions_->Count(), 2000u);
 }
 
-TEST_F(SessionStoreTest, ListPagesThroughUnexpiredSessionsInIdOrder) {
+TEST_F(SessionStoreTest, ListPagesThroughUnexpiredSessionsInKeyOrder) {
   std::set<std::string> ids;
   for (int i = 0; i < 7; ++i) ids.insert(CreateAt(kT0 + 10));
   CreateAt(kT0 - kTtl);  // expired: never listed
@@ -223,13 +227,16 @@ TEST_F(SessionStoreTest, ListPagesThroughUnexpiredSessionsInIdOrder) {
     for (const SessionSummary& s : *page) listed.push_back(s.id);
     after = page->back().id;
   }
-  EXPECT_EQ(listed, std::vector<std::string>(ids.begin(), ids.end()));
+  std::vector<std::string> in_key_order(ids.begin(), ids.end());
+  std::sort(in_key_order.begin(), in_key_order.end(),
+            [](const std::string& a, const std::string& b) { return SessionKey(a) < SessionKey(b); });
+  EXPECT_EQ(listed, in_key_order);
 }
 
 TEST_F(SessionStoreTest, CorruptRecordIsAnErrorNotACrash) {
   std::string id = CreateAt(kT0);
   Db db = *store_->Database(kSessionsDb);
-  ASSERT_TRUE(store_->Put(db, id, "\x01garbage", Durability::kSynced).ok());
+  ASSERT_TRUE(store_->Put(db, SessionKey(id), "\x01garbage", Durability::kSynced).ok());
   Result<Session> s = sessions_->Get(id, kT0);
   EXPECT_EQ(s.status().error(), "corrupt_record");
   EXPECT_EQ(sessions_->AppendTurn(id, "u", "a", kT0).error(), "corrupt_record");
@@ -277,6 +284,70 @@ TEST(SessionIdTest, NewIdsAreValidAndDistinct) {
     seen.insert(*id);
   }
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+// The 16 bytes an id spells (base64url, the last character's 4 spare bits zero).
+std::vector<unsigned char> IdBytes(const std::string& id) {
+  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::vector<unsigned char> out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : id) {
+    acc = (acc << 6) | static_cast<uint32_t>(kAlphabet.find(c));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<unsigned char>(acc >> bits));
+    }
+  }
+  return out;
+}
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(SessionIdTest, EndsInItsCreationTimeAfter80RandomBits) {
+  const int64_t before = WallMs();
+  Result<std::string> a = NewSessionId();
+  Result<std::string> b = NewSessionId();
+  const int64_t after = WallMs();
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (const std::string& id : {*a, *b}) {
+    std::vector<unsigned char> bytes = IdBytes(id);
+    ASSERT_EQ(bytes.size(), 16u) << id;
+    int64_t ms = 0;
+    for (size_t i = 10; i < 16; ++i) ms = (ms << 8) | bytes[i];
+    EXPECT_GE(ms, before) << id;
+    EXPECT_LE(ms, after) << id;
+  }
+  // Made in the same millisecond or not, the random part tells them apart.
+  std::vector<unsigned char> random_a = IdBytes(*a), random_b = IdBytes(*b);
+  random_a.resize(10), random_b.resize(10);
+  EXPECT_NE(random_a, random_b);
+}
+
+TEST(SessionIdTest, KeysLeadWithTheTimeAndMapBackToTheId) {
+  Result<std::string> id = NewSessionId();
+  ASSERT_TRUE(id.ok());
+  const std::string key = SessionKey(*id);
+  EXPECT_EQ(key.size(), 22u);
+  EXPECT_EQ(key.substr(0, 8), id->substr(14));
+  EXPECT_EQ(IdOfSessionKey(key), *id);
+  // An id made before the time suffix existed maps the same way.
+  EXPECT_EQ(IdOfSessionKey(SessionKey("abcdefghijklmnopqrs-_Q")), "abcdefghijklmnopqrs-_Q");
+  // Sessions made together share the leading characters of their keys: made
+  // 1 ms apart, they differ at most from the 6th (the 5 before change every
+  // 16 s, so two ids rarely straddle that; one retry makes it certain).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Result<std::string> first = NewSessionId();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    Result<std::string> second = NewSessionId();
+    ASSERT_TRUE(first.ok() && second.ok());
+    if (SessionKey(*first).substr(0, 5) == SessionKey(*second).substr(0, 5)) return;
+  }
+  ADD_FAILURE() << "keys of ids made 1 ms apart differ in their first 5 characters, twice";
 }
 
 TEST(SessionIdTest, ValidityIsExactlyTheGeneratedFormat) {

@@ -4,10 +4,25 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include "index_manifest.h"
 #include "log.h"
 #include "mapped_file.h"
 
 namespace folio {
+
+namespace {
+
+// Only the index's own files: anything else in the directory (a file being
+// written before it is renamed over one of them, an editor's backup) is not
+// mapped, so its changes must neither reload the index nor look like an
+// in-place change of a mapped file, which takes the index out of service.
+bool IsIndexFile(const std::string& name) {
+  for (const char* f : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kIdfFile})
+    if (name == f) return true;
+  return false;
+}
+
+}  // namespace
 
 Knowledge::DirId Knowledge::ReadDirId() const {
   DirId id;
@@ -16,8 +31,7 @@ Knowledge::DirId Knowledge::ReadDirId() const {
   while (const dirent* e = readdir(dir)) {
     std::string name = e->d_name;
     struct stat st {};
-    if (name == "." || name == ".." || stat((index_dir_ + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-      continue;
+    if (!IsIndexFile(name) || stat((index_dir_ + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     id[name] = {st.st_ino, static_cast<int64_t>(st.st_size),
                 static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
                 static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};

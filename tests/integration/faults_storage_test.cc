@@ -244,6 +244,13 @@ class IndexFaultTest : public ::testing::Test {
                                {"CONN_LIMIT_PER_IP", "1000"}},
                               &error);
     ASSERT_NE(stack_, nullptr) << error;
+    // Every worker has opened the index, not only the one that answered
+    // /ready: each fault below is injected under an index both already serve
+    // (a worker still starting could open the damaged file instead).
+    ASSERT_TRUE(MockLlm::WaitFor([&] {
+      return stack_->ReadLog("worker-0.log").find("\"event\":\"worker_ready\"") != std::string::npos &&
+             stack_->ReadLog("worker-1.log").find("\"event\":\"worker_ready\"") != std::string::npos;
+    }, seconds(20))) << "a worker never became ready";
     workers_ = stack_->WorkerPids();
   }
   void TearDown() override {

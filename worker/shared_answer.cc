@@ -10,6 +10,7 @@
 #include "shared_answer.h"
 
 #include "access.h"
+#include "client_address.h"
 #include "log.h"
 
 namespace folio {
@@ -41,7 +42,7 @@ bool DecodePayload(std::string_view payload, ChatOutput* out) {
 
 std::string ClientIdOf(const Request& request) {
   if (!request.client_id.empty()) return request.client_id;  // a key CheckAccess verified
-  return "ip:" + request.remote_addr;
+  return "ip:" + ClientAddressKey(request.remote_addr);
 }
 
 namespace {

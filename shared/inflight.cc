@@ -187,6 +187,8 @@ int64_t WallMs() {
 
 }  // namespace
 
+bool InflightTable::IsRecord(std::string_view bytes) { return Decode(bytes).has_value(); }
+
 Result<InflightTable> InflightTable::Open(Store* store, InflightOptions options) {
   auto db = store->Database(kInflightDb);
   if (!db.ok()) return db.status();

@@ -103,6 +103,10 @@ class InflightTable {
 
   const InflightOptions& options() const { return options_; }
 
+  // Whether `bytes` is a record this table writes (for consistency checks
+  // of a stopped instance; the table itself treats any other as absent).
+  static bool IsRecord(std::string_view bytes);
+
  private:
   InflightTable(Store* store, Db db, InflightOptions options) : store_(store), db_(db), options_(options) {}
 

@@ -92,13 +92,20 @@ void Housekeeper::Run() {
     if (!app_.store) continue;
     auto now = std::chrono::steady_clock::now();
     if (now >= next_readers) {
-      // A worker killed mid-read leaves its reader slot behind; enough of
-      // them would exhaust the table and pin old pages.
-      Result<int> cleared = app_.store->ClearStaleReaders();
-      if (cleared.ok() && *cleared > 0) LogWarn("stale_readers_cleared", {{"count", *cleared}});
-      next_readers = now + seconds(30);
+      // A worker killed mid-read leaves its reader slot behind, in any of
+      // the three environments; enough of them would exhaust the table, and
+      // each pins old pages that writers cannot reuse (the file grows). A
+      // check is one fcntl probe per distinct pid in the table.
+      auto clear = [](const char* env, Result<int> cleared) {
+        if (cleared.ok() && *cleared > 0) LogWarn("stale_readers_cleared", {{"env", env}, {"count", *cleared}});
+      };
+      clear("sessions", app_.store->ClearStaleReaders());
+      if (app_.cache) clear("cache", app_.cache->ClearStaleReaders());
+      if (app_.inflight_store) clear("inflight", app_.inflight_store->ClearStaleReaders());
+      app_.metrics->ReclaimDeadSlots();  // a killed worker's in-flight count
+      next_readers = now + seconds(5);
     }
-    if (app_.limits) app_.limits->ReclaimDead();  // slots of killed workers
+    if (app_.limits) app_.limits->ReclaimDead();  // tickets and upstream slots of killed workers
     if (now >= next_purge) {
       if (app_.inflight) (void)app_.inflight->Purge(Metrics::NowMs());
       if (app_.cache) (void)app_.cache->PurgeExpired(Metrics::NowMs(), 200);

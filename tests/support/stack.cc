@@ -174,6 +174,21 @@ int TestStack::Terminate(std::chrono::milliseconds deadline) {
   return -1;
 }
 
+void TestStack::KillEverything() {
+  if (pid_ <= 0) return;
+  std::vector<pid_t> all = Descendants();
+  kill(pid_, SIGKILL);  // first: it must not restart what dies below
+  for (pid_t p : all) kill(p, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  for (pid_t p : all)
+    while (ProcessAlive(p)) {
+      while (waitpid(-1, nullptr, WNOHANG) > 0) {
+      }  // orphans reparented to us (PR_SET_CHILD_SUBREAPER)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
 HttpResponse TestStack::Get(const std::string& path, const HttpOptions& options) const {
   return Http(port_, "GET", path, "", options);
 }

@@ -63,7 +63,7 @@ class WebPageTest : public ::testing::Test {
     ASSERT_NE(nokey_, nullptr) << error;
     limited_ = TestStack::Start(with({{"WORKERS", "1"}, {"CLIENT_MAX_CONCURRENT", "1"}}), &error).release();
     ASSERT_NE(limited_, nullptr) << error;
-    busy_ = TestStack::Start(with({{"WORKERS", "1"}, {"CHAT_THREADS", "1"}, {"CHAT_QUEUE", "0"},
+    busy_ = TestStack::Start(with({{"WORKERS", "1"}, {"CHAT_THREADS", "1"}, {"CHAT_QUEUE", "1"},
                                    {"REQUEST_TIMEOUT_S", "3"}}),
                              &error)
                 .release();

@@ -203,6 +203,15 @@ TEST_F(InflightTest, FollowerReceivesTheLeadersFailure) {
   EXPECT_EQ((*got)->payload, "upstream_timeout");
 }
 
+TEST_F(InflightTest, FailureIsNotGivenToLateJoiners) {
+  // A visitor who retries after a timeout (or re-asks after stopping an
+  // answer) must get a new attempt, not the failure of the last one.
+  ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  ASSERT_TRUE(table().Fail(kKey, "timeout").ok());
+  EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kFollower);  // the new attempt leads
+}
+
 TEST_F(InflightTest, FinishedEntryAnswersLateJoinersUntilItsLingerEnds) {
   ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
   ASSERT_TRUE(table().Complete(kKey, "answer").ok());

@@ -13,7 +13,7 @@ const upstream = mock(env("MOCK"));
 
 const HOST_CSS = `
   * { font-family: "Comic Sans MS", cursive !important; letter-spacing: 3px !important; }
-  button { background: rgb(255, 255, 0) !important; color: rgb(255, 0, 0) !important; border-radius: 0 !important; }
+  button { background: rgb(255, 255, 0) !important; color: rgb(0, 0, 0) !important; border-radius: 0 !important; }
   div { transform: translateZ(0); padding: 7px; }
   iframe { border: 9px dashed red !important; }`;
 // Runs before the deferred widget.js: the page's own globals, to compare after.
@@ -30,6 +30,7 @@ function serveHost(port) {
               `frame-src ${FOLIO}; img-src 'self'; base-uri 'none'; form-action 'none'`;
   const server = createServer((req, res) => {
     const files = { "/": ["text/html", hostPage()], "/host.css": ["text/css", HOST_CSS], "/host.js": ["text/javascript", HOST_JS] };
+    if (req.url === "/favicon.ico") return res.writeHead(204).end();
     const file = files[req.url];
     if (!file) return res.writeHead(404).end();
     res.writeHead(200, { "Content-Type": file[0], "Content-Security-Policy": csp }).end(file[1]);
@@ -104,7 +105,7 @@ await scenario("on a listed origin the widget works under the host's strict CSP,
   check(await page.evaluate(() => document.activeElement?.matches("[data-folio-widget]")), "focus did not return to the launcher");
   check(problems.length === 0, `console errors or CSP violations: ${problems.join(" | ")}`);
   await context.close();
-  return { name };
+  return { assistant_name: name };
 });
 
 await scenario("on a phone (360 px) the open widget fills the screen and passes axe", async () => {

@@ -59,6 +59,11 @@ const MARKDOWN_REPLY =
   "**Tollgate** is a *distributed* rate limiter written in `Go`.\n\n- shared budgets\n- 48k requests per second\n\n" +
   "Read [the write-up](https://example.com/tollgate) or [this](javascript:alert(1)) <img src=x onerror=alert(1)> today.";
 
+const NICE_REPLY =
+  "**Tollgate** is Maya's *distributed* rate limiter: a Go service with Lua scripts in Redis that shares " +
+  "budgets across regions.\n\n- 48,000 requests per second at peak\n- six weeks in shadow mode before it " +
+  "enforced anything\n\nMore in [the write-up](https://example.com/tollgate).";
+
 await scenario("tokens arrive in several paints, Markdown renders safely, sources open", async () => {
   await upstream.reset();
   await upstream.script({ chat: { default: { reply: MARKDOWN_REPLY, token_delay_ms: 40 } } });
@@ -112,7 +117,7 @@ await scenario("tokens arrive in several paints, Markdown renders safely, source
   const passage = (await answer.locator(".passage").first().textContent()).trim();
   check(passage.length > 40, `passage too short: "${passage}"`);
   check((await answer.getAttribute("aria-busy")) === null, "answer item is not busy");
-  await page.screenshot({ path: `${shots}/page-desktop.png` });
+  await page.screenshot({ path: `${shots}/page-safe-markdown.png` });
   noProblems(problems);
   await context.close();
   return { paints_before_done: streamingPaints, sources: count, passage_chars: passage.length };
@@ -375,7 +380,7 @@ await scenario("the live region announces the finished answer, not each token", 
 
 await scenario("axe: no serious or critical violation at desktop, 360 px and dark", async () => {
   await upstream.reset();
-  await upstream.script({ chat: { default: { reply: MARKDOWN_REPLY, token_delay_ms: 30 } } });
+  await upstream.script({ chat: { default: { reply: NICE_REPLY, token_delay_ms: 30 } } });
   const figures = {};
   for (const [name, options] of [["desktop", {}], ["phone", { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true }],
                                  ["dark", { colorScheme: "dark" }], ["reduced-motion", { reducedMotion: "reduce" }]]) {
@@ -383,7 +388,7 @@ await scenario("axe: no serious or critical violation at desktop, 360 px and dar
     await load(page, MAIN);
     check((await page.evaluate(() => document.documentElement.scrollWidth)) <= (options.viewport?.width ?? 1280),
       `${name}: the page scrolls sideways`);
-    await ask(page, `What is Tollgate? (${name})`, { wait: false });
+    await ask(page, name === "desktop" ? "What is Tollgate?" : `What is Tollgate? (${name})`, { wait: false });
     // The streaming caret blinks, except when the visitor asked for less motion.
     const caret = await until(() => page.evaluate(() => {
       const last = document.querySelector('.bot[data-state="streaming"] .bubble > :last-child');
@@ -396,6 +401,7 @@ await scenario("axe: no serious or critical violation at desktop, 360 px and dar
     check(serious.length === 0, `${name}: ${serious.join("; ")}`);
     check((await page.evaluate(() => document.documentElement.scrollWidth)) <= (options.viewport?.width ?? 1280),
       `${name}: the answer makes the page scroll sideways`);
+    if (name === "desktop") await page.screenshot({ path: `${shots}/page-desktop.png` });
     if (name === "phone") await page.screenshot({ path: `${shots}/page-phone.png` });
     if (name === "dark") await page.screenshot({ path: `${shots}/page-dark.png` });
     noProblems(problems);

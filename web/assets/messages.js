@@ -44,8 +44,8 @@ export function setAnswerText(item, text) {
 // One source: heading and file; opening it shows the passage the answer used.
 function sourceItem(s) {
   const title = s.heading ? `${s.heading} — ${s.source}` : s.source;
-  const passage = el("div", { className: "passage" });
-  for (const para of String(s.text || "").split(/\n{2,}/)) if (para.trim()) passage.append(el("p", {}, para.trim()));
+  // The knowledge base is Markdown too: rendered the same safe way.
+  const passage = el("div", { className: "passage md" }, renderMarkdown(String(s.text || "")));
   if (!passage.childNodes.length) passage.append(el("p", {}, "(The passage is not available.)"));
   return el("li", {}, el("details", {}, el("summary", {}, title), passage));
 }

@@ -123,7 +123,7 @@ await scenario("tokens arrive in several paints, Markdown renders safely, source
   return { paints_before_done: streamingPaints, sources: count, passage_chars: passage.length };
 });
 
-await scenario("a 6-turn conversation survives a reload; New conversation forgets it", async () => {
+await scenario("a 6-turn conversation survives a reload, an expired session starts anew, New conversation forgets it", async () => {
   await upstream.reset();
   const { context, page, problems } = await openPage(browser);
   await load(page, MAIN);
@@ -145,8 +145,16 @@ await scenario("a 6-turn conversation survives a reload; New conversation forget
   check(JSON.stringify(after.answers) === JSON.stringify(before.answers), "answers after reload differ");
   check(after.sources.every((n) => n > 0), `sources after reload: ${after.sources}`);
 
+  // The session expires on the server (deleted behind the page's back): the
+  // next question starts a new one and nothing on screen is lost.
+  const expired = await page.evaluate(() => localStorage.getItem("folio.session"));
+  check((await fetch(`${MAIN}/api/sessions/${expired}`, { method: "DELETE" })).status === 200, "deleting the session");
+  check((await ask(page, "Is she open to new roles? (after expiry)")) === "done", "no answer after the session expired");
   const id = await page.evaluate(() => localStorage.getItem("folio.session"));
-  check(id && (await fetch(`${MAIN}/api/sessions/${id}`)).status === 200, "the session exists on the server");
+  check(id && id !== expired, "no new session after the old one expired");
+  check((await read()).users.length === 7, "the conversation on screen was lost when the session expired");
+
+  check((await fetch(`${MAIN}/api/sessions/${id}`)).status === 200, "the session exists on the server");
   await page.getByRole("button", { name: "New conversation" }).click();
   check((await page.locator(".msg.user").count()) === 0, "the old questions are still shown");
   check((await page.locator(".greeting").count()) === 1, "the greeting is not shown");
@@ -243,14 +251,22 @@ function chatFromOutside(base, message) {
     body: JSON.stringify({ message }) });
 }
 
+// A chat from outside that the mock is answering now (scripted slow): the
+// worker holds its chat thread and its client's concurrency slot.
+// {answered}: resolves when it is answered.
+async function holdChat(base, message) {
+  const before = (await upstream.stats()).calls.chat_completions;
+  const answered = chatFromOutside(base, message);
+  await until(async () => (await upstream.stats()).calls.chat_completions > before, `"${message}" to reach the mock`);
+  return { answered };
+}
+
 await scenario("a 429 shows the wait from Retry-After and recovers", async () => {
   await upstream.reset();
   await upstream.script({ chat: { queue: [{ latency_ms: 2500 }] } });
   const { context, page, problems } = await openPage(browser);
   await load(page, LIMITED);
-  const before = (await upstream.stats()).calls.chat_completions;
-  const held = chatFromOutside(LIMITED, "A question that holds the only slot");
-  await until(async () => (await upstream.stats()).calls.chat_completions > before, "the held request to reach the mock");
+  const held = (await holdChat(LIMITED, "A question that holds the only slot")).answered;
   await ask(page, "Is Maya open to new roles?", { wait: false });
   const notice = page.locator('.notice[data-kind="rate_limited"]');
   await notice.waitFor();
@@ -276,10 +292,8 @@ await scenario("busy (503), timeout and offline each say so and keep the questio
   await load(page, BUSY);
   // The only chat thread busy and the one queue place taken: the worker
   // (X-Concurrent-Requests counts the probe itself) then answers 503 busy.
-  const before = (await upstream.stats()).calls.chat_completions;
-  const held = [chatFromOutside(BUSY, "A question that holds the only chat thread")];
-  await until(async () => (await upstream.stats()).calls.chat_completions > before, "the first held request to reach the mock");
-  held.push(chatFromOutside(BUSY, "A question that waits in the queue"));
+  const held = [(await holdChat(BUSY, "A question that holds the only chat thread")).answered,
+                chatFromOutside(BUSY, "A question that waits in the queue")];
   await until(async () => (await fetch(`${BUSY}/ping`)).headers.get("X-Concurrent-Requests") === "3", "the second to be queued");
   await ask(page, "What is Riverbed?", { wait: false });
   const busy = page.locator('.notice[data-kind="busy"]');

@@ -9,21 +9,14 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "browser_check.h"
 #include "mock_llm.h"
+#include "proc_util.h"
 #include "stack.h"
 
 namespace folio::test {
 namespace {
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
@@ -47,7 +40,7 @@ class WebPageTest : public ::testing::Test {
     std::filesystem::create_directories(site_dir_);
     const std::string site = (site_dir_ / "site.json").string();
     // The shipped settings first; the same file changed before the next stack starts.
-    WriteText(site, ReadText(FOLIO_SOURCE_DIR "/config/site.json"));
+    WriteText(site, ReadFile(FOLIO_SOURCE_DIR "/config/site.json"));
     const std::map<std::string, std::string> llm = {{"OPENAI_API_KEY", "sk-test"}, {"LLM_BASE_URL", mock_->base_url()},
                                                     {"LLM_RETRIES", "0"}, {"BREAKER_THRESHOLD", "1000"}};
     auto with = [&](std::map<std::string, std::string> env) {
@@ -87,11 +80,7 @@ class WebPageTest : public ::testing::Test {
     if (!site_dir_.empty()) std::filesystem::remove_all(site_dir_, ec);
   }
 
-  void SetUp() override {
-    ASSERT_EQ(setup_problem_, "");
-    ASSERT_NE(run_, nullptr) << "the stacks did not start";
-    ASSERT_FALSE(run_->results.empty()) << "no report from page_check.mjs:\n" << run_->output;
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(CheckBrowserReport(setup_problem_, run_)); }
 
   static inline std::string setup_problem_;
   static inline std::filesystem::path site_dir_;
@@ -112,7 +101,7 @@ TEST_F(WebPageTest, TokensArriveInSeveralPaintsMarkdownIsSafeAndSourcesOpen) {
   EXPECT_GT(s.value("passage_chars", 0), 40);
 }
 
-TEST_F(WebPageTest, SixTurnsSurviveAReloadAndNewConversationForgetsThem) {
+TEST_F(WebPageTest, SixTurnsSurviveAReloadExpiredSessionStartsAnewNewConversationForgets) {
   nlohmann::json s = ExpectScenarioPassed(*run_, "a 6-turn conversation survives a reload");
   EXPECT_EQ(s.value("restored_messages", 0), 12);
 }

@@ -42,11 +42,7 @@ class WebWidgetTest : public ::testing::Test {
     delete run_;
   }
 
-  void SetUp() override {
-    ASSERT_EQ(setup_problem_, "");
-    ASSERT_NE(run_, nullptr) << "the stack did not start";
-    ASSERT_FALSE(run_->results.empty()) << "no report from widget_check.mjs:\n" << run_->output;
-  }
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(CheckBrowserReport(setup_problem_, run_)); }
 
   static inline std::string setup_problem_;
   static inline MockLlm* mock_ = nullptr;

@@ -55,6 +55,12 @@ BrowserRun RunBrowserCheck(const std::string& script, std::map<std::string, std:
   return run;
 }
 
+void CheckBrowserReport(const std::string& setup_problem, const BrowserRun* run) {
+  ASSERT_EQ(setup_problem, "");
+  ASSERT_NE(run, nullptr) << "the stacks did not start";
+  ASSERT_FALSE(run->results.empty()) << "no report from the browser check:\n" << run->output;
+}
+
 nlohmann::json ExpectScenarioPassed(const BrowserRun& run, const std::string& prefix) {
   const nlohmann::json* s = run.Scenario(prefix);
   if (!s) {

@@ -30,6 +30,11 @@ std::string BrowserSetupProblem();
 // (SCREENSHOT_DIR defaults to <build dir>/screenshots).
 BrowserRun RunBrowserCheck(const std::string& script, std::map<std::string, std::string> env);
 
+// For a fixture's SetUp: a fatal failure unless the browser setup was
+// there (`setup_problem` empty), the stacks started (`run` set) and the
+// check printed its report.
+void CheckBrowserReport(const std::string& setup_problem, const BrowserRun* run);
+
 // Fails the current test unless `run` has a passing scenario named
 // `prefix`…; returns it (an empty object if absent) for figures.
 nlohmann::json ExpectScenarioPassed(const BrowserRun& run, const std::string& prefix);

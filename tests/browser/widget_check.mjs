@@ -92,7 +92,7 @@ await scenario("on a listed origin the widget works under the host's strict CSP,
   await page.keyboard.type("What is Tollgate?");
   await page.keyboard.press("Enter");
   await until(async () => (await frame.locator(".msg.bot:not(.greeting)[data-state=done]").count()) === 1, "the answer in the widget");
-  check((await frame.locator(".msg.bot:not(.greeting) strong").textContent()) === "a rate limiter", "Markdown in the widget");
+  check((await frame.locator(".msg.bot:not(.greeting) > .bubble strong").textContent()) === "a rate limiter", "Markdown in the widget");
   check((await frame.locator(".msg.bot:not(.greeting) .sources summary").count()) >= 1, "sources in the widget");
   await frame.locator(".msg.bot:not(.greeting) .sources summary").first().click();
   const inFrame = await axeSerious(frame);

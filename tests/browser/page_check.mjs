@@ -402,7 +402,7 @@ await scenario("axe: no serious or critical violation at desktop, 360 px and dar
     await load(page, MAIN);
     check((await page.evaluate(() => document.documentElement.scrollWidth)) <= (options.viewport?.width ?? 1280),
       `${name}: the page scrolls sideways`);
-    await ask(page, name === "desktop" ? "Tell me about Tollgate." : `What is Tollgate? (${name})`, { wait: false });
+    await ask(page, name === "desktop" ? "What is Tollgate and what was Maya's role?" : `What is Tollgate? (${name})`, { wait: false });
     // The streaming caret blinks, except when the visitor asked for less motion.
     const caret = await until(() => page.evaluate(() => {
       const last = document.querySelector('.bot[data-state="streaming"] .bubble > :last-child');

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "api_keys.h"
+#include "client_address.h"
 #include "cors.h"
 
 namespace folio {
@@ -60,12 +61,16 @@ const std::vector<ConfigVar> kConfigVars = {
     {"DRAIN_TIMEOUT_S", VarKind::kInt, "10", 1, 300, "", "seconds in-flight requests get to finish on SIGTERM"},
     {"REQUEST_TIMEOUT_S", VarKind::kInt, "30", 1, 600, "", "whole-request deadline, counted from arrival"},
     // nginx limits.
-    {"RATE_LIMIT_RPS", VarKind::kInt, "10", 1, 1000000, "", "per-IP requests/s on /api/ and /v1/ (nginx limit_req)"},
-    {"RATE_LIMIT_BURST", VarKind::kInt, "20", 0, 1000000, "", "per-IP burst above RATE_LIMIT_RPS"},
-    {"CONN_LIMIT_PER_IP", VarKind::kInt, "32", 1, 65535, "", "per-IP concurrent connections on /api/ and /v1/"},
+    {"RATE_LIMIT_RPS", VarKind::kInt, "10", 1, 1000000, "", "per-client requests/s on /api/ and /v1/ (nginx limit_req; a client is an address, an IPv6 /64)"},
+    {"RATE_LIMIT_BURST", VarKind::kInt, "20", 1, 1000000, "", "per-client burst above RATE_LIMIT_RPS"},
+    {"CONN_LIMIT_PER_IP", VarKind::kInt, "32", 1, 65535, "", "requests in progress at once per client address (IPv6: per /64), on every path (nginx limit_conn)"},
+    {"PROBE_RATE_LIMIT_RPS", VarKind::kInt, "20", 1, 1000000, "", "per-client requests/s on /ping and /ready (generous: health checks and crons send a few a minute)"},
+    {"PROBE_RATE_LIMIT_BURST", VarKind::kInt, "100", 1, 1000000, "", "per-client burst above PROBE_RATE_LIMIT_RPS"},
+    {"NGINX_CONNECTIONS", VarKind::kInt, "8192", 256, 1000000, "", "connections per nginx worker (≈ 1 KB each when idle); the open-file limit is raised to match, within the hard limit"},
+    {"TRUSTED_PROXIES", VarKind::kString, "", 0, 0, "", "comma-separated CIDRs of the proxies in front of nginx (a platform's edge, a load balancer) whose X-Forwarded-For names the client; empty: trust no one, the header changes nothing"},
     // Access (worker/access.h): API keys, operator endpoints, browsers.
     {"API_KEYS_FILE", VarKind::kString, "", 0, 0, "", "hashes of the keys allowed to call /api/* and /v1/*, one `sha256:<hex> [operator]` a line (`folio-worker --hash-key` makes one); reloaded when it changes; empty: no key needed"},
-    {"OPERATOR_ACCESS", VarKind::kEnum, "open", 0, 0, "open|loopback|operator", "who may read /metrics, /api/cache/stats, /api/health/scaling and /api/health's details (others get its status only); /ping and /ready stay open"},
+    {"OPERATOR_ACCESS", VarKind::kEnum, "auto", 0, 0, "auto|open|loopback|operator", "who may read /metrics, /api/cache/stats, /api/health/scaling, /api/health's details and /ready's reason (others get the status only): auto = operator when API_KEYS_FILE is set, else loopback (behind a proxy on the same host, loopback is every visitor: use operator); /ping and /ready stay open"},
     {"CORS_ORIGINS", VarKind::kString, "", 0, 0, "", "browser origins allowed to call the API, comma-separated `https://host[:port]`; empty: no CORS headers"},
     // The chat page and the widget (web/, served by nginx).
     {"SITE_FILE", VarKind::kString, "config/site.json", 0, 0, "", "the page's and widget's settings: assistant name, greeting, suggested questions, accent colour, privacy note (JSON; docs/OPERATIONS.md); relative paths from the folio directory; read at start"},
@@ -153,6 +158,8 @@ void CheckAccessSettings(const Config& config, std::vector<std::string>* problem
   }
   Result<CorsPolicy> cors = CorsPolicy::Parse(config.Str("CORS_ORIGINS"));
   if (!cors.ok()) problems->push_back("CORS_ORIGINS: " + cors.status().message());
+  Result<std::vector<std::string>> proxies = ParseCidrList(config.Str("TRUSTED_PROXIES"));
+  if (!proxies.ok()) problems->push_back("TRUSTED_PROXIES: " + proxies.status().message());
 }
 
 }  // namespace

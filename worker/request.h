@@ -87,5 +87,8 @@ std::string ResponseHead(const Response& response);
 // The worker's log line for an answered request (method, path, status,
 // duration, request id). Probes that succeed are logged at debug.
 void LogRequest(const Request& request, const Response& response, bool written);
+// `path` as every log line shows it: a session id (a bearer secret for its
+// conversation) cut to 6 characters, anything else to 120 bytes.
+std::string LoggedPath(const std::string& path);
 
 }  // namespace folio

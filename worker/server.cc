@@ -42,10 +42,10 @@ auto Guarded(const Request& req, Fn&& call) -> decltype(call()) {
   try {
     return call();
   } catch (const std::exception& e) {
-    LogError("handler_exception", {{"request_id", req.request_id}, {"path", Excerpt(req.path, 120)},
+    LogError("handler_exception", {{"request_id", req.request_id}, {"path", LoggedPath(req.path)},
                                    {"what", Excerpt(e.what(), 200)}});
   } catch (...) {
-    LogError("handler_exception", {{"request_id", req.request_id}, {"path", Excerpt(req.path, 120)}});
+    LogError("handler_exception", {{"request_id", req.request_id}, {"path", LoggedPath(req.path)}});
   }
   return ErrorResponse(Internal("internal", "Something went wrong on our side."), req.request_id);
 }

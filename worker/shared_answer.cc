@@ -10,6 +10,7 @@
 #include "shared_answer.h"
 
 #include "access.h"
+#include "client_address.h"
 #include "log.h"
 
 namespace folio {
@@ -66,7 +67,7 @@ std::string PassageExcerpt(std::string_view text) {
 
 std::string ClientIdOf(const Request& request) {
   if (!request.client_id.empty()) return request.client_id;  // a key CheckAccess verified
-  return "ip:" + request.remote_addr;
+  return "ip:" + ClientAddressKey(request.remote_addr);
 }
 
 namespace {

@@ -21,6 +21,8 @@ Response HandleReady(const Request& request, App& app) {
     r.body = R"({"ready":true})";
     return r;
   }
+  // The reason names paths and settings: for operators (access.h) only.
+  if (!request.operator_view) return JsonResponse(503, {{"ready", false}});
   return JsonResponse(503, {{"ready", false}, {"reason", reason}});
 }
 

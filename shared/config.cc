@@ -39,9 +39,11 @@ const std::vector<ConfigVar> kConfigVars = {
     {"INDEX_POLL_MS", VarKind::kInt, "1000", 100, 600000, "", "how often workers look for a new index (hot swap)"},
     {"MAX_RETRIEVAL_DOCS", VarKind::kInt, "3", 1, 20, "", "retrieved chunks given to the LLM per question"},
     // Shared state (LMDB under DATA_DIR).
-    {"LMDB_MAP_MB", VarKind::kInt, "256", 8, 65536, "", "size limit of the sessions LMDB environment ($DATA_DIR/lmdb)"},
+    {"LMDB_MAP_MB", VarKind::kInt, "256", 8, 65536, "", "size limit of the sessions LMDB environment ($DATA_DIR/lmdb); near it, the least recently used sessions are evicted"},
     {"SESSION_TTL_S", VarKind::kInt, "86400", 60, 31536000, "", "a session idle this long expires"},
-    {"MAX_HISTORY_MESSAGES", VarKind::kInt, "5", 0, 100, "", "messages of a session kept (and offered to the LLM)"},
+    {"MAX_HISTORY_MESSAGES", VarKind::kInt, "5", 0, 100, "", "the prompt window: the last messages of a session offered to the LLM"},
+    {"SESSION_MAX_MESSAGES", VarKind::kInt, "100", 2, 10000, "", "messages of a session kept: the transcript GET /api/sessions/{id} returns (oldest dropped first)"},
+    {"SESSION_MAX_KB", VarKind::kInt, "64", 4, 4096, "", "bytes a session may hold (its oldest messages are dropped to fit): bounds what one client can store"},
     {"SESSION_SWEEP_S", VarKind::kInt, "300", 5, 86400, "", "how often a worker deletes expired sessions"},
     // Response cache ($DATA_DIR/cache, no fsync: rebuildable), coalescing, limits.
     {"CACHE_TTL_S", VarKind::kInt, "1800", 0, 31536000, "", "a cached answer expires this long after it was stored; 0: no cache"},
@@ -50,6 +52,7 @@ const std::vector<ConfigVar> kConfigVars = {
     {"INTENTS_FILE", VarKind::kString, "", 0, 0, "", "intent rules and canned replies (JSON); empty: config/intents.json built in"},
     {"CLIENT_RPM", VarKind::kInt, "100", 0, 10000000, "", "requests per minute per client (API key, else IP); 0: unlimited"},
     {"CLIENT_EXPENSIVE_RPM", VarKind::kInt, "20", 0, 10000000, "", "LLM-calling requests per minute per client (cache hits are free)"},
+    {"CLIENT_SESSIONS_PER_MIN", VarKind::kInt, "10", 0, 10000000, "", "new sessions per minute per client (chats without a session_id); 0: unlimited"},
     {"CLIENT_MAX_CONCURRENT", VarKind::kInt, "5", 0, 15, "", "concurrent requests per client per worker process; 0: unlimited"},
     {"MAX_CONCURRENT_LLM", VarKind::kInt, "32", 1, 256, "", "upstream LLM calls in flight across all workers; beyond: 503 + Retry-After"},
     // Process model.
@@ -88,6 +91,7 @@ const std::vector<ConfigVar> kConfigVars = {
     {"LLM_BASE_URL", VarKind::kString, "https://api.openai.com/v1", 0, 0, "", "OpenAI-compatible API base, up to /v1"},
     {"LLM_MODEL", VarKind::kString, "gpt-4o-mini", 0, 0, "", "chat model name sent upstream"},
     {"LLM_RETRIES", VarKind::kInt, "2", 0, 10, "", "extra attempts on connection errors, timeouts, 429 and 5xx"},
+    {"LLM_DAILY_TOKEN_BUDGET", VarKind::kInt, "0", 0, 1000000000000, "", "LLM tokens (prompt + completion, as the provider counts them) all workers may spend per UTC day; once spent, answers come from the knowledge base, marked degraded, until midnight; 0: no budget"},
     {"LLM_REQUIRED", VarKind::kBool, "false", 0, 0, "", "true: a missing OPENAI_API_KEY stops start-up"},
     {"BREAKER_THRESHOLD", VarKind::kInt, "5", 1, 1000, "", "consecutive upstream failures that open the circuit breaker"},
     {"BREAKER_COOLDOWN_S", VarKind::kInt, "30", 1, 3600, "", "seconds the breaker stays open before one trial call"},

@@ -171,6 +171,7 @@ void Server::AcceptLoop(int listen_fd, int index) {
       answered = Guarded(req, [&] { return (*match.fast_try)(req, app_); });
     }
     if (match.handler && match.kind == RouteKind::kSlow && !answered) {
+      req.fast_try_declined = match.fast_try != nullptr;
       auto job = std::make_unique<SlowJob>();
       job->fcgi = std::move(fcgi);
       job->request = std::move(req);

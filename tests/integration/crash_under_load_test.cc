@@ -181,7 +181,7 @@ TEST(CrashUnderLoadTest, KilledWorkersLoseNoAnsweredTurnAndLeaveNothingStuck) {
   const std::string keys_file = WriteKeysFile();
   auto stack = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock.base_url()}, {"WORKERS", "2"},
                                  {"API_KEYS_FILE", keys_file},
-                                 {"CHAT_THREADS", "48"}, {"CHAT_QUEUE", "128"}, {"MAX_HISTORY_MESSAGES", "100"},
+                                 {"CHAT_THREADS", "48"}, {"CHAT_QUEUE", "128"}, {"SESSION_MAX_MESSAGES", "1000"},
                                  {"CLIENT_MAX_CONCURRENT", "15"}, {"MAX_CONCURRENT_LLM", "64"},
                                  {"CONN_LIMIT_PER_IP", "1000"}, {"RATE_LIMIT_RPS", "100000"},
                                  {"RATE_LIMIT_BURST", "100000"}},
@@ -285,7 +285,7 @@ TEST(CrashUnderLoadTest, KilledWorkersLoseNoAnsweredTurnAndLeaveNothingStuck) {
   for (const char* env : {"lmdb", "cache", "inflight"}) ExpectMdbStatOk(data + "/" + env);
   StoreOptions so;
   so.path = data + "/lmdb";
-  so.databases = {kSessionsDb};
+  so.databases = SessionDatabases();
   auto store = Store::Open(so);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   int records = 0, corrupt = 0;

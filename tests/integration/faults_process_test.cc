@@ -126,7 +126,7 @@ class NginxFaultTest : public ::testing::Test {
         const nlohmann::json body = r.Json();  // kept alive: the loop walks into it
         for (const auto& m : body["messages"]) stored[id].insert(m["content"].get<std::string>());
       }
-      // MAX_HISTORY_MESSAGES (5) keeps the last turns: older ones may be gone
+      // SESSION_MAX_MESSAGES (100) keeps the last turns: older ones may be gone
       // from a session that continued, never from one that did not.
       bool last_turn = true;
       for (const Outcome& later : outcomes)
@@ -316,7 +316,7 @@ TEST(StackSigtermTest, StreamInFlightFinishesItsTurnIsCommittedAndNothingIsLeft)
   // Both turns are in the store the stack left behind.
   StoreOptions options;
   options.path = data_dir + "/lmdb";
-  options.databases = {kSessionsDb};
+  options.databases = SessionDatabases();
   options.map_size_mb = 256;  // LMDB_MAP_MB's default, as the stack ran
   Result<std::unique_ptr<Store>> store = Store::Open(options);
   ASSERT_TRUE(store.ok()) << store.status().ToString();

@@ -86,6 +86,7 @@ std::unique_ptr<TestStack> TestStack::Start(const std::map<std::string, std::str
                  {"CLIENT_RPM", "0"},
                  {"CLIENT_EXPENSIVE_RPM", "0"},
                  {"CLIENT_MAX_CONCURRENT", "0"},
+                 {"CLIENT_SESSIONS_PER_MIN", "0"},
                  {"MAX_CONCURRENT_LLM", "256"}};
   for (const auto& [k, v] : env) stack->env_[k] = v;
 

@@ -35,6 +35,9 @@ Response HandleMetrics(const Request& request, App& app) {
     extra.upstream_slots = limits.upstream_capacity;
     extra.client_tickets_in_use = limits.requests_in_flight;
     extra.shed_total = limits.shed;
+    extra.llm_tokens_today = app.limits->TokensSpentToday(Metrics::NowMs());
+    extra.llm_daily_token_budget = app.limits->options().daily_token_budget;
+    extra.session_refusals_total = limits.denied_sessions;
   }
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";

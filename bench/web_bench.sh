@@ -31,7 +31,9 @@ trap cleanup EXIT
 MOCK_PID=$!
 for _ in $(seq 1 500); do grep -q base_url "$WORK/mock.out" 2>/dev/null && break; sleep 0.01; done
 MOCK_URL="$(head -n1 "$WORK/mock.out" | jq -r .base_url)"
-start_stack "$WORK/stack" OPENAI_API_KEY=sk-bench LLM_BASE_URL="$MOCK_URL"
+# Every timed run is a new visitor: a new session each, more than a minute's
+# per-client budget of new sessions allows.
+start_stack "$WORK/stack" OPENAI_API_KEY=sk-bench LLM_BASE_URL="$MOCK_URL" CLIENT_SESSIONS_PER_MIN=0
 wait_http "http://127.0.0.1:$STACK_PORT/ready" 200 20 || { cat "$WORK/stack/start.log" >&2; exit 1; }
 PAGE="http://127.0.0.1:$STACK_PORT/"
 

@@ -36,6 +36,25 @@ async function ask(page, question, { wait = true } = {}) {
   }, [ANSWERS, before]), `the answer to "${question}"`, 15000);
 }
 
+// What the conversation ends with, for a failure message: the last items'
+// kind, state and first words.
+function lastItems(page) {
+  return page.evaluate(() => [...document.querySelectorAll("#log > li")].slice(-3).map((li) =>
+    `${li.className}${li.dataset.state ? ` [${li.dataset.state}]` : ""}${li.dataset.kind ? ` (${li.dataset.kind})` : ""}: ` +
+    li.textContent.trim().slice(0, 80)).join(" | "));
+}
+
+// Waits for the notice of `kind`; on a timeout, says what the page shows instead.
+async function waitNotice(page, kind, ms = 15000) {
+  const n = page.locator(`.notice[data-kind="${kind}"]`);
+  try {
+    await n.waitFor({ timeout: ms });
+  } catch {
+    throw new Error(`no "${kind}" notice within ${ms} ms; the page ends with: ${await lastItems(page)}`);
+  }
+  return n;
+}
+
 function lastAnswer(page) {
   return page.locator(ANSWERS).last();
 }
@@ -268,8 +287,7 @@ await scenario("a 429 shows the wait from Retry-After and recovers", async () =>
   await load(page, LIMITED);
   const held = (await holdChat(LIMITED, "A question that holds the only slot")).answered;
   await ask(page, "Is Maya open to new roles?", { wait: false });
-  const notice = page.locator('.notice[data-kind="rate_limited"]');
-  await notice.waitFor();
+  const notice = await waitNotice(page, "rate_limited");
   const waitText = await notice.locator(".notice-text").textContent();
   check(/again in \d+ s/.test(waitText), `no wait shown: "${waitText}"`);
   check(await page.locator("#send").isDisabled(), "Send is enabled during the wait");
@@ -296,8 +314,7 @@ await scenario("busy (503), timeout and offline each say so and keep the questio
                 chatFromOutside(BUSY, "A question that waits in the queue")];
   await until(async () => (await fetch(`${BUSY}/ping`)).headers.get("X-Concurrent-Requests") === "3", "the second to be queued");
   await ask(page, "What is Riverbed?", { wait: false });
-  const busy = page.locator('.notice[data-kind="busy"]');
-  await busy.waitFor();
+  const busy = await waitNotice(page, "busy");
   check((await busy.textContent()).includes("busy"), "busy message");
   check((await page.locator(".msg.user .bubble").last().textContent()) === "What is Riverbed?", "the question is gone");
   check((await Promise.all(held)).every((r) => r.ok), "a held request failed");
@@ -306,16 +323,14 @@ await scenario("busy (503), timeout and offline each say so and keep the questio
 
   await upstream.script({ chat: { queue: [{ hang: true }] } });
   await ask(page, "What is Hivemind?", { wait: false });
-  const timeout = page.locator('.notice[data-kind="timeout"]');
-  await timeout.waitFor({ timeout: 15000 });
+  const timeout = await waitNotice(page, "timeout");
   check((await timeout.textContent()).includes("too long"), "timeout message");
   await timeout.getByRole("button", { name: "Retry" }).click();
   await until(async () => (await page.locator(`${ANSWERS}[data-state=done]`).count()) === 2, "the answer after the timeout");
 
   await context.setOffline(true);
   await ask(page, "What is Spoke?", { wait: false });
-  const offline = page.locator('.notice[data-kind="offline"]');
-  await offline.waitFor();
+  const offline = await waitNotice(page, "offline");
   check((await offline.textContent()).includes("offline"), "offline message");
   await context.setOffline(false);
   await offline.getByRole("button", { name: "Retry" }).click();

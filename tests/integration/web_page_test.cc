@@ -48,8 +48,9 @@ class WebPageTest : public ::testing::Test {
       return env;
     };
     std::string error;
-    // The reload check restores 6 turns: 12 messages in the transcript.
-    main_ = TestStack::Start(with({{"SITE_FILE", site}, {"MAX_HISTORY_MESSAGES", "12"}}), &error).release();
+    // With the default transcript (SESSION_MAX_MESSAGES) and prompt window
+    // (MAX_HISTORY_MESSAGES, 5): the reload check restores all 12 messages.
+    main_ = TestStack::Start(with({{"SITE_FILE", site}}), &error).release();
     ASSERT_NE(main_, nullptr) << error;
     WriteText(site, kChangedSite);
     nokey_ = TestStack::Start({{"SITE_FILE", site}}, &error).release();

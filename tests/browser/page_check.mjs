@@ -305,7 +305,7 @@ await scenario("a 429 shows the wait from Retry-After and recovers", async () =>
 
 await scenario("busy (503), timeout and offline each say so and keep the question", async () => {
   await upstream.reset();
-  await upstream.script({ chat: { queue: [{ latency_ms: 2000 }] } });
+  await upstream.script({ chat: { queue: [{ latency_ms: 1500 }] } });
   const { context, page, problems } = await openPage(browser);
   await load(page, BUSY);
   // The only chat thread busy and the one queue place taken: the worker

@@ -60,6 +60,8 @@ class InflightTable {
   // zombie, or pid reused: start time differs), or its lease expired, or it
   // failed, or it finished more than linger_ms ago. Follower otherwise —
   // including when an answer is still lingering: Wait() then returns at once.
+  // (A failure is shared with the followers already waiting, never with
+  // questions that come after it.)
   // The decision to lead is taken inside one write transaction, so exactly one
   // caller in all processes leads a key at a time. lease_ms > 0.
   // InvalidArgument for an empty key or one over 256 bytes.
@@ -76,9 +78,8 @@ class InflightTable {
   // (an answer for a key is an answer, whoever computed it); OK and ignored if
   // already done; NotFound("inflight_not_found") if the entry is gone.
   Status Complete(std::string_view key, std::string_view payload);
-  // Publishes a failure kind (e.g. "upstream_timeout") that the waiting
-  // followers answer with the same fallback instead of stampeding the
-  // upstream; the next Join() leads a new attempt. Only from the
+  // Publishes a failure kind (e.g. "upstream_timeout") that followers answer
+  // with the same fallback instead of stampeding the upstream. Only from the
   // leading process: NotFound("inflight_not_leader") otherwise, so a stale
   // leader cannot fail a key another process is serving.
   Status Fail(std::string_view key, std::string_view failure);

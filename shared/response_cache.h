@@ -167,6 +167,8 @@ class ResponseCache {
   // Deletes up to `max_batch` expired or corrupt entries (and LRU index keys
   // whose entry is gone) in one write transaction; returns how many entries it
   // deleted. Call it periodically; call again while it returns max_batch.
+  // A cache that disabled itself on a full map is enabled again here once
+  // the map has room (deletions by any process: expiry, eviction, a clear).
   Result<int> PurgeExpired(int64_t now_ms, int max_batch);
   // Deletes every entry, in batches, keeping the counters; re-enables a
   // disabled cache.
@@ -199,6 +201,7 @@ class ResponseCache {
   bool HasPending() const;
   void MaybeFlush(int64_t now_ms);
   void Disable(const std::string& reason);
+  void EnableIfRoom();  // undoes Disable once the map has room again
   Status DisabledStatus() const;
 
   std::unique_ptr<Store> store_;

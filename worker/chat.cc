@@ -106,13 +106,19 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   if (delivered && client_streaming)  // part of an LLM answer reached the client: no fallback after it
     return Unavailable("upstream_stream_broken", "The AI service stopped in the middle of the answer.");
 
+  return AnswerFromPassages(app, input, std::move(out.sources), why, on_delta);
+}
+
+Result<ChatOutput> AnswerFromPassages(App& app, const ChatInput& input, std::vector<Passage> sources,
+                                      const Status& why, const DeltaFn& on_delta) {
   if (why.error() != "llm_not_configured" && why.error() != "budget_exhausted")  // neither is news per request
     LogWarn("chat_degraded", {{"request_id", input.request_id}, {"reason", why.error()}});
   app.metrics->Add(Counter::kDegradedAnswers);
+  ChatOutput out;
+  out.sources = std::move(sources);
   out.degraded = true;
   out.degraded_reason = why.error();
   out.text = ComposeFallbackAnswer(input.message, out.sources);
-  out.prompt_tokens = out.completion_tokens = 0;
   if (on_delta && !StreamText(out.text, on_delta)) return Unavailable("cancelled", "the client went away");
   return out;
 }

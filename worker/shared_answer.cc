@@ -217,7 +217,21 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     if (followed->outcome == FollowResult::Outcome::kFailed) {
       if (followed->payload == "cancelled" || followed->payload == "shed") continue;  // not our failure: lead
       if (followed->payload == "timeout") return DeadlineExceeded("timeout", "The answer took longer than the request timeout.");
-      return Unavailable(followed->payload, "The AI service failed.");
+      // The leader's stream broke after it had sent its client tokens. This
+      // client has received none of them (a plain request, or a stream that
+      // joined before the first): it gets the degraded answer, as the
+      // leader's would have been had it not been streaming — without asking
+      // the failing provider again.
+      if (streamed.empty()) {
+        Result<ChatOutput> fallback =
+            AnswerFromPassages(app, input, Retrieve(app, input.message),
+                               Unavailable(followed->payload, "The AI service stopped in the middle of the answer."),
+                               counted);
+        if (!fallback.ok()) return fallback.status();
+        result.output = std::move(fallback.value());
+        return result;
+      }
+      return Unavailable(followed->payload, "The AI service stopped in the middle of the answer.");
     }
     if (!DecodePayload(followed->payload, &result.output)) continue;
     app.metrics->Add(Counter::kCacheCoalesced);

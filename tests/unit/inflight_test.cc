@@ -203,13 +203,12 @@ TEST_F(InflightTest, FollowerReceivesTheLeadersFailure) {
   EXPECT_EQ((*got)->payload, "upstream_timeout");
 }
 
-TEST_F(InflightTest, FailureIsNotGivenToLateJoiners) {
-  // A visitor who retries after a timeout (or re-asks after stopping an
-  // answer) must get a new attempt, not the failure of the last one.
+TEST_F(InflightTest, AFailureIsNotInheritedByQuestionsThatComeAfterIt) {
   ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
-  ASSERT_TRUE(table().Fail(kKey, "timeout").ok());
+  ASSERT_TRUE(table().Fail(kKey, "upstream_stream_broken").ok());
+  // Within the linger: a new question leads a new attempt.
   EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
-  EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kFollower);  // the new attempt leads
+  EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kFollower) << "of the new attempt";
 }
 
 TEST_F(InflightTest, FinishedEntryAnswersLateJoinersUntilItsLingerEnds) {

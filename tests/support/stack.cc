@@ -63,6 +63,18 @@ bool ProcessAlive(pid_t pid) {
 
 std::unique_ptr<TestStack> TestStack::Start(const std::map<std::string, std::string>& env, std::string* error,
                                             std::chrono::milliseconds ready_within, bool wait_ready) {
+  // A port FreePort() found free can be taken before nginx binds it (by
+  // any connection's ephemeral port on a busy machine): then the stack is
+  // started again on other ports, and only then.
+  for (int attempt = 1;; ++attempt) {
+    std::unique_ptr<TestStack> stack = StartOnce(env, error, ready_within, wait_ready);
+    if (stack || attempt == 3 || error->find("Address already in use") == std::string::npos) return stack;
+    std::fprintf(stderr, "[ stack    ] a port was taken before nginx bound it; starting again on others\n");
+  }
+}
+
+std::unique_ptr<TestStack> TestStack::StartOnce(const std::map<std::string, std::string>& env, std::string* error,
+                                                std::chrono::milliseconds ready_within, bool wait_ready) {
   // Orphans of the stack (an nginx whose supervisord died) come back to us,
   // so the destructor can still find and stop them.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -123,7 +135,8 @@ std::unique_ptr<TestStack> TestStack::Start(const std::map<std::string, std::str
     if (stack->Get("/ready", {{}, std::chrono::milliseconds(1000)}).status == 200) return stack;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  *error = "not ready within deadline:\n" + ReadFile(start_log) + ReadFile(stack->log_dir() + "/supervisord.log");
+  *error = "not ready within deadline:\n" + ReadFile(start_log) + ReadFile(stack->log_dir() + "/supervisord.log") +
+           ReadFile(stack->log_dir() + "/nginx-error.log");
   return nullptr;  // the destructor stops what was started
 }
 

@@ -77,6 +77,8 @@ class TestStack {
 
  private:
   TestStack() = default;
+  static std::unique_ptr<TestStack> StartOnce(const std::map<std::string, std::string>& env, std::string* error,
+                                              std::chrono::milliseconds ready_within, bool wait_ready);
   std::string EnvPrefix() const;
 
   std::string dir_;

@@ -27,7 +27,7 @@ struct HttpResponse {
 struct HttpOptions {
   std::map<std::string, std::string> headers;
   std::chrono::milliseconds timeout{10000};  // the whole exchange, connecting included
-  std::string source;  // local address to connect from ("127.0.0.2": another client); "" = the kernel's choice
+  std::string source{};  // local address to connect from ("127.0.0.2": another client); "" = the kernel's choice
 };
 
 // A TCP connection to 127.0.0.1:port (SO_RCVBUF set when rcvbuf > 0), from

@@ -18,11 +18,14 @@ export function el(tag, props = {}, ...children) {
 }
 
 // What a degraded answer says about itself: no model configured is a normal
-// mode; any other reason means the AI service is failing.
+// mode; the day's AI budget spent is the owner's choice; any other reason
+// means the AI service is failing.
 export function degradedNote(reason) {
   if (!reason) return null;
   if (reason === "llm_not_configured")
     return el("p", { className: "note note-info" }, "No AI model is configured — here is what the knowledge base says.");
+  if (reason === "budget_exhausted")
+    return el("p", { className: "note note-info" }, "Today's AI budget is used up — here is what the knowledge base says.");
   return el("p", { className: "note note-warn" }, "The AI service is failing right now — here is what the knowledge base says.");
 }
 

@@ -63,10 +63,4 @@ Prompt BuildPrompt(std::string_view system_prompt, const std::vector<Passage>& p
 // are broken. Everything else is kept as is.
 std::string DefuseFences(std::string_view text);
 
-// The answer folio gives without an LLM (no key, breaker open, upstream
-// failed): the passages' sentences most relevant to the question, with
-// their sources, after one honest line saying the AI service is
-// unavailable. Never empty.
-std::string ComposeFallbackAnswer(std::string_view question, const std::vector<Passage>& passages);
-
 }  // namespace folio

@@ -1,6 +1,7 @@
 // chat.cc: the question → answer pipeline.
 #include "chat.h"
 
+#include "extractive_answer.h"
 #include "log.h"
 
 namespace folio {
@@ -104,7 +105,7 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   app.metrics->Add(Counter::kDegradedAnswers);
   out.degraded = true;
   out.degraded_reason = why.error();
-  out.text = ComposeFallbackAnswer(input.message, out.sources);
+  out.text = ComposeExtractiveAnswer(input.message, out.sources, FallbackReasonFor(out.degraded_reason)).text;
   out.prompt_tokens = out.completion_tokens = 0;
   if (on_delta && !StreamText(out.text, on_delta)) return Unavailable("cancelled", "the client went away");
   return out;

@@ -1,0 +1,245 @@
+// extractive_answer.cc: candidate units, their scores, the pick, the words.
+//
+// A unit is what can be quoted whole: a sentence of a paragraph, a list
+// item (never cut between its sentences: items are short and read as one),
+// or a table row rendered with its column names. Scores, for question terms
+// Q (IndexTerms: stemmed, no stopwords) weighted by w(t) = ln(1 + N / df(t))
+// over the N candidate units:
+//   coverage  the share of Q's weight found in the unit's own words;
+//   heading   the share found in the headings above it (the section path,
+//             a deeper heading inside the passage, a table's column names):
+//             worth half, and a quarter more for the first unit of its
+//             section, which is where a FAQ puts the answer to its heading;
+//   rank      0.2 / (1 + the passage's rank): retrieval's own opinion;
+//   length    units under 5 words count 0.7, over 60 words 0.85.
+// Column names count as headings, not as coverage: otherwise every row of
+// a "Language | Level" table would match "what language…" as well as the
+// sentence that answers it.
+#include "extractive_answer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "markdown_text.h"
+#include "text_terms.h"
+
+namespace folio {
+namespace {
+
+constexpr double kHeadingWeight = 0.5;
+constexpr double kFirstInSectionWeight = 0.25;
+constexpr double kRankWeight = 0.2;
+constexpr double kKeepRatio = 0.6;     // further units must score this share of the best
+constexpr double kDuplicateJaccard = 0.6;
+
+struct Unit {
+  std::string text;
+  size_t passage = 0;
+  size_t order = 0;            // reading order over all passages
+  size_t in_section = 0;       // 0 for the first unit under its heading
+  size_t words = 0;
+  bool table_row = false;
+  std::vector<std::string> terms;          // distinct, sorted
+  std::vector<std::string> heading_terms;  // distinct, sorted
+  double coverage = 0, heading = 0, score = 0;
+};
+
+std::vector<std::string> DistinctTerms(std::string_view text) {
+  std::vector<std::string> t = IndexTerms(text);
+  std::sort(t.begin(), t.end());
+  t.erase(std::unique(t.begin(), t.end()), t.end());
+  return t;
+}
+
+size_t CountWords(std::string_view s) {
+  size_t n = 0;
+  ForEachWord(s, [&](std::string_view) { ++n; });
+  return n;
+}
+
+bool Contains(const std::vector<std::string>& sorted, const std::string& t) {
+  return std::binary_search(sorted.begin(), sorted.end(), t);
+}
+
+double Jaccard(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  if (a.empty() || b.empty()) return 0;
+  std::vector<std::string> both;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both));
+  return static_cast<double>(both.size()) / static_cast<double>(a.size() + b.size() - both.size());
+}
+
+std::vector<Unit> CollectUnits(const std::vector<Passage>& passages) {
+  std::vector<Unit> units;
+  size_t order = 0;
+  for (size_t p = 0; p < passages.size(); ++p) {
+    std::string inner_heading;
+    size_t in_section = 0;
+    for (TextBlock& b : SplitBlocks(passages[p].text)) {
+      if (b.kind == BlockKind::kHeading) {
+        inner_heading = b.text;
+        in_section = 0;
+        continue;
+      }
+      std::string heading = passages[p].heading + "\n" + inner_heading;
+      std::vector<std::string> pieces;
+      if (b.kind == BlockKind::kParagraph) {
+        pieces = SplitSentences(b.text);
+      } else {
+        pieces.push_back(b.text);
+      }
+      for (std::string& piece : pieces) {
+        Unit u;
+        u.table_row = b.kind == BlockKind::kTableRow;
+        u.words = CountWords(piece);
+        if (u.words < (u.table_row ? 2u : 3u)) continue;
+        std::string own = piece;  // what counts as the unit's own words
+        if (u.table_row) {
+          own.clear();
+          for (const std::string& c : b.cells) own += c + "\n";
+          for (const std::string& h : b.header) heading += "\n" + h;
+        }
+        u.terms = DistinctTerms(own);
+        u.heading_terms = DistinctTerms(heading);
+        u.text = std::move(piece);
+        u.passage = p;
+        u.order = order++;
+        u.in_section = in_section++;
+        units.push_back(std::move(u));
+      }
+    }
+  }
+  return units;
+}
+
+void Score(std::vector<Unit>* units, const std::vector<std::string>& query) {
+  std::map<std::string, double> weight;
+  const double n = static_cast<double>(units->size());
+  for (const std::string& t : query) {
+    size_t df = 0;
+    for (const Unit& u : *units) df += Contains(u.terms, t) || Contains(u.heading_terms, t);
+    weight[t] = std::log(1.0 + (n + 1.0) / (static_cast<double>(df) + 0.5));
+  }
+  double total = 0;
+  for (const auto& [t, w] : weight) total += w;
+  for (Unit& u : *units) {
+    if (total > 0) {
+      for (const auto& [t, w] : weight) {
+        if (Contains(u.terms, t)) u.coverage += w;
+        if (Contains(u.heading_terms, t)) u.heading += w;
+      }
+      u.coverage /= total;
+      u.heading /= total;
+    }
+    u.score = u.coverage + kHeadingWeight * u.heading + (u.in_section == 0 ? kFirstInSectionWeight * u.heading : 0) +
+              kRankWeight / (1.0 + static_cast<double>(u.passage));
+    if (u.words < 5 && !u.table_row) u.score *= 0.7;
+    if (u.words > 60) u.score *= 0.85;
+  }
+}
+
+// Cuts `text` to at most `limit` bytes at a word boundary (UTF-8 safe), with "…".
+std::string Cut(const std::string& text, size_t limit) {
+  if (text.size() <= limit) return text;
+  size_t cut = limit;
+  while (cut > 0 && text[cut] != ' ') --cut;
+  if (cut == 0) {
+    cut = limit;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  }
+  std::string out = text.substr(0, cut);
+  while (!out.empty() && (out.back() == ' ' || out.back() == ',' || out.back() == ';')) out.pop_back();
+  return out + "\xE2\x80\xA6";  // …
+}
+
+// A quoted unit as a sentence: capital first letter, closing punctuation.
+std::string AsSentence(std::string text) {
+  if (!text.empty() && std::islower(static_cast<unsigned char>(text[0]))) {
+    text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
+  }
+  while (!text.empty() && (text.back() == ',' || text.back() == ';' || text.back() == ' ')) text.pop_back();
+  if (!text.empty() && text.back() == ':') text.back() = '.';
+  auto terminal = [](char c) { return c == '.' || c == '!' || c == '?'; };
+  bool ends = !text.empty() && (terminal(text.back()) ||  // "(see below.)" ends; "(see Tollgate)" does not
+                                (text.size() >= 2 && std::string_view(")\"'").find(text.back()) != std::string_view::npos &&
+                                 terminal(text[text.size() - 2])));
+  bool ellipsis = text.size() >= 3 && text.compare(text.size() - 3, 3, "\xE2\x80\xA6") == 0;
+  if (!ends && !ellipsis) text += '.';
+  return text;
+}
+
+std::string_view Lead(FallbackReason reason) {
+  switch (reason) {
+    case FallbackReason::kNotConfigured: return "From the knowledge base: ";
+    case FallbackReason::kProviderFailing: return "The AI service is not answering right now; from the knowledge base: ";
+    case FallbackReason::kBudgetExhausted: return "The assistant's daily budget is spent; from the knowledge base: ";
+  }
+  return "From the knowledge base: ";
+}
+
+std::string NothingFound(FallbackReason reason) {
+  const std::string kMissing = "I could not find anything about that in the knowledge base. Try rephrasing the question.";
+  switch (reason) {
+    case FallbackReason::kNotConfigured: return kMissing;
+    case FallbackReason::kProviderFailing: return "The AI service is not answering right now, and " + kMissing;
+    case FallbackReason::kBudgetExhausted: return "The assistant's daily budget is spent, and " + kMissing;
+  }
+  return kMissing;
+}
+
+}  // namespace
+
+FallbackReason FallbackReasonFor(std::string_view degraded_reason) {
+  if (degraded_reason == "llm_not_configured") return FallbackReason::kNotConfigured;
+  if (degraded_reason == "budget_exhausted") return FallbackReason::kBudgetExhausted;
+  return FallbackReason::kProviderFailing;
+}
+
+ExtractiveAnswer ComposeExtractiveAnswer(std::string_view question, const std::vector<Passage>& passages,
+                                         FallbackReason reason, const ExtractiveOptions& options) {
+  ExtractiveAnswer answer;
+  std::vector<Unit> units = CollectUnits(passages);
+  if (units.empty() || options.max_sentences == 0) {
+    answer.text = NothingFound(reason);
+    return answer;
+  }
+  Score(&units, DistinctTerms(question));
+  std::vector<const Unit*> ranked;
+  for (const Unit& u : units) ranked.push_back(&u);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const Unit* a, const Unit* b) { return a->score > b->score; });
+
+  std::vector<const Unit*> chosen = {ranked[0]};
+  size_t chars = std::min(ranked[0]->text.size(), options.max_chars);
+  for (size_t i = 1; i < ranked.size() && chosen.size() < options.max_sentences; ++i) {
+    const Unit* u = ranked[i];
+    if (u->score < kKeepRatio * ranked[0]->score) break;
+    if (u->coverage + u->heading <= 0 || chars + u->text.size() > options.max_chars) continue;
+    bool duplicate = std::any_of(chosen.begin(), chosen.end(), [&](const Unit* c) {
+      return c->text == u->text || Jaccard(c->terms, u->terms) >= kDuplicateJaccard;
+    });
+    if (duplicate) continue;
+    chosen.push_back(u);
+    chars += u->text.size();
+  }
+  std::sort(chosen.begin(), chosen.end(), [](const Unit* a, const Unit* b) { return a->order < b->order; });
+
+  std::string body;
+  std::set<size_t> cited;
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    std::string sentence = AsSentence(Cut(chosen[i]->text, options.max_chars));
+    answer.parts.push_back({sentence, chosen[i]->passage});
+    if (!body.empty()) body += ' ';
+    body += sentence;
+    if (i + 1 == chosen.size() || chosen[i + 1]->passage != chosen[i]->passage) {
+      body += " [" + std::to_string(chosen[i]->passage + 1) + "]";
+      cited.insert(chosen[i]->passage);
+    }
+  }
+  answer.text = std::string(Lead(reason)) + body + "\n\nSources:";
+  for (size_t p : cited) answer.text += " [" + std::to_string(p + 1) + "] " + passages[p].source + (p == *cited.rbegin() ? "" : ";");
+  return answer;
+}
+
+}  // namespace folio

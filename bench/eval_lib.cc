@@ -71,11 +71,13 @@ Result<std::vector<EvalQuestion>> LoadEvalQuestions(const std::string& path) {
 
 bool AnswerIsClean(std::string_view answer, std::string* debris) {
   static const std::regex kDebris[] = {
-      std::regex(R"(\*\*|~~|`|\]\(|!\[|\||<br|</|<[a-z]+>)"),     // emphasis, code, links, pipes, tags
+      std::regex(R"(\*\*|~~|`|\]\(|!\[)"),                          // emphasis, code, links
+      std::regex(R"((^|\s)\|\s[^|\n]*\s\|(\s|$))"),                   // table pipes around a cell
+      std::regex(R"(</?(a|b|br|code|div|em|i|img|li|p|pre|span|strong|table|td|th|tr|ul|ol)( [^>]*)?/?>)"),  // HTML
       std::regex(R"((^|\n)[ \t]*(#{1,6}[ \t]|>))"),              // heading hashes, quotation markers
       std::regex(R"((^|[\s(])_[A-Za-z][^_\s]*(\s[^_\s]+)*_([\s.,;:!?)]|$))"),  // _emphasis_
       std::regex(R"(\{(caret|tilde|litdd)\}|linkgit:|::)"),      // AsciiDoc attributes and links, reST literals
-      std::regex(R"(={3,}|-{4,}|\^{4,}|~{4,}|\+-{3,})"),         // underlines, rules, grid tables
+      std::regex(R"((^|\s)(={3,}|-{4,}|\^{4,}|~{4,}|\+-{3,})(\s|$))"),  // underlines, rules, grid tables
       std::regex(R"(\\[*_`#|\[\]])"),                            // escapes left behind
   };
   for (const std::regex& r : kDebris) {
@@ -149,7 +151,9 @@ RankedAnswer Evaluation::Folio(const EvalQuestion& q) const {
   Result<std::vector<float>> vector = embedder_->Embed(q.text);
   std::span<const float> query_vector;
   if (vector.ok()) query_vector = *vector;
-  Result<std::vector<SearchHit>> hits = index_->Search(q.text, query_vector, SearchOptions{5, true});
+  SearchOptions options;
+  options.fusion = fusion_;
+  Result<std::vector<SearchHit>> hits = index_->Search(q.text, query_vector, options);
   if (hits.ok()) {
     for (const SearchHit& h : *hits) top.push_back({std::string(h.source), std::string(h.heading), std::string(h.text), h.score});
   }

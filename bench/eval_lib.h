@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,9 @@ class Evaluation {
   static Result<std::unique_ptr<Evaluation>> Open(const std::string& kb_dir, const IndexBuildOptions& options);
   ~Evaluation();
 
+  // Weighs folio's rankings with `w` instead of the index embedder's weights.
+  void SetFusion(const FusionWeights& w) { fusion_ = w; }
+
   RankedAnswer Bm25(const EvalQuestion& q) const;
   RankedAnswer Folio(const EvalQuestion& q) const;
 
@@ -75,6 +79,7 @@ class Evaluation {
   // follows is quoted from that file (every word of it occurs there).
   bool Supported(const ExtractiveAnswer& a, const std::vector<Passage>& passages, const EvalQuestion& q) const;
 
+  std::optional<FusionWeights> fusion_;
   std::string temp_dir_;
   std::shared_ptr<IndexSnapshot> index_;
   std::unique_ptr<Embedder> embedder_;

@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
   app.add_option("--overlap", opt.chunking.overlap_tokens)->capture_default_str();
   app.add_option("--dim", opt.dimension)->capture_default_str();
   app.add_option("--threads", opt.threads)->capture_default_str();
+  app.add_option("--heading-weight", opt.heading_weight, "times a chunk's heading counts in BM25")->capture_default_str();
+  double vector_weight = -1;
+  app.add_option("--vector-weight", vector_weight, "weight of the vector ranking against BM25's 1 (default: the embedder's)");
   app.add_flag("-v,--verbose", verbose, "print each question folio ranks below 1 or answers unsupported (-vv: every answer)");
   app.add_option("--show-answers", show_answers, "print folio's answer to the first N test questions");
   CLI11_PARSE(app, argc, argv);
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "eval-retrieval: %s\n", eval.status().ToString().c_str());
     return 1;
   }
+  if (vector_weight >= 0) (*eval)->SetFusion({vector_weight, 1.0});
   const folio::IndexManifest& m = (*eval)->manifest();
   std::printf("%s: %llu files, %llu chunks, embedder %s; %zu questions from %s\n\n", kb.c_str(),
               static_cast<unsigned long long>(m.documents), static_cast<unsigned long long>(m.chunks),

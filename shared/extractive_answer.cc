@@ -42,6 +42,7 @@ struct Unit {
   size_t in_section = 0;       // 0 for the first unit under its heading
   size_t words = 0;
   bool table_row = false;
+  bool list_item = false;
   std::vector<std::string> terms;          // distinct, sorted
   std::vector<std::string> heading_terms;  // distinct, sorted
   double coverage = 0, heading = 0, score = 0;
@@ -93,6 +94,7 @@ std::vector<Unit> CollectUnits(const std::vector<Passage>& passages) {
       for (std::string& piece : pieces) {
         Unit u;
         u.table_row = b.kind == BlockKind::kTableRow;
+        u.list_item = b.kind == BlockKind::kListItem;
         u.words = CountWords(piece);
         if (u.words < (u.table_row ? 2u : 3u)) continue;
         std::string own = piece;  // what counts as the unit's own words
@@ -154,9 +156,11 @@ std::string Cut(const std::string& text, size_t limit) {
   return out + "\xE2\x80\xA6";  // …
 }
 
-// A quoted unit as a sentence: capital first letter, closing punctuation.
-std::string AsSentence(std::string text) {
-  if (!text.empty() && std::islower(static_cast<unsigned char>(text[0]))) {
+// A quoted unit as a sentence: closing punctuation, and a capital first
+// letter for a list item (it continued a lead-in: "she has: - built …"). A
+// sentence that starts in lower case is left so ("git log shows …").
+std::string AsSentence(std::string text, bool list_item) {
+  if (list_item && !text.empty() && std::islower(static_cast<unsigned char>(text[0]))) {
     text[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(text[0])));
   }
   while (!text.empty() && (text.back() == ',' || text.back() == ';' || text.back() == ' ')) text.pop_back();
@@ -228,7 +232,7 @@ ExtractiveAnswer ComposeExtractiveAnswer(std::string_view question, const std::v
   std::string body;
   std::set<size_t> cited;
   for (size_t i = 0; i < chosen.size(); ++i) {
-    std::string sentence = AsSentence(Cut(chosen[i]->text, options.max_chars));
+    std::string sentence = AsSentence(Cut(chosen[i]->text, options.max_chars), chosen[i]->list_item);
     answer.parts.push_back({sentence, chosen[i]->passage});
     if (!body.empty()) body += ' ';
     body += sentence;

@@ -12,7 +12,8 @@
 
 namespace folio {
 
-inline constexpr int kIndexFormatVersion = 1;
+// 2: bm25.heading_weight (the heading path counted that many times in BM25).
+inline constexpr int kIndexFormatVersion = 2;
 inline constexpr char kManifestFile[] = "manifest.json";
 inline constexpr char kHnswFile[] = "vectors.hnsw";
 inline constexpr char kChunksFile[] = "chunks.bin";
@@ -39,6 +40,7 @@ struct IndexManifest {
   int hnsw_ef_search = 0;        // default ef at query time
   double bm25_k1 = 1.2;
   double bm25_b = 0.75;
+  int bm25_heading_weight = 1;   // times a chunk's heading path counts in its BM25 terms
   uint64_t documents = 0;
   uint64_t chunks = 0;
   uint64_t tokens = 0;           // sum of chunk EstimateTokens()

@@ -129,7 +129,8 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
     vector_scores.push_back(h.similarity);
   }
   for (const Bm25Hit& h : keyword_hits) keyword_ranking.push_back(h.chunk);
-  std::vector<FusedItem> fused = FuseReciprocalRank(vector_ranking, keyword_ranking);
+  std::vector<FusedItem> fused = FuseReciprocalRank(
+      vector_ranking, keyword_ranking, options.fusion ? *options.fusion : FusionWeightsFor(manifest_.embedder_kind));
 
   // Resolve chunks (a record that fails its bounds check is dropped).
   std::vector<FusedItem> resolved;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "hnsw_graph.h"
 #include "idf_table.h"
 #include "index_manifest.h"
+#include "rank_fusion.h"
 #include "status.h"
 
 namespace folio {
@@ -34,6 +36,9 @@ struct IndexOpenOptions {
 struct SearchOptions {
   size_t k = 5;                // results wanted; 1..kMaxK
   bool one_per_source = true;  // best chunk per source file first (see DiversifyByGroup)
+  // How the vector and keyword rankings are weighed; unset: the weights for
+  // the index's embedder (FusionWeightsFor). Set by benchmarks only.
+  std::optional<FusionWeights> fusion;
   static constexpr size_t kMaxK = 100;
 };
 
@@ -56,8 +61,8 @@ class IndexSnapshot {
   static Result<std::shared_ptr<IndexSnapshot>> Open(const std::string& dir, const IndexOpenOptions& options = {});
 
   // Hybrid search: the top max(4k, 40) chunks by vector similarity (skipped
-  // if query_vector is empty) and by BM25 on query_text, fused by reciprocal
-  // rank (k = 60), diversified by source, top k. InvalidArgument if k is out of
+  // if query_vector is empty) and by BM25 on query_text, fused by weighted
+  // reciprocal rank (k = 60, weights per embedder), diversified by source, top k. InvalidArgument if k is out of
   // range or query_vector has the wrong dimension or non-finite values.
   Result<std::vector<SearchHit>> Search(std::string_view query_text, std::span<const float> query_vector,
                                         const SearchOptions& options) const;

@@ -175,6 +175,9 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   if (Status s = options.chunking.Validate(); !s.ok()) return s;
   if (Status s = options.hnsw.Validate(); !s.ok()) return s;
   if (options.threads < 1 || options.threads > 256) return InvalidArgument("bad_threads", "threads must be 1..256");
+  if (options.heading_weight < 1 || options.heading_weight > 16) {
+    return InvalidArgument("bad_heading_weight", "heading weight must be 1..16");
+  }
   if (kb.documents.empty()) return Unprocessable("empty_kb", "no documents to index");
   const bool use_idf = options.idf && options.embedder_kind == "hash";
   auto placeholder_idf = use_idf ? IdfTable::FromDocumentFrequencies({}, 0) : nullptr;
@@ -195,6 +198,7 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   m.hnsw_m = options.hnsw.M;
   m.hnsw_ef_construction = options.hnsw.ef_construction;
   m.hnsw_ef_search = options.hnsw.ef_search;
+  m.bm25_heading_weight = options.heading_weight;
 
   // Unchanged KB and parameters: keep the index in place — if every byte of
   // it is still what its manifest says (a file damaged in place keeps its
@@ -279,7 +283,12 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   m.files["hnsw"] = info;
   {
     Bm25Writer bm25;
-    for (const std::string& text : texts) bm25.AddDocument(IndexTerms(text));
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      std::vector<std::string> terms = IndexTerms(texts[i]);
+      std::vector<std::string> heading = IndexTerms(chunks[i].heading);
+      for (int r = 1; r < m.bm25_heading_weight; ++r) terms.insert(terms.end(), heading.begin(), heading.end());
+      bm25.AddDocument(terms);
+    }
     info = IndexFileInfo{};
     info.name = kBm25File;
     if (Status s = bm25.Write(tmp + "/" + kBm25File, static_cast<float>(m.bm25_k1), static_cast<float>(m.bm25_b), &info.bytes, &info.xxh3); !s.ok()) return s;

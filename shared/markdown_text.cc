@@ -54,6 +54,12 @@ bool IsRuleLine(std::string_view t) {
   return t[0] == '+' && t.find_first_not_of("+-=: ") == std::string_view::npos;
 }
 
+// A reST simple-table rule: runs of '=' separated by spaces, two runs or more.
+bool IsColumnRule(std::string_view t) {
+  return t.size() >= 3 && t[0] == '=' && t.find_first_not_of("= ") == std::string_view::npos &&
+         t.find(' ') != std::string_view::npos;
+}
+
 // A fence opener/closer: the fence character and run length, or 0.
 size_t FenceRun(std::string_view t, char* c) {
   if (t.empty() || (t[0] != '`' && t[0] != '~')) return 0;
@@ -158,6 +164,19 @@ class BlockReader {
       if (t.empty() || indent > literal_indent_) return;
       literal_ = false;
     }
+    if (skip_ == Skip::kParagraph) {  // a verse/listing paragraph, a shell session
+      if (!t.empty()) return;
+      skip_ = Skip::kNone;
+    }
+    if (skip_ == Skip::kGridTable) {  // reST grid table: its rows span lines, so it is left out
+      if (!t.empty() && (t[0] == '|' || t[0] == '+')) return;
+      skip_ = Skip::kNone;
+    }
+    if (skip_ == Skip::kSimpleTable) {  // reST simple table: ends at a rule followed by a blank line
+      bool last = i + 1 == lines.size() || Trim(lines[i + 1]).empty();
+      if (IsColumnRule(t) && last) skip_ = Skip::kNone;
+      return;
+    }
     if (t.empty()) {
       Flush();
       table_ = false;
@@ -173,6 +192,33 @@ class BlockReader {
       Flush();
       fence_char_ = fc;
       fence_len_ = run;
+      return;
+    }
+    if (t == "+") {  // AsciiDoc list continuation: a paragraph break
+      Flush();
+      return;
+    }
+    if (t.size() >= 2 && t.front() == '[' && t.back() == ']' && t.find(' ') == std::string_view::npos) {
+      Flush();  // AsciiDoc block attributes ([verse], [source,sh]) and anchors ([[id]])
+      std::string_view attr = t.substr(1, t.size() - 2);
+      if (StartsWith(attr, "verse") || StartsWith(attr, "source") || StartsWith(attr, "listing") || StartsWith(attr, "literal")) {
+        skip_ = Skip::kParagraph;
+      }
+      return;
+    }
+    if (was_blank && StartsWith(t, "$ ")) {
+      Flush();  // a shell session
+      skip_ = Skip::kParagraph;
+      return;
+    }
+    if (IsColumnRule(t)) {
+      Flush();
+      skip_ = Skip::kSimpleTable;
+      return;
+    }
+    if (t[0] == '+' && IsRuleLine(t)) {
+      Flush();
+      skip_ = Skip::kGridTable;
       return;
     }
     if (IsRuleLine(t)) {
@@ -310,10 +356,27 @@ class BlockReader {
   std::string delimiter_;
   bool literal_ = false;
   size_t literal_indent_ = 0;
+  enum class Skip { kNone, kParagraph, kGridTable, kSimpleTable };
+  Skip skip_ = Skip::kNone;
   bool table_ = false;
   size_t rows_in_table_ = 0;
   std::vector<std::string> header_;
 };
+
+// "b", "/em", "br /", "a href=…": an HTML tag's inside, by its name. Other
+// <words> are placeholders of the text ("git checkout <commit>") and stay.
+bool IsHtmlTag(std::string_view inner) {
+  static constexpr std::array<std::string_view, 30> kTags = {
+      "a", "abbr", "b", "br", "code", "dd", "del", "details", "div", "dl", "dt", "em", "h1", "h2", "h3",
+      "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "span", "strong", "sub", "sup"};
+  static constexpr std::array<std::string_view, 7> kMore = {"summary", "table", "td", "th", "tr", "u", "ul"};
+  if (!inner.empty() && inner[0] == '/') inner.remove_prefix(1);
+  size_t end = inner.find_first_of(" \t/");
+  std::string name(inner.substr(0, end));
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::find(kTags.begin(), kTags.end(), name) != kTags.end() ||
+         std::find(kMore.begin(), kMore.end(), name) != kMore.end();
+}
 
 // Removes emphasis markers from a run of plain (non-code) text and resolves
 // links, tags, escapes and AsciiDoc forms; appends to *out.
@@ -371,8 +434,7 @@ void StripPlain(std::string_view s, std::string* out) {
           i = close + 1;
           continue;
         }
-        if (!inner.empty() && (std::isalpha(static_cast<unsigned char>(inner[0])) || inner[0] == '/') &&
-            inner.find_first_of("<\n") == std::string_view::npos) {
+        if (IsHtmlTag(inner)) {
           i = close + 1;
           continue;
         }

@@ -33,6 +33,7 @@ TEST(StripInlineMarkupTest, RemovesMarkupAndKeepsText) {
       {"the `Python site <https://python.org>`_ has it", "the Python site has it"},
       {"see linkgit:git-log[1] and HEAD{caret}2 or HEAD{tilde}3", "see git-log(1) and HEAD^2 or HEAD~3"},
       {"line<br>break and <b>bold</b>", "linebreak and bold"},
+      {"git checkout <commit> -- <path>", "git checkout <commit> -- <path>"},
       {"at <https://example.com> now", "at https://example.com now"},
       {"a \\*literal\\* star", "a *literal* star"},
       {"  spaced    out\twords  ", "spaced out words"},

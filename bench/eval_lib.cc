@@ -124,7 +124,7 @@ Result<std::unique_ptr<Evaluation>> Evaluation::Open(const std::string& kb_dir, 
   for (uint32_t i = 0; i < chunks.size(); ++i) {
     std::optional<ChunkView> v = chunks.Get(i);
     if (!v) return Internal("eval_chunk", "chunk " + std::to_string(i) + " unreadable");
-    plain.AddDocument(IndexTerms(std::string(v->heading) + "\n" + std::string(v->text)));
+    plain.AddDocument(IndexTerms(std::string(v->heading) + "\n" + std::string(v->text), Stemming::kLight));
   }
   const std::string plain_path = e->temp_dir_ + "/plain-bm25.bin";
   if (Status s = plain.Write(plain_path, 1.2f, 0.75f, nullptr, nullptr); !s.ok()) return s;
@@ -137,7 +137,7 @@ Result<std::unique_ptr<Evaluation>> Evaluation::Open(const std::string& kb_dir, 
 RankedAnswer Evaluation::Bm25(const EvalQuestion& q) const {
   std::vector<Passage> top;
   std::set<std::string, std::less<>> files;
-  for (const Bm25Hit& h : plain_->Search(IndexTerms(q.text), 400)) {
+  for (const Bm25Hit& h : plain_->Search(IndexTerms(q.text, Stemming::kLight), 400)) {
     std::optional<ChunkView> v = index_->chunks().Get(h.chunk);
     if (!v || !files.insert(std::string(v->source)).second) continue;
     top.push_back({std::string(v->source), std::string(v->heading), std::string(v->text), h.score});
@@ -166,6 +166,16 @@ RankedAnswer Evaluation::Judge(const EvalQuestion& q, const std::vector<Passage>
     if (std::find(q.sources.begin(), q.sources.end(), top[i].source) != q.sources.end()) r.rank = static_cast<int>(i) + 1;
   }
   std::vector<Passage> passages(top.begin(), top.begin() + std::min(top.size(), kAnswerPassages));
+  if (getenv("EXP_PASSAGES") && !top.empty() && top[0].heading != "") {
+    std::vector<float> v = *embedder_->Embed(q.text);
+    SearchOptions o;
+    o.k = atoi(getenv("EXP_PASSAGES"));
+    o.one_per_source = false;
+    passages.clear();
+    auto rr = index_->Search(q.text, v, o);
+    if (!rr.ok()) { fprintf(stderr, "%s\n", rr.status().ToString().c_str()); abort(); }
+    for (const SearchHit& h : *rr) passages.push_back({std::string(h.source), std::string(h.heading), std::string(h.text), h.score});
+  }
   ExtractiveAnswer a = ComposeExtractiveAnswer(q.text, passages, FallbackReason::kNotConfigured);
   r.answer = a.text;
   r.clean = AnswerIsClean(a.text, &r.debris);

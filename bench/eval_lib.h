@@ -56,8 +56,9 @@ bool AnswerIsCorrect(std::string_view answer, const EvalQuestion& q);
 class Evaluation {
  public:
   // Builds the index of `kb_dir` with `options` (folio-ingest's defaults if
-  // none), and a plain BM25 index of the same chunks (heading and text, k1
-  // 1.2, b 0.75: what folio searched before fusion was weighted).
+  // none), and a plain BM25 index of the same chunks (heading and text once,
+  // the light stemmer, k1 1.2, b 0.75: folio's keyword search before the
+  // changes this evaluation measures).
   static Result<std::unique_ptr<Evaluation>> Open(const std::string& kb_dir, const IndexBuildOptions& options);
   ~Evaluation();
 

@@ -60,10 +60,12 @@ int main(int argc, char** argv) {
   app.add_option("--chunk-tokens", opt.chunking.target_tokens)->capture_default_str();
   app.add_option("--overlap", opt.chunking.overlap_tokens)->capture_default_str();
   app.add_option("--dim", opt.dimension)->capture_default_str();
+  app.add_option("--embedder", opt.embedder_kind)->capture_default_str();
   app.add_option("--threads", opt.threads)->capture_default_str();
   app.add_option("--heading-weight", opt.heading_weight, "times a chunk's heading counts in BM25")->capture_default_str();
-  double vector_weight = -1;
+  double vector_weight = -1, document_weight = -1;
   app.add_option("--vector-weight", vector_weight, "weight of the vector ranking against BM25's 1 (default: the embedder's)");
+  app.add_option("--document-weight", document_weight, "weight of the whole-document BM25 ranking (default: the embedder's)");
   app.add_flag("-v,--verbose", verbose, "print each question folio ranks below 1 or answers unsupported (-vv: every answer)");
   app.add_option("--show-answers", show_answers, "print folio's answer to the first N test questions");
   CLI11_PARSE(app, argc, argv);
@@ -78,7 +80,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "eval-retrieval: %s\n", eval.status().ToString().c_str());
     return 1;
   }
-  if (vector_weight >= 0) (*eval)->SetFusion({vector_weight, 1.0});
+  if (vector_weight >= 0 || document_weight >= 0) {
+    folio::FusionWeights w = folio::FusionWeightsFor(opt.embedder_kind);
+    if (vector_weight >= 0) w.vector = vector_weight;
+    if (document_weight >= 0) w.document = document_weight;
+    (*eval)->SetFusion(w);
+  }
   const folio::IndexManifest& m = (*eval)->manifest();
   std::printf("%s: %llu files, %llu chunks, embedder %s; %zu questions from %s\n\n", kb.c_str(),
               static_cast<unsigned long long>(m.documents), static_cast<unsigned long long>(m.chunks),

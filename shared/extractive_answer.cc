@@ -11,7 +11,16 @@
 //             worth half, and a quarter more for the first unit of its
 //             section, which is where a FAQ puts the answer to its heading;
 //   rank      0.2 / (1 + the passage's rank): retrieval's own opinion;
-//   length    units under 5 words count 0.7, over 60 words 0.85.
+//   length    units under 5 words count 0.7, over 60 words 0.85;
+//   echo      a short unit made mostly of the question's own terms restates
+//             it ("What colleagues say about working with her.") rather
+//             than answering it — unless the question asks for a number
+//             and the unit has one: it counts 0.1, and the units after it
+//             in its section take its terms as a heading (they are what it
+//             introduces);
+//   number    a question asking how much, how many, how long or when is
+//             answered by a number: units with a digit or a number word
+//             get 0.25 more.
 // Column names count as headings, not as coverage: otherwise every row of
 // a "Language | Level" table would match "what language…" as well as the
 // sentence that answers it.
@@ -34,15 +43,48 @@ constexpr double kFirstInSectionWeight = 0.25;
 constexpr double kRankWeight = 0.2;
 constexpr double kKeepRatio = 0.6;     // further units must score this share of the best
 constexpr double kDuplicateJaccard = 0.6;
+constexpr double kEchoShare = 0.6;     // a unit whose terms are this much the question's restates it
+constexpr size_t kEchoMaxWords = 16;
+constexpr double kEchoFactor = 0.1;
+constexpr double kNumberBonus = 0.25;
+
+// "how many/much/long/far/fast/big/old/often", "when", "what year": the
+// answer is a number or a date.
+bool AsksForANumber(std::string_view question) {
+  std::string q;
+  for (char c : question) q += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static constexpr std::string_view kCues[] = {"how many", "how much", "how long", "how far", "how fast",
+                                               "how quickly", "how big", "how large", "how old", "how often",
+                                               "when ", "what year", "what percentage"};
+  for (std::string_view cue : kCues) {
+    size_t at = q.find(cue);
+    if (at != std::string::npos && (at == 0 || !std::isalpha(static_cast<unsigned char>(q[at - 1])))) return true;
+  }
+  return false;
+}
+
+bool HasNumber(std::string_view s) {
+  if (std::any_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) return true;
+  static constexpr std::string_view kWords[] = {"one", "two", "three", "four", "five", "six", "seven", "eight",
+                                                "nine", "ten", "eleven", "twelve", "twenty", "thirty", "fifty",
+                                                "hundred", "thousand", "million", "billion", "dozen", "half"};
+  bool found = false;
+  ForEachWord(s, [&](std::string_view w) {
+    found = found || std::find(std::begin(kWords), std::end(kWords), w) != std::end(kWords);
+  });
+  return found;
+}
 
 struct Unit {
   std::string text;
   size_t passage = 0;
   size_t order = 0;            // reading order over all passages
   size_t in_section = 0;       // 0 for the first unit under its heading
+  size_t section = 0;          // units under the same heading of the same passage share it
   size_t words = 0;
   bool table_row = false;
   bool list_item = false;
+  bool echo = false;           // restates the question (see Score)
   std::vector<std::string> terms;          // distinct, sorted
   std::vector<std::string> heading_terms;  // distinct, sorted
   double coverage = 0, heading = 0, score = 0;
@@ -74,14 +116,16 @@ double Jaccard(const std::vector<std::string>& a, const std::vector<std::string>
 
 std::vector<Unit> CollectUnits(const std::vector<Passage>& passages) {
   std::vector<Unit> units;
-  size_t order = 0;
+  size_t order = 0, section = 0;
   for (size_t p = 0; p < passages.size(); ++p) {
     std::string inner_heading;
     size_t in_section = 0;
+    ++section;
     for (TextBlock& b : SplitBlocks(passages[p].text)) {
       if (b.kind == BlockKind::kHeading) {
         inner_heading = b.text;
         in_section = 0;
+        ++section;
         continue;
       }
       std::string heading = passages[p].heading + "\n" + inner_heading;
@@ -109,6 +153,7 @@ std::vector<Unit> CollectUnits(const std::vector<Passage>& passages) {
         u.passage = p;
         u.order = order++;
         u.in_section = in_section++;
+        u.section = section;
         units.push_back(std::move(u));
       }
     }
@@ -116,7 +161,26 @@ std::vector<Unit> CollectUnits(const std::vector<Passage>& passages) {
   return units;
 }
 
-void Score(std::vector<Unit>* units, const std::vector<std::string>& query) {
+// Marks the units that restate the question and gives their terms, as
+// heading terms, to the units after them in their section.
+void MarkEchoes(std::vector<Unit>* units, const std::vector<std::string>& query, bool wants_number) {
+  for (size_t i = 0; i < units->size(); ++i) {
+    Unit& u = (*units)[i];
+    size_t own = 0;
+    for (const std::string& t : u.terms) own += std::binary_search(query.begin(), query.end(), t);
+    u.echo = u.words <= kEchoMaxWords && own >= 2 && static_cast<double>(own) >= kEchoShare * u.terms.size() &&
+             !(wants_number && HasNumber(u.text));  // "Processes 1.1 billion events a day" answers "how many events"
+    if (!u.echo) continue;
+    for (size_t j = i + 1; j < units->size() && (*units)[j].section == u.section; ++j) {
+      std::vector<std::string>& h = (*units)[j].heading_terms;
+      std::vector<std::string> merged;
+      std::set_union(h.begin(), h.end(), u.terms.begin(), u.terms.end(), std::back_inserter(merged));
+      h.swap(merged);
+    }
+  }
+}
+
+void Score(std::vector<Unit>* units, const std::vector<std::string>& query, bool wants_number) {
   std::map<std::string, double> weight;
   const double n = static_cast<double>(units->size());
   for (const std::string& t : query) {
@@ -139,6 +203,8 @@ void Score(std::vector<Unit>* units, const std::vector<std::string>& query) {
               kRankWeight / (1.0 + static_cast<double>(u.passage));
     if (u.words < 5 && !u.table_row) u.score *= 0.7;
     if (u.words > 60) u.score *= 0.85;
+    if (u.echo) u.score *= kEchoFactor;
+    if (wants_number && HasNumber(u.text)) u.score += kNumberBonus;
   }
 }
 
@@ -209,10 +275,14 @@ ExtractiveAnswer ComposeExtractiveAnswer(std::string_view question, const std::v
     answer.text = NothingFound(reason);
     return answer;
   }
-  Score(&units, DistinctTerms(question));
-  std::vector<const Unit*> ranked;
-  for (const Unit& u : units) ranked.push_back(&u);
-  std::stable_sort(ranked.begin(), ranked.end(), [](const Unit* a, const Unit* b) { return a->score > b->score; });
+  const std::vector<std::string> query = DistinctTerms(question);
+  const bool wants_number = AsksForANumber(question);
+  MarkEchoes(&units, query, wants_number);
+  Score(&units, query, wants_number);
+  auto by_score = [](const Unit* a, const Unit* b) { return a->score > b->score; };
+  std::vector<Unit*> ranked;
+  for (Unit& u : units) ranked.push_back(&u);
+  std::stable_sort(ranked.begin(), ranked.end(), by_score);
 
   std::vector<const Unit*> chosen = {ranked[0]};
   size_t chars = std::min(ranked[0]->text.size(), options.max_chars);

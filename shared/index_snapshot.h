@@ -61,8 +61,10 @@ class IndexSnapshot {
   static Result<std::shared_ptr<IndexSnapshot>> Open(const std::string& dir, const IndexOpenOptions& options = {});
 
   // Hybrid search: the top max(4k, 40) chunks by vector similarity (skipped
-  // if query_vector is empty) and by BM25 on query_text, fused by weighted
-  // reciprocal rank (k = 60, weights per embedder), diversified by source, top k. InvalidArgument if k is out of
+  // if query_vector is empty) and by BM25 on query_text, and as many
+  // documents by BM25 over whole documents (each standing for its best
+  // candidate chunk, else its first), fused by weighted reciprocal rank
+  // (k = 60, weights per embedder), diversified by source, top k. InvalidArgument if k is out of
   // range or query_vector has the wrong dimension or non-finite values.
   Result<std::vector<SearchHit>> Search(std::string_view query_text, std::span<const float> query_vector,
                                         const SearchOptions& options) const;
@@ -82,12 +84,20 @@ class IndexSnapshot {
   void SetEfSearch(size_t ef) { graph_->SetEfSearch(ef); }
 
  private:
-  IndexSnapshot(ChunkStore chunks, Bm25Index bm25) : chunks_(std::move(chunks)), bm25_(std::move(bm25)) {}
+  IndexSnapshot(ChunkStore chunks, Bm25Index bm25, Bm25Index doc_bm25)
+      : chunks_(std::move(chunks)), bm25_(std::move(bm25)), doc_bm25_(std::move(doc_bm25)) {}
+  // One chunk per document of `document_hits`, in their order: the
+  // document's best chunk among the keyword (then vector) candidates, else
+  // its first chunk.
+  std::vector<uint32_t> DocumentRepresentatives(const std::vector<Bm25Hit>& document_hits,
+                                                const std::vector<uint32_t>& keyword_ranking,
+                                                const std::vector<uint32_t>& vector_ranking) const;
 
   std::string dir_;
   IndexManifest manifest_;
   ChunkStore chunks_;
   Bm25Index bm25_;
+  Bm25Index doc_bm25_;  // BM25 over whole documents (ids are doc ids)
   std::unique_ptr<HnswGraph> graph_;
   std::shared_ptr<const IdfTable> idf_;
 };

@@ -243,8 +243,10 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   m.chunks = chunks.size();
   report.chunk_seconds = SecondsSince(t);
 
-  // Idf and embed.
+  // Terms (for BM25), idf, embed.
   t = Clock::now();
+  std::vector<std::vector<std::string>> chunk_terms(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) chunk_terms[i] = IndexTerms(texts[i]);
   std::shared_ptr<const IdfTable> idf;
   if (use_idf) {
     if (progress) progress({"idf", 0, texts.size()});
@@ -284,7 +286,7 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   {
     Bm25Writer bm25;
     for (size_t i = 0; i < chunks.size(); ++i) {
-      std::vector<std::string> terms = IndexTerms(texts[i]);
+      std::vector<std::string>& terms = chunk_terms[i];
       std::vector<std::string> heading = IndexTerms(chunks[i].heading);
       for (int r = 1; r < m.bm25_heading_weight; ++r) terms.insert(terms.end(), heading.begin(), heading.end());
       bm25.AddDocument(terms);
@@ -293,6 +295,14 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
     info.name = kBm25File;
     if (Status s = bm25.Write(tmp + "/" + kBm25File, static_cast<float>(m.bm25_k1), static_cast<float>(m.bm25_b), &info.bytes, &info.xxh3); !s.ok()) return s;
     m.files["bm25"] = info;
+  }
+  {  // BM25 over whole documents: the file title and the text
+    Bm25Writer docs;
+    for (const KbDocument& d : kb.documents) docs.AddDocument(IndexTerms(FileTitle(d.source) + "\n" + d.text));
+    info = IndexFileInfo{};
+    info.name = kDocBm25File;
+    if (Status s = docs.Write(tmp + "/" + kDocBm25File, static_cast<float>(m.bm25_k1), static_cast<float>(m.bm25_b), &info.bytes, &info.xxh3); !s.ok()) return s;
+    m.files["doc_bm25"] = info;
   }
   if (progress) progress({"write", 1, 4});
   {

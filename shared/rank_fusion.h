@@ -19,7 +19,8 @@ inline constexpr double kRrfK = 60;  // the constant of Cormack et al. (2009)
 // other list's order says with conviction.
 struct FusionWeights {
   double vector = 1.0;
-  double keyword = 1.0;
+  double keyword = 1.0;    // BM25 over chunks
+  double document = 1.0;   // BM25 over whole documents, each represented by one of its chunks
 };
 
 // The weights for an index built with `embedder_kind` (manifest
@@ -35,13 +36,16 @@ struct FusedItem {
                          // (rank 1 in every non-empty list), so it lies in (0, 1]
   int vector_rank = 0;   // 1-based; 0 if absent from that list
   int keyword_rank = 0;
+  int document_rank = 0;
 };
 
-// Fuses two rankings (best first; ids within a list are distinct). An empty
-// list does not count towards the maximum: with one list, its top item scores 1.
-// Result sorted by score descending, ties by id ascending.
+// Fuses up to three rankings of chunk ids (best first; ids within a list
+// are distinct). An empty list does not count towards the maximum: with one
+// list, its top item scores 1. Result sorted by score descending, ties by id
+// ascending.
 std::vector<FusedItem> FuseReciprocalRank(const std::vector<uint32_t>& vector_ranking,
                                           const std::vector<uint32_t>& keyword_ranking,
+                                          const std::vector<uint32_t>& document_ranking = {},
                                           const FusionWeights& weights = {});
 
 // Picks up to k items from `fused` (sorted best first): first the best item of

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <array>
 
+#include "porter_stem.h"
+
 namespace folio {
 namespace {
 
@@ -77,12 +79,13 @@ std::string_view Stem(std::string_view w, std::string* scratch) {
   return w;
 }
 
-std::vector<std::string> IndexTerms(std::string_view text) {
+std::vector<std::string> IndexTerms(std::string_view text, Stemming stemming) {
   std::vector<std::string> terms;
   std::string scratch;
   ForEachWord(text, [&](std::string_view word) {
     if (IsStopword(word)) return;
-    terms.emplace_back(Stem(word, &scratch));
+    if (stemming == Stemming::kPorter) terms.push_back(PorterStem(word));
+    else terms.emplace_back(Stem(word, &scratch));
   });
   return terms;
 }

@@ -71,12 +71,12 @@ Result<std::vector<EvalQuestion>> LoadEvalQuestions(const std::string& path) {
 
 bool AnswerIsClean(std::string_view answer, std::string* debris) {
   static const std::regex kDebris[] = {
-      std::regex(R"(\*\*|~~|`|\]\(|!\[)"),                          // emphasis, code, links
+      std::regex(R"(\*\*\S[^*]*\*\*|~~\S[^~]*~~|`|\]\(|!\[)"),           // bold, strikethrough, code, links
       std::regex(R"((^|\s)\|\s[^|\n]*\s\|(\s|$))"),                   // table pipes around a cell
       std::regex(R"(</?(a|b|br|code|div|em|i|img|li|p|pre|span|strong|table|td|th|tr|ul|ol)( [^>]*)?/?>)"),  // HTML
       std::regex(R"((^|\n)[ \t]*(#{1,6}[ \t]|>))"),              // heading hashes, quotation markers
-      std::regex(R"((^|[\s(])_[A-Za-z][^_\s]*(\s[^_\s]+)*_([\s.,;:!?)]|$))"),  // _emphasis_
-      std::regex(R"(\{(caret|tilde|litdd)\}|linkgit:|::)"),      // AsciiDoc attributes and links, reST literals
+      std::regex(R"((^|[\s(])_[A-Za-z][^_\s]*(\s[^_\s]+)+_([\s.,;:!?)]|$))"),  // _emphasised words_ (_x_ may be a name)
+      std::regex(R"(\{(caret|tilde|litdd)\}|linkgit:|::(\s|$))"),  // AsciiDoc attributes and links, reST literal markers
       std::regex(R"((^|\s)(={3,}|-{4,}|\^{4,}|~{4,}|\+-{3,})(\s|$))"),  // underlines, rules, grid tables
       std::regex(R"(\\[*_`#|\[\]])"),                            // escapes left behind
   };
@@ -154,9 +154,7 @@ RankedAnswer Evaluation::Folio(const EvalQuestion& q) const {
   SearchOptions options;
   options.fusion = fusion_;
   Result<std::vector<SearchHit>> hits = index_->Search(q.text, query_vector, options);
-  if (hits.ok()) {
-    for (const SearchHit& h : *hits) top.push_back({std::string(h.source), std::string(h.heading), std::string(h.text), h.score});
-  }
+  if (hits.ok()) top = index_->PassagesFor(*hits, kRelatedSections);
   return Judge(q, top);
 }
 
@@ -166,16 +164,6 @@ RankedAnswer Evaluation::Judge(const EvalQuestion& q, const std::vector<Passage>
     if (std::find(q.sources.begin(), q.sources.end(), top[i].source) != q.sources.end()) r.rank = static_cast<int>(i) + 1;
   }
   std::vector<Passage> passages(top.begin(), top.begin() + std::min(top.size(), kAnswerPassages));
-  if (getenv("EXP_PASSAGES") && !top.empty() && top[0].heading != "") {
-    std::vector<float> v = *embedder_->Embed(q.text);
-    SearchOptions o;
-    o.k = atoi(getenv("EXP_PASSAGES"));
-    o.one_per_source = false;
-    passages.clear();
-    auto rr = index_->Search(q.text, v, o);
-    if (!rr.ok()) { fprintf(stderr, "%s\n", rr.status().ToString().c_str()); abort(); }
-    for (const SearchHit& h : *rr) passages.push_back({std::string(h.source), std::string(h.heading), std::string(h.text), h.score});
-  }
   ExtractiveAnswer a = ComposeExtractiveAnswer(q.text, passages, FallbackReason::kNotConfigured);
   r.answer = a.text;
   r.clean = AnswerIsClean(a.text, &r.debris);

@@ -71,6 +71,8 @@ class Evaluation {
   const IndexManifest& manifest() const { return index_->manifest(); }
   // Answers are composed from this many passages, as the worker does by default.
   static constexpr size_t kAnswerPassages = 3;
+  // ... each with this many other sections of its document (as the worker).
+  static constexpr size_t kRelatedSections = 8;
 
  private:
   Evaluation() = default;

@@ -21,6 +21,8 @@
 //   number    a question asking how much, how many, how long or when is
 //             answered by a number: units with a digit or a number word
 //             get 0.25 more.
+// When the best unit is a table row or a list item, the other rows or items
+// of its section get 0.25 more: a table or a list answers as a whole.
 // Column names count as headings, not as coverage: otherwise every row of
 // a "Language | Level" table would match "what language…" as well as the
 // sentence that answers it.
@@ -47,6 +49,7 @@ constexpr double kEchoShare = 0.6;     // a unit whose terms are this much the q
 constexpr size_t kEchoMaxWords = 16;
 constexpr double kEchoFactor = 0.1;
 constexpr double kNumberBonus = 0.25;
+constexpr double kSiblingBonus = 0.25;
 
 // "how many/much/long/far/fast/big/old/often", "when", "what year": the
 // answer is a number or a date.
@@ -85,6 +88,7 @@ struct Unit {
   bool table_row = false;
   bool list_item = false;
   bool echo = false;           // restates the question (see Score)
+  bool related = false;        // from another section of the passage's document
   std::vector<std::string> terms;          // distinct, sorted
   std::vector<std::string> heading_terms;  // distinct, sorted
   double coverage = 0, heading = 0, score = 0;
@@ -114,49 +118,58 @@ double Jaccard(const std::vector<std::string>& a, const std::vector<std::string>
   return static_cast<double>(both.size()) / static_cast<double>(a.size() + b.size() - both.size());
 }
 
+// The units of one section of text (a passage or one of its related
+// sections), appended to *units.
+void CollectSection(const std::string& section_heading, const std::string& text, size_t passage, bool related,
+                    size_t* order, size_t* section, std::vector<Unit>* units) {
+  std::string inner_heading;
+  size_t in_section = 0;
+  ++*section;
+  for (TextBlock& b : SplitBlocks(text)) {
+    if (b.kind == BlockKind::kHeading) {
+      inner_heading = b.text;
+      in_section = 0;
+      ++*section;
+      continue;
+    }
+    std::string heading = section_heading + "\n" + inner_heading;
+    std::vector<std::string> pieces;
+    if (b.kind == BlockKind::kParagraph) {
+      pieces = SplitSentences(b.text);
+    } else {
+      pieces.push_back(b.text);
+    }
+    for (std::string& piece : pieces) {
+      Unit u;
+      u.table_row = b.kind == BlockKind::kTableRow;
+      u.list_item = b.kind == BlockKind::kListItem;
+      u.words = CountWords(piece);
+      if (u.words < (u.table_row ? 2u : 3u)) continue;
+      std::string own = piece;  // what counts as the unit's own words
+      if (u.table_row) {
+        own.clear();
+        for (const std::string& c : b.cells) own += c + "\n";
+        for (const std::string& h : b.header) heading += "\n" + h;
+      }
+      u.terms = DistinctTerms(own);
+      u.heading_terms = DistinctTerms(heading);
+      u.text = std::move(piece);
+      u.passage = passage;
+      u.related = related;
+      u.order = (*order)++;
+      u.in_section = in_section++;
+      u.section = *section;
+      units->push_back(std::move(u));
+    }
+  }
+}
+
 std::vector<Unit> CollectUnits(const std::vector<Passage>& passages) {
   std::vector<Unit> units;
   size_t order = 0, section = 0;
   for (size_t p = 0; p < passages.size(); ++p) {
-    std::string inner_heading;
-    size_t in_section = 0;
-    ++section;
-    for (TextBlock& b : SplitBlocks(passages[p].text)) {
-      if (b.kind == BlockKind::kHeading) {
-        inner_heading = b.text;
-        in_section = 0;
-        ++section;
-        continue;
-      }
-      std::string heading = passages[p].heading + "\n" + inner_heading;
-      std::vector<std::string> pieces;
-      if (b.kind == BlockKind::kParagraph) {
-        pieces = SplitSentences(b.text);
-      } else {
-        pieces.push_back(b.text);
-      }
-      for (std::string& piece : pieces) {
-        Unit u;
-        u.table_row = b.kind == BlockKind::kTableRow;
-        u.list_item = b.kind == BlockKind::kListItem;
-        u.words = CountWords(piece);
-        if (u.words < (u.table_row ? 2u : 3u)) continue;
-        std::string own = piece;  // what counts as the unit's own words
-        if (u.table_row) {
-          own.clear();
-          for (const std::string& c : b.cells) own += c + "\n";
-          for (const std::string& h : b.header) heading += "\n" + h;
-        }
-        u.terms = DistinctTerms(own);
-        u.heading_terms = DistinctTerms(heading);
-        u.text = std::move(piece);
-        u.passage = p;
-        u.order = order++;
-        u.in_section = in_section++;
-        u.section = section;
-        units.push_back(std::move(u));
-      }
-    }
+    CollectSection(passages[p].heading, passages[p].text, p, false, &order, &section, &units);
+    for (const RelatedSection& r : passages[p].related) CollectSection(r.heading, r.text, p, true, &order, &section, &units);
   }
   return units;
 }
@@ -185,7 +198,7 @@ void Score(std::vector<Unit>* units, const std::vector<std::string>& query, bool
   const double n = static_cast<double>(units->size());
   for (const std::string& t : query) {
     size_t df = 0;
-    for (const Unit& u : *units) df += Contains(u.terms, t) || Contains(u.heading_terms, t);
+    for (const Unit& u : *units) df += Contains(u.terms, t);  // headings repeat over their units: not counted
     weight[t] = std::log(1.0 + (n + 1.0) / (static_cast<double>(df) + 0.5));
   }
   double total = 0;
@@ -200,7 +213,7 @@ void Score(std::vector<Unit>* units, const std::vector<std::string>& query, bool
       u.heading /= total;
     }
     u.score = u.coverage + kHeadingWeight * u.heading + (u.in_section == 0 ? kFirstInSectionWeight * u.heading : 0) +
-              kRankWeight / (1.0 + static_cast<double>(u.passage));
+              kRankWeight / ((u.related ? 2.0 : 1.0) + static_cast<double>(u.passage));
     if (u.words < 5 && !u.table_row) u.score *= 0.7;
     if (u.words > 60) u.score *= 0.85;
     if (u.echo) u.score *= kEchoFactor;
@@ -283,6 +296,15 @@ ExtractiveAnswer ComposeExtractiveAnswer(std::string_view question, const std::v
   std::vector<Unit*> ranked;
   for (Unit& u : units) ranked.push_back(&u);
   std::stable_sort(ranked.begin(), ranked.end(), by_score);
+  if (ranked[0]->table_row || ranked[0]->list_item) {  // a table or a list answers as a whole
+    for (Unit* u : ranked) {
+      if (u != ranked[0] && u->section == ranked[0]->section && u->table_row == ranked[0]->table_row &&
+          u->list_item == ranked[0]->list_item) {
+        u->score += kSiblingBonus;
+      }
+    }
+    std::stable_sort(ranked.begin() + 1, ranked.end(), by_score);
+  }
 
   std::vector<const Unit*> chosen = {ranked[0]};
   size_t chars = std::min(ranked[0]->text.size(), options.max_chars);

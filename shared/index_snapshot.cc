@@ -128,6 +128,30 @@ std::vector<uint32_t> IndexSnapshot::DocumentRepresentatives(const std::vector<B
   return out;
 }
 
+std::vector<Passage> IndexSnapshot::PassagesFor(const std::vector<SearchHit>& hits, size_t max_related) const {
+  std::vector<Passage> out;
+  for (const SearchHit& h : hits) {
+    Passage p{std::string(h.source), std::string(h.heading), std::string(h.text), h.score, {}};
+    std::optional<uint32_t> first = chunks_.FirstChunkOf(h.doc_id);
+    std::vector<uint32_t> ids;
+    for (uint32_t id = first.value_or(h.chunk_id); first && id < chunks_.size(); ++id) {
+      std::optional<ChunkView> v = chunks_.Get(id);
+      if (!v || v->doc_id != h.doc_id) break;
+      if (id != h.chunk_id) ids.push_back(id);
+    }
+    auto distance = [&](uint32_t id) { return id > h.chunk_id ? id - h.chunk_id : h.chunk_id - id; };
+    std::stable_sort(ids.begin(), ids.end(), [&](uint32_t a, uint32_t b) { return distance(a) < distance(b); });
+    if (ids.size() > max_related) ids.resize(max_related);
+    std::sort(ids.begin(), ids.end());
+    for (uint32_t id : ids) {
+      std::optional<ChunkView> v = chunks_.Get(id);
+      if (v) p.related.push_back({std::string(v->heading), std::string(v->text)});
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text, std::span<const float> query_vector,
                                                      const SearchOptions& options) const {
   if (options.k < 1 || options.k > SearchOptions::kMaxK) {
@@ -190,6 +214,7 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
     }
     SearchHit hit;
     hit.chunk_id = item.id;
+    hit.doc_id = v->doc_id;
     hit.source = v->source;
     hit.heading = v->heading;
     hit.text = v->text;

@@ -20,6 +20,7 @@
 #include "hnsw_graph.h"
 #include "idf_table.h"
 #include "index_manifest.h"
+#include "prompt.h"
 #include "rank_fusion.h"
 #include "status.h"
 
@@ -44,6 +45,7 @@ struct SearchOptions {
 
 struct SearchHit {
   uint32_t chunk_id = 0;
+  uint32_t doc_id = 0;       // the chunk's document (ChunkView::doc_id)
   std::string_view source;   // views into the snapshot's mapping
   std::string_view heading;
   std::string_view text;
@@ -72,6 +74,11 @@ class IndexSnapshot {
   // The embedder that makes query vectors comparable with this index (same
   // kind, dimension and idf table). Unavailable if that kind is not built in.
   Result<std::unique_ptr<Embedder>> MakeQueryEmbedder() const;
+
+  // The passages for `hits` (best first), each with up to `max_related`
+  // other chunks of its document in `related`, those nearest to the hit
+  // first, then in document order.
+  std::vector<Passage> PassagesFor(const std::vector<SearchHit>& hits, size_t max_related) const;
 
   const IndexManifest& manifest() const { return manifest_; }
   const std::string& dir() const { return dir_; }

@@ -251,13 +251,13 @@ class BlockReader {
       Flush();
       return;
     }
-    if (t[0] == '#') {
-      size_t level = t.find_first_not_of('#');
+    if (t[0] == '#' || t[0] == '=') {  // Markdown "## Title", AsciiDoc "== Title =="
+      size_t level = t.find_first_not_of(t[0]);
       if (level != std::string_view::npos && level <= 6 && (t[level] == ' ' || t[level] == '\t')) {
         Flush();
         std::string_view title = Trim(t.substr(level));
-        while (!title.empty() && title.back() == '#') title.remove_suffix(1);
-        Emit(BlockKind::kHeading, StripInlineMarkup(title));
+        while (!title.empty() && title.back() == t[0]) title.remove_suffix(1);
+        Emit(BlockKind::kHeading, StripInlineMarkup(Trim(title)));
         return;
       }
     }
@@ -278,8 +278,13 @@ class BlockReader {
       kind_ = BlockKind::kParagraph;
       if (was_blank && indent < 2) in_list_ = false;
     }
-    if (t.size() >= 2 && t.substr(t.size() - 2) == "::") {  // reST: a literal block follows
-      t.remove_suffix(1);
+    if (t.size() >= 2 && t.substr(t.size() - 2) == "::") {
+      bool followed = i + 1 < lines.size() && !Trim(lines[i + 1]).empty();
+      if (followed && current_.empty()) {  // AsciiDoc "term::" with its description on the next lines
+        Emit(BlockKind::kHeading, StripInlineMarkup(t.substr(0, t.size() - 2)));
+        return;
+      }
+      t.remove_suffix(1);  // reST: "text::" reads "text:", and an indented literal block follows
       if (t.size() >= 2 && t[t.size() - 2] == ' ') t.remove_suffix(2);  // "text ::" -> "text"
       current_.push_back(std::string(t));
       Flush();
@@ -461,14 +466,20 @@ void StripPlain(std::string_view s, std::string* out) {
   }
 }
 
-// reST role text: "~re.Pattern.findall" -> "re.Pattern.findall", "text <target>" -> "text".
-std::string_view RoleText(std::string_view code) {
+// reST role text: "~re.Pattern.findall" -> "re.Pattern.findall", "text <target>" -> "text",
+// Backslash escapes resolved ("image/\*" -> "image/*").
+std::string RoleText(std::string_view code) {
   if (!code.empty() && (code[0] == '~' || code[0] == '!')) code.remove_prefix(1);
   if (code.size() > 2 && code.back() == '>') {
     size_t lt = code.rfind(" <");
-    if (lt != std::string_view::npos && lt > 0) return code.substr(0, lt);
+    if (lt != std::string_view::npos && lt > 0) code = code.substr(0, lt);
   }
-  return code;
+  std::string out;
+  for (size_t i = 0; i < code.size(); ++i) {
+    if (code[i] == '\\' && i + 1 < code.size()) ++i;
+    out += code[i];
+  }
+  return out;
 }
 
 }  // namespace
@@ -514,7 +525,8 @@ std::string StripInlineMarkup(std::string_view text) {
       ++after;
       link = true;
     }
-    out.append(role || link ? RoleText(code) : code);
+    if (role || link) out.append(RoleText(code));
+    else out.append(code);
     i = plain_start = after;
   }
   StripPlain(text.substr(plain_start), &out);

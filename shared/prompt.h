@@ -19,11 +19,21 @@ struct ChatMessage {
   std::string content;
 };
 
+// Another section of a passage's document (an answer may sit beside the
+// section that was found).
+struct RelatedSection {
+  std::string heading;
+  std::string text;
+};
+
 struct Passage {
   std::string source;
   std::string heading;
   std::string text;
   double score = 0;
+  // The other chunks of the same document, in document order (a few at
+  // most): what the offline answer may also quote. Not sent to the LLM.
+  std::vector<RelatedSection> related;
 };
 
 struct PromptBudgets {

@@ -50,8 +50,12 @@ bool IsStopword(std::string_view word);
 // `*scratch`. REQUIRES: `word` is lowercase.
 std::string_view Stem(std::string_view word, std::string* scratch);
 
+// The base form of an irregular past form of a common verb ("grew" ->
+// "grow", "built" -> "build"); any other word as it is. REQUIRES: lowercase.
+std::string_view BaseForm(std::string_view word);
+
 enum class Stemming {
-  kPorter,  // PorterStem (porter_stem.h): what the index uses
+  kPorter,  // PorterStem (porter_stem.h) of BaseForm: what the index uses
   kLight,   // Stem above: what the index used before (the plain BM25 baseline of bench/eval-retrieval)
 };
 

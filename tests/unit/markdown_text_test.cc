@@ -153,6 +153,23 @@ TEST(SplitBlocksTest, LeavesAsciiDocListingsOut) {
   EXPECT_EQ(b[2].text, "Then push.");
 }
 
+TEST(SplitBlocksTest, ReadsAsciiDocLabeledListsAndTitles) {
+  const char* adoc =
+      "=== Options ===\n"
+      "--force::\n"
+      "\tOverwrite the target.\n"
+      "\n"
+      "See :mimetype:`image/\\*` types.\n";
+  std::vector<TextBlock> b = SplitBlocks(adoc);
+  ASSERT_EQ(b.size(), 4u);
+  EXPECT_EQ(b[0].kind, BlockKind::kHeading);
+  EXPECT_EQ(b[0].text, "Options");
+  EXPECT_EQ(b[1].kind, BlockKind::kHeading);
+  EXPECT_EQ(b[1].text, "--force");
+  EXPECT_EQ(b[2].text, "Overwrite the target.");
+  EXPECT_EQ(b[3].text, "See image/* types.");
+}
+
 TEST(SplitBlocksTest, IndentedCodeAfterABlankLineIsLeftOut) {
   std::vector<TextBlock> b = SplitBlocks("Run this:\n\n    make install\n\nDone.\n");
   ASSERT_EQ(b.size(), 2u);

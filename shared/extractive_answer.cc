@@ -43,7 +43,7 @@ namespace {
 constexpr double kHeadingWeight = 0.5;
 constexpr double kFirstInSectionWeight = 0.25;
 constexpr double kRankWeight = 0.2;
-constexpr double kKeepRatio = 0.6;     // further units must score this share of the best
+constexpr double kKeepRatio = 0.5;     // further units must score this share of the best
 constexpr double kDuplicateJaccard = 0.6;
 constexpr double kEchoShare = 0.6;     // a unit whose terms are this much the question's restates it
 constexpr size_t kEchoMaxWords = 16;

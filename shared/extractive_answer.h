@@ -27,8 +27,8 @@ enum class FallbackReason {
 FallbackReason FallbackReasonFor(std::string_view degraded_reason);
 
 struct ExtractiveOptions {
-  size_t max_sentences = 3;   // quoted units (a sentence, a whole list item, a table row)
-  size_t max_chars = 520;     // the quoted text together, citations excluded
+  size_t max_sentences = 4;   // quoted units (a sentence, a whole list item, a table row)
+  size_t max_chars = 600;     // the quoted text together, citations excluded
 };
 
 struct AnswerPart {

@@ -279,8 +279,12 @@ class BlockReader {
       if (was_blank && indent < 2) in_list_ = false;
     }
     if (t.size() >= 2 && t.substr(t.size() - 2) == "::") {
+      // An AsciiDoc labeled-list term ("--force::", "`git log -p`::") has its
+      // description on the next line, or reads as code or an option; a reST
+      // "For example::" is prose, and a blank line and a literal block follow.
       bool followed = i + 1 < lines.size() && !Trim(lines[i + 1]).empty();
-      if (followed && current_.empty()) {  // AsciiDoc "term::" with its description on the next lines
+      bool term_like = std::string_view("`-'<[*").find(t[0]) != std::string_view::npos;
+      if (current_.empty() && (followed || term_like)) {
         Emit(BlockKind::kHeading, StripInlineMarkup(t.substr(0, t.size() - 2)));
         return;
       }

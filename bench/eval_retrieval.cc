@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
   app.add_option("--overlap", opt.chunking.overlap_tokens)->capture_default_str();
   app.add_option("--dim", opt.dimension)->capture_default_str();
   app.add_option("--embedder", opt.embedder_kind)->capture_default_str();
-  app.add_option("--threads", opt.threads)->capture_default_str();
+  opt.threads = 1;  // one thread builds the same HNSW graph every run: figures repeat exactly
+  app.add_option("--threads", opt.threads, "threads for embedding and the HNSW build (more: faster, not repeatable)")->capture_default_str();
   app.add_option("--heading-weight", opt.heading_weight, "times a chunk's heading counts in BM25")->capture_default_str();
   double vector_weight = -1, document_weight = -1;
   app.add_option("--vector-weight", vector_weight, "weight of the vector ranking against BM25's 1 (default: the embedder's)");

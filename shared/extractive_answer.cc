@@ -118,6 +118,15 @@ double Jaccard(const std::vector<std::string>& a, const std::vector<std::string>
   return static_cast<double>(both.size()) / static_cast<double>(a.size() + b.size() - both.size());
 }
 
+// A command synopsis or a line of code rather than prose: brackets, pipes
+// and the like make up more than an eighth of its characters (a chunk cut
+// in the middle of a code block leaves such lines without their fence).
+bool LooksLikeCode(std::string_view text) {
+  size_t symbols = 0;
+  for (char c : text) symbols += std::string_view("[]{}<>|=$\\_*#`~^@%&;").find(c) != std::string_view::npos;
+  return symbols * 8 > text.size();
+}
+
 // The units of one section of text (a passage or one of its related
 // sections), appended to *units.
 void CollectSection(const std::string& section_heading, const std::string& text, size_t passage, bool related,
@@ -144,7 +153,7 @@ void CollectSection(const std::string& section_heading, const std::string& text,
       u.table_row = b.kind == BlockKind::kTableRow;
       u.list_item = b.kind == BlockKind::kListItem;
       u.words = CountWords(piece);
-      if (u.words < (u.table_row ? 2u : 3u)) continue;
+      if (u.words < (u.table_row ? 2u : 3u) || LooksLikeCode(piece)) continue;
       std::string own = piece;  // what counts as the unit's own words
       if (u.table_row) {
         own.clear();

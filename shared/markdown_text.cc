@@ -284,7 +284,8 @@ class BlockReader {
       // "For example::" is prose, and a blank line and a literal block follow.
       bool followed = i + 1 < lines.size() && !Trim(lines[i + 1]).empty();
       bool term_like = std::string_view("`-'<[*").find(t[0]) != std::string_view::npos;
-      if (current_.empty() && (followed || term_like)) {
+      if (term_like || (followed && current_.empty())) {
+        Flush();
         Emit(BlockKind::kHeading, StripInlineMarkup(t.substr(0, t.size() - 2)));
         return;
       }

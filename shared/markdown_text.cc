@@ -278,6 +278,13 @@ class BlockReader {
       kind_ = BlockKind::kParagraph;
       if (was_blank && indent < 2) in_list_ = false;
     }
+    if (size_t sep = t.find(":: "); sep != std::string_view::npos && std::string_view("`-'<[*").find(t[0]) != std::string_view::npos) {
+      Flush();  // AsciiDoc "'%d':: ref names, …": the term, then its description
+      Emit(BlockKind::kHeading, StripInlineMarkup(t.substr(0, sep)));
+      kind_ = BlockKind::kParagraph;
+      current_.push_back(std::string(Trim(t.substr(sep + 3))));
+      return;
+    }
     if (t.size() >= 2 && t.substr(t.size() - 2) == "::") {
       // An AsciiDoc labeled-list term ("--force::", "`git log -p`::") has its
       // description on the next line, or reads as code or an option; a reST

@@ -158,16 +158,21 @@ TEST(SplitBlocksTest, ReadsAsciiDocLabeledListsAndTitles) {
       "=== Options ===\n"
       "--force::\n"
       "\tOverwrite the target.\n"
+      "'%d':: ref names, like\n"
+      "\t\tthe decorate option.\n"
       "\n"
       "See :mimetype:`image/\\*` types.\n";
   std::vector<TextBlock> b = SplitBlocks(adoc);
-  ASSERT_EQ(b.size(), 4u);
+  ASSERT_EQ(b.size(), 6u);
   EXPECT_EQ(b[0].kind, BlockKind::kHeading);
   EXPECT_EQ(b[0].text, "Options");
   EXPECT_EQ(b[1].kind, BlockKind::kHeading);
   EXPECT_EQ(b[1].text, "--force");
   EXPECT_EQ(b[2].text, "Overwrite the target.");
-  EXPECT_EQ(b[3].text, "See image/* types.");
+  EXPECT_EQ(b[3].kind, BlockKind::kHeading);
+  EXPECT_EQ(b[3].text, "'%d'");
+  EXPECT_EQ(b[4].text, "ref names, like the decorate option.");
+  EXPECT_EQ(b[5].text, "See image/* types.");
 }
 
 TEST(SplitBlocksTest, IndentedCodeAfterABlankLineIsLeftOut) {

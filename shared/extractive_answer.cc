@@ -16,7 +16,7 @@
 //             it ("What colleagues say about working with her.") rather
 //             than answering it — unless the question asks for a number
 //             and the unit has one: it counts 0.1, and the units after it
-//             in its section take its terms as a heading (they are what it
+//             in its passage take its terms as a heading (they are what it
 //             introduces);
 //   number    a question asking how much, how many, how long or when is
 //             answered by a number: units with a digit or a number word
@@ -184,7 +184,8 @@ std::vector<Unit> CollectUnits(const std::vector<Passage>& passages) {
 }
 
 // Marks the units that restate the question and gives their terms, as
-// heading terms, to the units after them in their section.
+// heading terms, to the units after them in their passage and its related
+// sections: a page that opens by restating the question is its answer.
 void MarkEchoes(std::vector<Unit>* units, const std::vector<std::string>& query, bool wants_number) {
   for (size_t i = 0; i < units->size(); ++i) {
     Unit& u = (*units)[i];
@@ -193,7 +194,7 @@ void MarkEchoes(std::vector<Unit>* units, const std::vector<std::string>& query,
     u.echo = u.words <= kEchoMaxWords && own >= 2 && static_cast<double>(own) >= kEchoShare * u.terms.size() &&
              !(wants_number && HasNumber(u.text));  // "Processes 1.1 billion events a day" answers "how many events"
     if (!u.echo) continue;
-    for (size_t j = i + 1; j < units->size() && (*units)[j].section == u.section; ++j) {
+    for (size_t j = i + 1; j < units->size() && (*units)[j].passage == u.passage; ++j) {
       std::vector<std::string>& h = (*units)[j].heading_terms;
       std::vector<std::string> merged;
       std::set_union(h.begin(), h.end(), u.terms.begin(), u.terms.end(), std::back_inserter(merged));

@@ -8,7 +8,7 @@
 namespace folio {
 
 FusionWeights FusionWeightsFor(const std::string& embedder_kind) {
-  if (embedder_kind == "hash") return {0.25, 1.0, 1.0};
+  if (embedder_kind == "hash") return {0.0, 1.0, 0.5};
   return {1.0, 1.0, 1.0};
 }
 

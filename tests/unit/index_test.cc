@@ -209,7 +209,7 @@ TEST_F(IndexTest, BuildWritesAConsistentIndex) {
   EXPECT_EQ(m.embedder, "hash-v1+idf");
   EXPECT_EQ(m.dimension, 384);
   EXPECT_EQ(m.chunks, (*snap)->chunks().size());
-  EXPECT_EQ(m.files.size(), 4u);
+  EXPECT_EQ(m.files.size(), 5u);  // hnsw, chunks, bm25, doc_bm25, idf
   EXPECT_EQ(m.built_at.size(), 20u);
   EXPECT_FALSE(fs::exists(out_ + ".old"));
 }
@@ -317,7 +317,7 @@ TEST_F(IndexTest, EmptyKbAndForeignOutputDirAreRefused) {
 TEST_F(IndexTest, DamagedFilesGiveAnErrorNotACrash) {
   ASSERT_TRUE(BuildIndex(kb_, out_, opt_).ok());
   std::mt19937 rng(3);
-  for (const char* name : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kIdfFile}) {
+  for (const char* name : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kDocBm25File, kIdfFile}) {
     const std::string path = out_ + "/" + name;
     std::string original;
     {
@@ -357,7 +357,7 @@ TEST_F(IndexTest, UnknownFormatVersionIsUnsupported) {
   ASSERT_TRUE(BuildIndex(kb_, out_, opt_).ok());
   std::ifstream in(out_ + "/" + kManifestFile);
   std::string m((std::istreambuf_iterator<char>(in)), {});
-  m.replace(m.find("\"format_version\": 1"), 19, "\"format_version\": 9");
+  m.replace(m.find("\"format_version\": 2"), 19, "\"format_version\": 9");
   WriteFile(out_ + "/" + kManifestFile, m);
   auto snap = IndexSnapshot::Open(out_);
   ASSERT_FALSE(snap.ok());

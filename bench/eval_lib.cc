@@ -71,7 +71,8 @@ Result<std::vector<EvalQuestion>> LoadEvalQuestions(const std::string& path) {
 
 bool AnswerIsClean(std::string_view answer, std::string* debris) {
   static const std::regex kDebris[] = {
-      std::regex(R"(\*\*\S[^*]*\*\*|~~\S[^~]*~~|`|\]\(|!\[)"),           // bold, strikethrough, code, links
+      std::regex(R"((^|[\s(])(\*\*|~~)[A-Za-z0-9][^*~]*[A-Za-z0-9.!?)](\*\*|~~)([\s.,;:!?)]|$))"),  // **bold**, ~~struck~~
+      std::regex(R"(`|\]\(|!\[)"),                                   // code spans, links, images
       std::regex(R"((^|\s)\|\s[^|\n]*\s\|(\s|$))"),                   // table pipes around a cell
       std::regex(R"(</?(a|b|br|code|div|em|i|img|li|p|pre|span|strong|table|td|th|tr|ul|ol)( [^>]*)?/?>)"),  // HTML
       std::regex(R"((^|\n)[ \t]*(#{1,6}[ \t]|>))"),              // heading hashes, quotation markers
@@ -140,7 +141,7 @@ RankedAnswer Evaluation::Bm25(const EvalQuestion& q) const {
   for (const Bm25Hit& h : plain_->Search(IndexTerms(q.text, Stemming::kLight), 400)) {
     std::optional<ChunkView> v = index_->chunks().Get(h.chunk);
     if (!v || !files.insert(std::string(v->source)).second) continue;
-    top.push_back({std::string(v->source), std::string(v->heading), std::string(v->text), h.score});
+    top.push_back({std::string(v->source), std::string(v->heading), std::string(v->text), h.score, {}});
     if (top.size() == 5) break;
   }
   return Judge(q, top);

@@ -168,9 +168,10 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
   }
   const size_t candidates = std::min<size_t>(std::max<size_t>(options.k * 4, 40), chunks_.size());
 
+  const FusionWeights weights = options.fusion ? *options.fusion : FusionWeightsFor(manifest_.embedder_kind);
   std::vector<VectorHit> vector_hits;
   bool nonzero = std::any_of(query_vector.begin(), query_vector.end(), [](float x) { return x != 0.0f; });
-  if (nonzero) {
+  if (nonzero && weights.vector > 0) {  // a ranking of weight 0 would add nothing: not searched
     if (Status s = graph_->Search(query_vector.data(), candidates, &vector_hits); !s.ok()) return s;
   }
   const std::vector<std::string> query_terms = IndexTerms(query_text);
@@ -187,7 +188,7 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
   for (const Bm25Hit& h : keyword_hits) keyword_ranking.push_back(h.chunk);
   std::vector<uint32_t> document_ranking = DocumentRepresentatives(document_hits, keyword_ranking, vector_ranking);
   std::vector<FusedItem> fused = FuseReciprocalRank(
-      vector_ranking, keyword_ranking, document_ranking, options.fusion ? *options.fusion : FusionWeightsFor(manifest_.embedder_kind));
+      vector_ranking, keyword_ranking, document_ranking, weights);
 
   // Resolve chunks (a record that fails its bounds check is dropped).
   std::vector<FusedItem> resolved;

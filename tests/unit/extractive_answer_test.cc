@@ -14,7 +14,7 @@ const Passage kFaqLanguage = {
     "faq.md", "Frequently Asked Questions > Personal > What is her favourite programming language?",
     "Go for day-to-day production work, Rust for side projects and anything performance-critical — she wrote "
     "the Lantern search service and the Hivemind firmware in Rust.",
-    1.0};
+    1.0, {}};
 
 const Passage kSkillsLanguages = {
     "skills.md", "Skills > Programming languages",
@@ -23,7 +23,7 @@ const Passage kSkillsLanguages = {
     "| Go | Expert | 7 | Tollgate, Spoke, Driftwood |\n"
     "| Rust | Advanced | 4 | Lantern search service, Hivemind firmware |\n"
     "| C | Familiar | — | Embedded experiments, university |\n",
-    0.8};
+    0.8, {}};
 
 const Passage kAboutProjects = {
     "about.md", "About Maya Okafor > Short bio",
@@ -32,7 +32,7 @@ const Passage kAboutProjects = {
     "- led the rebuild of a document search engine indexing **340 million blocks** (see *Lantern*),\n"
     "- written and maintained an open-source Terraform drift detector with over **2,300 GitHub stars** "
     "(see *Driftwood*),\n",
-    0.9};
+    0.9, {}};
 
 bool HasMarkup(const std::string& s) {
   return s.find("**") != std::string::npos || s.find('|') != std::string::npos || s.find('`') != std::string::npos;
@@ -62,7 +62,7 @@ TEST(ExtractiveAnswerTest, KeepsListItemsWholeAndStripsTheirMarkup) {
 }
 
 TEST(ExtractiveAnswerTest, CitesEachPassageByItsPositionAndListsTheCitedSources) {
-  Passage unrelated = {"contact.md", "Contact", "The best way to reach Maya is email.", 1.0};
+  Passage unrelated = {"contact.md", "Contact", "The best way to reach Maya is email.", 1.0, {}};
   ExtractiveAnswer a = ComposeExtractiveAnswer("What is her favourite programming language?", {unrelated, kFaqLanguage},
                                                FallbackReason::kNotConfigured);
   EXPECT_NE(a.text.find("in Rust. [2]"), std::string::npos) << a.text;
@@ -73,8 +73,8 @@ TEST(ExtractiveAnswerTest, CitesEachPassageByItsPositionAndListsTheCitedSources)
 }
 
 TEST(ExtractiveAnswerTest, LeavesOutNearDuplicates) {
-  Passage first = {"a.md", "Notice period", "Her notice period is two months under her current contract.", 1};
-  Passage second = {"b.md", "Notice", "Her notice period is two months under her current contract, she says.", 1};
+  Passage first = {"a.md", "Notice period", "Her notice period is two months under her current contract.", 1, {}};
+  Passage second = {"b.md", "Notice", "Her notice period is two months under her current contract, she says.", 1, {}};
   ExtractiveAnswer a = ComposeExtractiveAnswer("What is her notice period?", {first, second}, FallbackReason::kNotConfigured);
   ASSERT_EQ(a.parts.size(), 1u) << a.text;
   EXPECT_EQ(a.parts[0].passage, 0u);
@@ -85,7 +85,7 @@ TEST(ExtractiveAnswerTest, StaysWithinItsBudget) {
   for (int i = 0; i < 40; ++i) text += "The notice period sentence number " + std::to_string(i) + " talks about notice. ";
   ExtractiveOptions options;
   options.max_chars = 200;
-  ExtractiveAnswer a = ComposeExtractiveAnswer("notice period", {{"a.md", "Notice", text, 1}}, FallbackReason::kNotConfigured, options);
+  ExtractiveAnswer a = ComposeExtractiveAnswer("notice period", {{"a.md", "Notice", text, 1, {}}}, FallbackReason::kNotConfigured, options);
   size_t quoted = 0;
   for (const AnswerPart& p : a.parts) quoted += p.text.size();
   EXPECT_LE(a.parts.size(), options.max_sentences);
@@ -95,7 +95,7 @@ TEST(ExtractiveAnswerTest, StaysWithinItsBudget) {
 TEST(ExtractiveAnswerTest, CutsALongUnitAtAWordBoundaryOnValidUtf8) {
   std::string text = "Word word word";
   for (int i = 0; i < 300; ++i) text += " é";
-  ExtractiveAnswer a = ComposeExtractiveAnswer("word", {{"x.md", "", text, 1}}, FallbackReason::kNotConfigured);
+  ExtractiveAnswer a = ComposeExtractiveAnswer("word", {{"x.md", "", text, 1, {}}}, FallbackReason::kNotConfigured);
   ASSERT_EQ(a.parts.size(), 1u);
   const std::string& s = a.parts[0].text;
   EXPECT_LE(s.size(), ExtractiveOptions{}.max_chars + 3);
@@ -130,8 +130,8 @@ TEST(ExtractiveAnswerTest, SaysSoWhenNothingWasRetrieved) {
 }
 
 TEST(ExtractiveAnswerTest, WithNoMatchingWordsQuotesTheTopPassageFirst) {
-  Passage top = {"contact.md", "Contact", "The best way to reach Maya is email. She replies within two days.", 1};
-  Passage next = {"about.md", "About", "Maya keeps three beehives near Mafra.", 0.5};
+  Passage top = {"contact.md", "Contact", "The best way to reach Maya is email. She replies within two days.", 1, {}};
+  Passage next = {"about.md", "About", "Maya keeps three beehives near Mafra.", 0.5, {}};
   ExtractiveAnswer a = ComposeExtractiveAnswer("zzz qqq?", {top, next}, FallbackReason::kNotConfigured);
   ASSERT_FALSE(a.parts.empty());
   EXPECT_EQ(a.parts[0].text, "The best way to reach Maya is email.");

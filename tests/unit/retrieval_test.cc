@@ -26,9 +26,9 @@ TEST(RankFusionTest, AWeakRankingCannotPullTheStrongOnesTopDown) {
   EXPECT_EQ(fused[0].id, 1u);
   EXPECT_EQ(fused[1].id, 2u);
   EXPECT_EQ(fused[2].id, 3u);
-  // At equal weights the same lists tie, and ties go by id.
+  // At equal weights the same lists tie (up to rounding).
   fused = FuseReciprocalRank({3, 2, 1}, {1, 2, 3}, {}, FusionWeights{1.0, 1.0, 0.0});
-  EXPECT_FLOAT_EQ(fused[0].score, fused[2].score);
+  EXPECT_NEAR(fused[0].score, fused[1].score, 1e-6);
 }
 
 TEST(RankFusionTest, ScoresAreOneForTheTopOfEveryWeightedList) {
@@ -59,13 +59,15 @@ class RetrievalTest : public ::testing::Test {
     char tmpl[] = "/tmp/folio-retrieval-test-XXXXXX";
     dir_ = mkdtemp(tmpl) ? tmpl : "";
     // guide.md spreads "backup", "encrypted" and "offsite" over three
-    // sections; notes.md has two of them in one short section, and
-    // filler.md makes the words rare enough to matter.
+    // sections; notes.md, as long, has two of them in one section, and
+    // the filler files make the words rare enough to matter.
     Write("guide.md",
           "# Guide\n\n## Copies\n\nTake a backup every night with the nightly job.\n\n"
           "## Safety\n\nEvery archive is encrypted with the team key before it leaves.\n\n"
           "## Places\n\nArchives go offsite to a second region within the hour.\n");
-    Write("notes.md", "# Notes\n\nA backup that is encrypted is still a backup. Nothing else here.\n");
+    Write("notes.md",
+          "# Notes\n\nA backup that is encrypted is still a backup. The rest of these notes are about the "
+          "garden, the kitchen, the new chairs, the printer on the second floor and the parking rules.\n");
     for (int i = 0; i < 6; ++i) {
       Write("filler" + std::to_string(i) + ".md",
             "# Filler " + std::to_string(i) + "\n\nThe weather report and the lunch menu, item " + std::to_string(i) + ".\n");
@@ -98,12 +100,14 @@ class RetrievalTest : public ::testing::Test {
   std::shared_ptr<IndexSnapshot> snap_;
 };
 
+// (The document ranking weighed up here to show it at work; the shipped
+// weight, 0.5 of chunk BM25, was chosen on the large evaluation set.)
 TEST_F(RetrievalTest, WholeDocumentRankingFindsWordsSpreadOverSections) {
   const std::string q = "encrypted offsite backup";
   std::vector<SearchHit> chunks_only = Search(q, {0.0, 1.0, 0.0});
   ASSERT_FALSE(chunks_only.empty());
   EXPECT_EQ(chunks_only[0].source, "notes.md") << "one chunk holds two of the three words";
-  std::vector<SearchHit> with_documents = Search(q, {0.0, 1.0, 1.0});
+  std::vector<SearchHit> with_documents = Search(q, {0.0, 1.0, 2.0});
   ASSERT_FALSE(with_documents.empty());
   EXPECT_EQ(with_documents[0].source, "guide.md") << "the document holds all three";
 }
@@ -138,7 +142,9 @@ TEST_F(RetrievalTest, FirstChunkOfEachDocument) {
     std::optional<uint32_t> first = chunks.FirstChunkOf(doc);
     ASSERT_TRUE(first.has_value()) << doc;
     EXPECT_EQ(chunks.Get(*first)->doc_id, doc);
-    if (*first > 0) EXPECT_LT(chunks.Get(*first - 1)->doc_id, doc);
+    if (*first > 0) {
+      EXPECT_LT(chunks.Get(*first - 1)->doc_id, doc);
+    }
   }
   EXPECT_FALSE(chunks.FirstChunkOf(static_cast<uint32_t>(chunks.documents())).has_value());
 }

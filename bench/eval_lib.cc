@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -154,7 +155,9 @@ RankedAnswer Evaluation::Folio(const EvalQuestion& q) const {
   if (vector.ok()) query_vector = *vector;
   SearchOptions options;
   options.fusion = fusion_;
+  auto started = std::chrono::steady_clock::now();
   Result<std::vector<SearchHit>> hits = index_->Search(q.text, query_vector, options);
+  search_ms_.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
   if (hits.ok()) top = index_->PassagesFor(*hits, kRelatedSections);
   return Judge(q, top);
 }

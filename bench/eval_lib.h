@@ -69,6 +69,8 @@ class Evaluation {
   RankedAnswer Folio(const EvalQuestion& q) const;
 
   const IndexManifest& manifest() const { return index_->manifest(); }
+  // How long each Folio() call's IndexSnapshot::Search took, in ms.
+  const std::vector<double>& search_ms() const { return search_ms_; }
   // Answers are composed from this many passages, as the worker does by default.
   static constexpr size_t kAnswerPassages = 3;
   // ... each with this many other sections of its document (as the worker).
@@ -83,6 +85,7 @@ class Evaluation {
   bool Supported(const ExtractiveAnswer& a, const std::vector<Passage>& passages, const EvalQuestion& q) const;
 
   std::optional<FusionWeights> fusion_;
+  mutable std::vector<double> search_ms_;
   std::string temp_dir_;
   std::shared_ptr<IndexSnapshot> index_;
   std::unique_ptr<Embedder> embedder_;

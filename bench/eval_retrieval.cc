@@ -5,6 +5,8 @@
 // recall@1/3/5 (a relevant file among the top k distinct files), MRR, and
 // the offline answer checks (supported, clean, and correct where the set has
 // expected facts). bench/eval_answers.sh runs it on both sets.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -95,9 +97,12 @@ int main(int argc, char** argv) {
   // tallies[split][kind][method]; split and kind "all" aggregate.
   std::map<std::string, std::map<std::string, std::map<std::string, Tally>>> tallies;
   int shown = 0;
+  std::vector<double> took_ms;  // folio: embed, search, passages, answer
   for (const folio::EvalQuestion& q : *questions) {
     folio::RankedAnswer bm25 = (*eval)->Bm25(q);
+    auto started = std::chrono::steady_clock::now();
     folio::RankedAnswer folio_answer = (*eval)->Folio(q);
+    took_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     for (const std::string& split : {q.split, std::string("all")}) {
       for (const std::string& kind : {q.kind, std::string("all")}) {
         tallies[split][kind]["BM25"].Add(bm25, !q.expect.empty());
@@ -117,6 +122,14 @@ int main(int argc, char** argv) {
       std::printf("> %s\n\n%s\n\n", q.text.c_str(), folio_answer.answer.c_str());
     }
   }
+  auto percentiles = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return std::make_pair(v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]);
+  };
+  auto [search_p50, search_p99] = percentiles((*eval)->search_ms());
+  auto [all_p50, all_p99] = percentiles(took_ms);
+  std::printf("folio, one thread: search p50 %.2f ms, p99 %.2f ms; with the passages and the offline answer p50 %.2f ms, p99 %.2f ms\n\n",
+              search_p50, search_p99, all_p50, all_p99);
   std::printf("| split | kind | ranking | n | recall@1 | recall@3 | recall@5 | MRR | supported | clean | correct |\n");
   std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (const char* split : {"test", "tune", "all"}) {

@@ -23,6 +23,9 @@
 //             get 0.25 more.
 // When the best unit is a table row or a list item, the other rows or items
 // of its section get 0.25 more: a table or a list answers as a whole.
+// Otherwise at most three units come from one passage (with its related
+// sections it may hold most of the candidates): the rest leave room for
+// another source.
 // Column names count as headings, not as coverage: otherwise every row of
 // a "Language | Level" table would match "what language…" as well as the
 // sentence that answers it.
@@ -50,6 +53,7 @@ constexpr size_t kEchoMaxWords = 16;
 constexpr double kEchoFactor = 0.1;
 constexpr double kNumberBonus = 0.25;
 constexpr double kSiblingBonus = 0.25;
+constexpr size_t kMaxPerPassage = 3;   // from one passage, unless a table or a list answers: room for other sources
 
 // "how many/much/long/far/fast/big/old/often", "when", "what year": the
 // answer is a number or a date.
@@ -322,6 +326,8 @@ ExtractiveAnswer ComposeExtractiveAnswer(std::string_view question, const std::v
     const Unit* u = ranked[i];
     if (u->score < kKeepRatio * ranked[0]->score) break;
     if (u->coverage + u->heading <= 0 || chars + u->text.size() > options.max_chars) continue;
+    size_t from_same = std::count_if(chosen.begin(), chosen.end(), [&](const Unit* c) { return c->passage == u->passage; });
+    if (from_same >= kMaxPerPassage && !(ranked[0]->table_row || ranked[0]->list_item)) continue;
     bool duplicate = std::any_of(chosen.begin(), chosen.end(), [&](const Unit* c) {
       return c->text == u->text || Jaccard(c->terms, u->terms) >= kDuplicateJaccard;
     });

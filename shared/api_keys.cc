@@ -13,7 +13,9 @@
 #include "api_keys.h"
 
 #include <sys/stat.h>
+#include <time.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -107,8 +109,7 @@ KeyIdentity IdentityOf(const Sha256Digest& digest) {
 std::unique_ptr<ApiKeys> ApiKeys::Open(std::string path, std::chrono::milliseconds recheck) {
   std::unique_ptr<ApiKeys> keys(new ApiKeys(std::move(path), recheck));
   std::lock_guard<std::mutex> lock(keys->mu_);
-  keys->identity_.exists = true;  // differs from whatever stat() finds: forces the first load
-  keys->identity_.ino = ~0ull;
+  keys->identity_ = kUnknownFile;
   keys->ReloadIfChanged(std::chrono::steady_clock::now());
   return keys;
 }
@@ -120,15 +121,29 @@ void ApiKeys::ReloadIfChanged(std::chrono::steady_clock::time_point now) {
   struct stat st {};
   if (stat(path_.c_str(), &st) == 0) {
     seen = {true, static_cast<unsigned long long>(st.st_dev), static_cast<unsigned long long>(st.st_ino),
-            static_cast<long long>(st.st_size), st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
+            static_cast<long long>(st.st_size), st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+            st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec};
   }
   if (seen == identity_) return;
-  identity_ = seen;
+  // Key lines have a fixed length, so rewriting one key in place keeps the
+  // size, and a write within the file system's timestamp tick after this
+  // read keeps the times: the identity would say "unchanged" over content
+  // we never read, and a revoked key would stay valid. So a file changed
+  // within the last kRacyWindow is not trusted by its identity: it is read
+  // again at every check until its times are safely in the past (git's
+  // "racily clean" rule).
+  timespec wall{};
+  clock_gettime(CLOCK_REALTIME, &wall);
+  const long long now_ns = wall.tv_sec * 1000000000LL + wall.tv_nsec;
+  const bool racy = seen.exists && now_ns - std::max(seen.mtime_ns, seen.ctime_ns) < kRacyWindowNs;
+  identity_ = racy ? kUnknownFile : seen;
   Result<std::vector<ApiKeyEntry>> loaded = ReadApiKeysFile(path_);
   if (loaded.ok()) {
+    const bool same = status_.ok() && loaded.value() == entries_;  // a racy re-read, nothing new
     entries_ = std::move(loaded.value());
     status_ = Status::Ok();
-    LogInfo("api_keys_loaded", {{"path", path_}, {"keys", entries_.size()}, {"operators", OperatorsLocked()}});
+    if (!same)
+      LogInfo("api_keys_loaded", {{"path", path_}, {"keys", entries_.size()}, {"operators", OperatorsLocked()}});
   } else {
     entries_.clear();  // fail closed: a revoked key must not come back because of a typo
     status_ = loaded.status();

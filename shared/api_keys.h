@@ -31,6 +31,7 @@ enum class KeyRole { kClient, kOperator };
 struct ApiKeyEntry {
   Sha256Digest digest{};
   KeyRole role = KeyRole::kClient;
+  bool operator==(const ApiKeyEntry&) const = default;
 };
 
 // Parses the file's text. InvalidArgument naming the first bad line
@@ -89,9 +90,14 @@ class ApiKeys {
   struct FileIdentity {
     bool exists = false;
     unsigned long long dev = 0, ino = 0;
-    long long size = 0, mtime_ns = 0;
+    long long size = 0, mtime_ns = 0, ctime_ns = 0;
     bool operator==(const FileIdentity&) const = default;
   };
+
+  // An identity no stat() returns: the next check reads the file.
+  static constexpr FileIdentity kUnknownFile{true, 0, ~0ull, 0, 0, 0};
+  // How recently changed a file must be for its identity not to be trusted.
+  static constexpr long long kRacyWindowNs = 2'000'000'000;
 
   const std::string path_;
   const std::chrono::milliseconds recheck_;

@@ -147,8 +147,11 @@ CircuitBreaker::CircuitBreaker(std::unique_ptr<Mapping> mapping, CircuitBreakerO
 CircuitBreaker::~CircuitBreaker() = default;
 
 Result<std::unique_ptr<CircuitBreaker>> CircuitBreaker::Open(const std::string& path, CircuitBreakerOptions options) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  // 0600: only folio's own processes map it (a file an older folio made
+  // readable to others is tightened too).
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (fd.get() < 0) return FileError("cannot open", path);
+  (void)::fchmod(fd.get(), 0600);
   // Another process's Open() waits here rather than see a half-initialised
   // header. Released (before `fd` closes) when this function returns.
   FileLock lock(fd.get());

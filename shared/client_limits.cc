@@ -8,18 +8,21 @@
 // admits more — so it needs no durability. std::atomic<uint64_t> is lock-free,
 // hence address-free: one word mapped into N processes is one atomic for all.
 //
-// Layout: a header (counters, the process table, the upstream slots), then
-// an open-addressed table of client slots, 32 bytes each:
+// Layout: a header (counters, the day's token spend, the process table, the
+// upstream slots), then an open-addressed table of client slots, 64 bytes each:
 //   key         64-bit seeded hash of the client id; 0 = never used
 //   general     rate word: window index (32 bits) | count (16) | previous count (16)
 //   expensive   the same for AdmitExpensive
 //   concurrent  16 nibbles: nibble i = tickets held by process row i
+//   sessions    a rate word for AdmitNewSession
 // A client lives in the first slot of its 16-slot probe window holding its
 // hash; failing that it claims the first empty or stale one (no tickets, no
 // counts in the current or previous window, so nothing is lost). Keys are
 // replaced, never removed, so a lookup may stop at an empty slot. A window
-// with no such slot fails open and counts it: better than refusing a client
-// because others are busy. Two threads claiming different slots for one new
+// with no such slot fails open for the general budget and counts it (better
+// than refusing a client because others are busy), but closed for the
+// budgets that guard money and storage (expensive requests, new sessions):
+// a flood of clients must not buy unlimited LLM calls by filling the table. Two threads claiming different slots for one new
 // client at once split its counts for a window or two: harmless.
 //
 // Rate: fixed windows, the previous one weighted by the part of it still
@@ -74,7 +77,7 @@ namespace folio {
 namespace {
 
 constexpr uint64_t kMagic = 0x544d4c494f4c4f46ull;  // "FOLIOLMT" little-endian
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr int kMaxProcesses = 16;  // one nibble each in a 64-bit word
 constexpr int kMaxUpstream = 256;
 constexpr int kProbe = 16;
@@ -83,14 +86,11 @@ constexpr uint64_t kStartMask = (uint64_t{1} << 41) - 1;
 constexpr uint64_t kReclaimBit = uint64_t{1} << 63;
 constexpr uint64_t kNibbles = 0x0F0F0F0F0F0F0F0Full;
 
-struct ClientSlot {
-  std::atomic<uint64_t> key;
-  std::atomic<uint64_t> general;
-  std::atomic<uint64_t> expensive;
-  std::atomic<uint64_t> concurrent;
-};
-static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free);
-static_assert(sizeof(ClientSlot) == 32);
+
+// The day's token spend: day number since the epoch (UTC, 24 bits) | tokens (40 bits).
+constexpr int kTokenBits = 40;
+constexpr uint64_t kTokenMask = (uint64_t{1} << kTokenBits) - 1;
+uint64_t DayOf(int64_t now_ms) { return static_cast<uint64_t>(now_ms / 86'400'000) & 0xFFFFFF; }
 
 // ---- process identity: shared/process_identity.h ----
 
@@ -231,7 +231,18 @@ void FutexWake(std::atomic<uint32_t>* word, int count) {
 
 }  // namespace
 
-// The mapped layout (version 1). `Plain` is written once, under flock, at
+struct ClientLimits::ClientSlot {
+  std::atomic<uint64_t> key;
+  std::atomic<uint64_t> general;
+  std::atomic<uint64_t> expensive;
+  std::atomic<uint64_t> concurrent;
+  std::atomic<uint64_t> sessions;
+  std::atomic<uint64_t> spare[3];  // one cache line a slot
+};
+static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<uint32_t>::is_always_lock_free);
+static_assert(sizeof(ClientLimits::ClientSlot) == 64);
+
+// The mapped layout (version 2). `Plain` is written once, under flock, at
 // initialisation; the rest is atomics. Change anything: bump kVersion.
 struct ClientLimits::Layout {
   struct Plain {
@@ -248,6 +259,9 @@ struct ClientLimits::Layout {
   std::atomic<int64_t> denied_expensive;
   std::atomic<int64_t> denied_concurrent;
   std::atomic<int64_t> fail_open;
+  std::atomic<int64_t> fail_closed;
+  std::atomic<int64_t> denied_sessions;
+  alignas(64) std::atomic<uint64_t> day_tokens;  // see DayOf
   alignas(64) std::atomic<uint32_t> upstream_seq;  // futex word: bumped at each release
   std::atomic<int32_t> upstream_waiters;          // a hint: a killed waiter leaves it high (extra wakes only)
   alignas(64) std::atomic<uint64_t> processes[kMaxProcesses];  // process id | kReclaimBit, 0 = free
@@ -265,6 +279,7 @@ static_assert(std::is_standard_layout_v<ClientLimits::Layout>);
 namespace {
 
 using Layout = ClientLimits::Layout;
+using ClientSlot = ClientLimits::ClientSlot;
 
 size_t FileSizeFor(uint32_t slots) { return Layout::kTableOffset + size_t{slots} * sizeof(ClientSlot); }
 
@@ -396,7 +411,8 @@ int64_t ClientLimits::FindSlot(uint64_t hash, int64_t now_ms) {
       if (key == hash) return static_cast<int64_t>(idx);
       const bool free = key == 0 || (s.concurrent.load(std::memory_order_relaxed) == 0 &&
                                      Stale(s.general.load(std::memory_order_relaxed), now_window) &&
-                                     Stale(s.expensive.load(std::memory_order_relaxed), now_window));
+                                     Stale(s.expensive.load(std::memory_order_relaxed), now_window) &&
+                                     Stale(s.sessions.load(std::memory_order_relaxed), now_window));
       if (free && candidate < 0) {
         candidate = static_cast<int64_t>(idx);
         candidate_key = key;
@@ -438,17 +454,50 @@ Decision ClientLimits::Admit(std::string_view client_id, int64_t now_ms) {
 }
 
 Decision ClientLimits::AdmitExpensive(std::string_view client_id, int64_t now_ms) {
+  return AdmitRate(&ClientSlot::expensive, options_.client_expensive_rpm, layout_->denied_expensive, client_id, now_ms);
+}
+
+Decision ClientLimits::AdmitNewSession(std::string_view client_id, int64_t now_ms) {
+  return AdmitRate(&ClientSlot::sessions, options_.client_sessions_per_min, layout_->denied_sessions, client_id,
+                   now_ms);
+}
+
+Decision ClientLimits::AdmitRate(std::atomic<uint64_t> ClientSlot::*word, int limit, std::atomic<int64_t>& denied,
+                                 std::string_view client_id, int64_t now_ms) {
+  if (limit <= 0) return Decision{};
   const int64_t slot = FindSlot(HashId(client_id), now_ms);
-  if (slot < 0) {
-    layout_->fail_open.fetch_add(1, std::memory_order_relaxed);
-    return Decision{};
+  if (slot < 0) {  // fails closed: see the top of this file
+    layout_->fail_closed.fetch_add(1, std::memory_order_relaxed);
+    return Decision{false, DenyReason::kRate, 1, {}};
   }
   int64_t retry_ms = 0;
-  if (!TryCount(layout_->slots()[slot].expensive, now_ms, options_.window_ms, options_.client_expensive_rpm, &retry_ms)) {
-    layout_->denied_expensive.fetch_add(1, std::memory_order_relaxed);
+  if (!TryCount(layout_->slots()[slot].*word, now_ms, options_.window_ms, limit, &retry_ms)) {
+    denied.fetch_add(1, std::memory_order_relaxed);
     return Decision{false, DenyReason::kRate, RetrySeconds(retry_ms), {}};
   }
   return Decision{};
+}
+
+bool ClientLimits::TokenBudgetSpent(int64_t now_ms) const {
+  if (options_.daily_token_budget <= 0) return false;
+  const uint64_t w = layout_->day_tokens.load(std::memory_order_relaxed);
+  return (w >> kTokenBits) == DayOf(now_ms) && static_cast<int64_t>(w & kTokenMask) >= options_.daily_token_budget;
+}
+
+void ClientLimits::SpendTokens(int64_t tokens, int64_t now_ms) {
+  if (tokens <= 0) return;
+  const uint64_t day = DayOf(now_ms);
+  uint64_t old = layout_->day_tokens.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint64_t spent = (old >> kTokenBits) == day ? old & kTokenMask : 0;  // a new day starts at 0
+    const uint64_t next = (day << kTokenBits) | std::min(kTokenMask, spent + static_cast<uint64_t>(tokens));
+    if (layout_->day_tokens.compare_exchange_weak(old, next, std::memory_order_relaxed)) return;
+  }
+}
+
+int64_t ClientLimits::TokensSpentToday(int64_t now_ms) const {
+  const uint64_t w = layout_->day_tokens.load(std::memory_order_relaxed);
+  return (w >> kTokenBits) == DayOf(now_ms) ? static_cast<int64_t>(w & kTokenMask) : 0;
 }
 
 Result<UpstreamSlot> ClientLimits::AcquireUpstreamSlot(const Deadline& deadline) {
@@ -563,6 +612,8 @@ LimitsSnapshot ClientLimits::Snapshot() const {
   s.denied_expensive = layout_->denied_expensive.load(std::memory_order_relaxed);
   s.denied_concurrent = layout_->denied_concurrent.load(std::memory_order_relaxed);
   s.fail_open = layout_->fail_open.load(std::memory_order_relaxed);
+  s.fail_closed = layout_->fail_closed.load(std::memory_order_relaxed);
+  s.denied_sessions = layout_->denied_sessions.load(std::memory_order_relaxed);
   s.table_slots = layout_->plain.table_slots;
   const ClientSlot* slots = layout_->slots();
   for (uint32_t i = 0; i < layout_->plain.table_slots; ++i) {

@@ -25,6 +25,12 @@ struct LimitOptions {
   // Requests that call the LLM, per client per window (CLIENT_EXPENSIVE_RPM), counted by
   // AdmitExpensive() separately from client_rpm; 0 = unlimited.
   int client_expensive_rpm = 20;
+  // New sessions per client per window (CLIENT_SESSIONS_PER_MIN), counted
+  // by AdmitNewSession(); 0 = unlimited.
+  int client_sessions_per_min = 10;
+  // LLM tokens (prompt + completion, as the provider reports them) all
+  // processes may spend per UTC day (LLM_DAILY_TOKEN_BUDGET); 0 = unlimited.
+  int64_t daily_token_budget = 0;
   // Requests a client may have running at once (CLIENT_MAX_CONCURRENT);
   // 0 = unlimited. At most 15 of them may run in one process (4-bit counters).
   int client_max_concurrent = 5;
@@ -34,7 +40,7 @@ struct LimitOptions {
   // The rate window. Rates use a fixed window weighted by the previous one
   // (see client_limits.cc); at least 1000.
   int64_t window_ms = 60000;
-  // Client slots (rounded up to a power of two, 64..4M; 32 bytes each). Used
+  // Client slots (rounded up to a power of two, 64..4M; 64 bytes each). Used
   // only when the file is created: an existing file keeps its own size.
   uint32_t table_slots = 16384;
 };
@@ -114,6 +120,8 @@ struct LimitsSnapshot {
   int64_t denied_concurrent = 0;
   int64_t fail_open = 0;           // requests admitted unchecked: client table window full,
                                    // or no process slot (over 16 processes)
+  int64_t fail_closed = 0;         // expensive requests and new sessions refused: client table window full
+  int64_t denied_sessions = 0;     // new sessions refused (CLIENT_SESSIONS_PER_MIN)
   int64_t processes = 0;           // processes registered in the file
   int64_t clients_tracked = 0;     // client slots in use
   int64_t table_slots = 0;
@@ -136,8 +144,21 @@ class ClientLimits {
   // the client cannot get a table slot.
   Decision Admit(std::string_view client_id, int64_t now_ms);
   // The separate client_expensive_rpm budget, for a request about to call
-  // the LLM (after Admit). Takes no ticket.
+  // the LLM (after Admit). Takes no ticket. Fails closed (denied, retry in
+  // 1 s, counted in fail_closed) when the client cannot get a table slot.
   Decision AdmitExpensive(std::string_view client_id, int64_t now_ms);
+  // The client_sessions_per_min budget, for a chat that starts a session.
+  // Fails closed like AdmitExpensive.
+  Decision AdmitNewSession(std::string_view client_id, int64_t now_ms);
+
+  // The global daily token budget (daily_token_budget): whether today's
+  // (UTC) spend across every process has reached it, and recording a call's
+  // tokens. Calls already in
+  // flight when it is reached still finish: the overshoot is bounded by
+  // max_concurrent_llm calls.
+  bool TokenBudgetSpent(int64_t now_ms) const;
+  void SpendTokens(int64_t tokens, int64_t now_ms);
+  int64_t TokensSpentToday(int64_t now_ms) const;
 
   // Takes a global upstream slot, waiting (futex on a shared word) until one
   // is free or `deadline` passes: then Unavailable("shed") — answer 503 with
@@ -154,7 +175,8 @@ class ClientLimits {
   LimitsSnapshot Snapshot() const;
   const LimitOptions& options() const { return options_; }
 
-  struct Layout;  // the mapped file; defined in the .cc
+  struct Layout;      // the mapped file; defined in the .cc
+  struct ClientSlot;  // one client's words in it
 
  private:
   friend class ConcurrencyTicket;
@@ -167,6 +189,8 @@ class ClientLimits {
   // The slot of `hash`, claiming an empty or stale one; -1 when none is free.
   int64_t FindSlot(uint64_t hash, int64_t now_ms);
   uint64_t HashId(std::string_view client_id) const;
+  Decision AdmitRate(std::atomic<uint64_t> ClientSlot::*word, int limit, std::atomic<int64_t>& denied,
+                     std::string_view client_id, int64_t now_ms);
   void ReleaseConcurrency(uint32_t slot, int process_index, uint64_t process_id);
   void ReleaseUpstream(uint32_t index, uint64_t process_id);
   void ReleaseProcessRow(int index);  // REQUIRES: the row is marked reclaiming by us

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "api_keys.h"
+#include "client_address.h"
 #include "cors.h"
 
 namespace folio {
@@ -38,9 +39,11 @@ const std::vector<ConfigVar> kConfigVars = {
     {"INDEX_POLL_MS", VarKind::kInt, "1000", 100, 600000, "", "how often workers look for a new index (hot swap)"},
     {"MAX_RETRIEVAL_DOCS", VarKind::kInt, "3", 1, 20, "", "retrieved chunks given to the LLM per question"},
     // Shared state (LMDB under DATA_DIR).
-    {"LMDB_MAP_MB", VarKind::kInt, "256", 8, 65536, "", "size limit of the sessions LMDB environment ($DATA_DIR/lmdb)"},
+    {"LMDB_MAP_MB", VarKind::kInt, "256", 8, 65536, "", "size limit of the sessions LMDB environment ($DATA_DIR/lmdb); near it, the least recently used sessions are evicted"},
     {"SESSION_TTL_S", VarKind::kInt, "86400", 60, 31536000, "", "a session idle this long expires"},
-    {"MAX_HISTORY_MESSAGES", VarKind::kInt, "5", 0, 100, "", "messages of a session kept (and offered to the LLM)"},
+    {"MAX_HISTORY_MESSAGES", VarKind::kInt, "5", 0, 100, "", "the prompt window: the last messages of a session offered to the LLM"},
+    {"SESSION_MAX_MESSAGES", VarKind::kInt, "100", 2, 10000, "", "messages of a session kept: the transcript GET /api/sessions/{id} returns (oldest dropped first)"},
+    {"SESSION_MAX_KB", VarKind::kInt, "64", 4, 4096, "", "bytes a session may hold (its oldest messages are dropped to fit): bounds what one client can store"},
     {"SESSION_SWEEP_S", VarKind::kInt, "300", 5, 86400, "", "how often a worker deletes expired sessions"},
     // Response cache ($DATA_DIR/cache, no fsync: rebuildable), coalescing, limits.
     {"CACHE_TTL_S", VarKind::kInt, "1800", 0, 31536000, "", "a cached answer expires this long after it was stored; 0: no cache"},
@@ -49,6 +52,7 @@ const std::vector<ConfigVar> kConfigVars = {
     {"INTENTS_FILE", VarKind::kString, "", 0, 0, "", "intent rules and canned replies (JSON); empty: config/intents.json built in"},
     {"CLIENT_RPM", VarKind::kInt, "100", 0, 10000000, "", "requests per minute per client (API key, else IP); 0: unlimited"},
     {"CLIENT_EXPENSIVE_RPM", VarKind::kInt, "20", 0, 10000000, "", "LLM-calling requests per minute per client (cache hits are free)"},
+    {"CLIENT_SESSIONS_PER_MIN", VarKind::kInt, "10", 0, 10000000, "", "new sessions per minute per client (chats without a session_id); 0: unlimited"},
     {"CLIENT_MAX_CONCURRENT", VarKind::kInt, "5", 0, 15, "", "concurrent requests per client per worker process; 0: unlimited"},
     {"MAX_CONCURRENT_LLM", VarKind::kInt, "32", 1, 256, "", "upstream LLM calls in flight across all workers; beyond: 503 + Retry-After"},
     // Process model.
@@ -60,12 +64,16 @@ const std::vector<ConfigVar> kConfigVars = {
     {"DRAIN_TIMEOUT_S", VarKind::kInt, "10", 1, 300, "", "seconds in-flight requests get to finish on SIGTERM"},
     {"REQUEST_TIMEOUT_S", VarKind::kInt, "30", 1, 600, "", "whole-request deadline, counted from arrival"},
     // nginx limits.
-    {"RATE_LIMIT_RPS", VarKind::kInt, "10", 1, 1000000, "", "per-IP requests/s on /api/ and /v1/ (nginx limit_req)"},
-    {"RATE_LIMIT_BURST", VarKind::kInt, "20", 0, 1000000, "", "per-IP burst above RATE_LIMIT_RPS"},
-    {"CONN_LIMIT_PER_IP", VarKind::kInt, "32", 1, 65535, "", "per-IP concurrent connections on /api/ and /v1/"},
+    {"RATE_LIMIT_RPS", VarKind::kInt, "10", 1, 1000000, "", "per-client requests/s on /api/ and /v1/ (nginx limit_req; a client is an address, an IPv6 /64)"},
+    {"RATE_LIMIT_BURST", VarKind::kInt, "20", 1, 1000000, "", "per-client burst above RATE_LIMIT_RPS"},
+    {"CONN_LIMIT_PER_IP", VarKind::kInt, "32", 1, 65535, "", "requests in progress at once per client address (IPv6: per /64), on every path (nginx limit_conn)"},
+    {"PROBE_RATE_LIMIT_RPS", VarKind::kInt, "20", 1, 1000000, "", "per-client requests/s on /ping and /ready (generous: health checks and crons send a few a minute)"},
+    {"PROBE_RATE_LIMIT_BURST", VarKind::kInt, "100", 1, 1000000, "", "per-client burst above PROBE_RATE_LIMIT_RPS"},
+    {"NGINX_CONNECTIONS", VarKind::kInt, "8192", 256, 1000000, "", "connections per nginx worker (≈ 1 KB each when idle); the open-file limit is raised to match, within the hard limit"},
+    {"TRUSTED_PROXIES", VarKind::kString, "", 0, 0, "", "comma-separated CIDRs of the proxies in front of nginx (a platform's edge, a load balancer) whose X-Forwarded-For names the client; empty: trust no one, the header changes nothing"},
     // Access (worker/access.h): API keys, operator endpoints, browsers.
     {"API_KEYS_FILE", VarKind::kString, "", 0, 0, "", "hashes of the keys allowed to call /api/* and /v1/*, one `sha256:<hex> [operator]` a line (`folio-worker --hash-key` makes one); reloaded when it changes; empty: no key needed"},
-    {"OPERATOR_ACCESS", VarKind::kEnum, "open", 0, 0, "open|loopback|operator", "who may read /metrics, /api/cache/stats, /api/health/scaling and /api/health's details (others get its status only); /ping and /ready stay open"},
+    {"OPERATOR_ACCESS", VarKind::kEnum, "auto", 0, 0, "auto|open|loopback|operator", "who may read /metrics, /api/cache/stats, /api/health/scaling, /api/health's details and /ready's reason (others get the status only): auto = operator when API_KEYS_FILE is set, else loopback (behind a proxy on the same host, loopback is every visitor: use operator); /ping and /ready stay open"},
     {"CORS_ORIGINS", VarKind::kString, "", 0, 0, "", "browser origins allowed to call the API, comma-separated `https://host[:port]`; empty: no CORS headers"},
     // Health.
     {"MEMORY_LIMIT_MB", VarKind::kInt, "512", 32, 1048576, "", "instance memory the health check compares against"},
@@ -81,6 +89,7 @@ const std::vector<ConfigVar> kConfigVars = {
     {"LLM_BASE_URL", VarKind::kString, "https://api.openai.com/v1", 0, 0, "", "OpenAI-compatible API base, up to /v1"},
     {"LLM_MODEL", VarKind::kString, "gpt-4o-mini", 0, 0, "", "chat model name sent upstream"},
     {"LLM_RETRIES", VarKind::kInt, "2", 0, 10, "", "extra attempts on connection errors, timeouts, 429 and 5xx"},
+    {"LLM_DAILY_TOKEN_BUDGET", VarKind::kInt, "0", 0, 1000000000000, "", "LLM tokens (prompt + completion, as the provider counts them) all workers may spend per UTC day; once spent, answers come from the knowledge base, marked degraded, until midnight; 0: no budget"},
     {"LLM_REQUIRED", VarKind::kBool, "false", 0, 0, "", "true: a missing OPENAI_API_KEY stops start-up"},
     {"BREAKER_THRESHOLD", VarKind::kInt, "5", 1, 1000, "", "consecutive upstream failures that open the circuit breaker"},
     {"BREAKER_COOLDOWN_S", VarKind::kInt, "30", 1, 3600, "", "seconds the breaker stays open before one trial call"},
@@ -151,6 +160,8 @@ void CheckAccessSettings(const Config& config, std::vector<std::string>* problem
   }
   Result<CorsPolicy> cors = CorsPolicy::Parse(config.Str("CORS_ORIGINS"));
   if (!cors.ok()) problems->push_back("CORS_ORIGINS: " + cors.status().message());
+  Result<std::vector<std::string>> proxies = ParseCidrList(config.Str("TRUSTED_PROXIES"));
+  if (!proxies.ok()) problems->push_back("TRUSTED_PROXIES: " + proxies.status().message());
 }
 
 }  // namespace

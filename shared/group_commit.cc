@@ -14,8 +14,11 @@
 
 namespace folio {
 
-GroupCommit::GroupCommit(Store* store, BatchObserver observer)
-    : store_(store), observer_(std::move(observer)), committer_(&GroupCommit::Run, this) {}
+GroupCommit::GroupCommit(Store* store, BatchObserver observer, MakeRoom make_room)
+    : store_(store),
+      observer_(std::move(observer)),
+      make_room_(std::move(make_room)),
+      committer_(&GroupCommit::Run, this) {}
 
 GroupCommit::~GroupCommit() {
   {
@@ -52,6 +55,10 @@ void GroupCommit::Run() {
       batch.swap(queue_);
     }
     Status txn_status = CommitBatch(batch);
+    if (txn_status.error() == "store_full" && make_room_ && make_room_()) {
+      for (Pending& p : batch) p.result = Status::Ok();
+      txn_status = CommitBatch(batch);  // each op reads its state afresh
+    }
     LastFailure failure;
     if (!txn_status.ok()) {
       Result<StoreInfo> info = store_->EnvInfo();

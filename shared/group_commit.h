@@ -36,8 +36,13 @@ class GroupCommit {
   // and how long its transaction took, commit and sync included.
   using BatchObserver = std::function<void(size_t writes, double seconds)>;
 
+  // Called on the committer thread when a batch failed because the store
+  // is full ("store_full"): returns true if it made room (in transactions of
+  // its own), and the batch then runs once more.
+  using MakeRoom = std::function<bool()>;
+
   // REQUIRES: `store` outlives this object.
-  explicit GroupCommit(Store* store, BatchObserver observer = nullptr);
+  explicit GroupCommit(Store* store, BatchObserver observer = nullptr, MakeRoom make_room = nullptr);
   // Commits what is queued, then stops the committer thread.
   ~GroupCommit();
   GroupCommit(const GroupCommit&) = delete;
@@ -84,6 +89,7 @@ class GroupCommit {
 
   Store* store_;  // not owned
   BatchObserver observer_;
+  MakeRoom make_room_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;
   std::vector<Pending> queue_;  // guarded by mu_

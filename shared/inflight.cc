@@ -17,7 +17,9 @@
 //     sooner: pid gone, zombie, or pid reused (start time from /proc differs).
 //  3. A finished entry answers for linger_ms after finished_ms (again clamped
 //     against clock steps), then counts as absent: Join() replaces it and
-//     Purge() deletes it.
+//     Purge() deletes it. A failed one answers only the followers that were
+//     already waiting: a question that arrives after the failure leads a
+//     new attempt instead of inheriting it.
 //  4. A record that does not decode counts as absent (replaced by Join,
 //     deleted by Purge); an absent entry makes Wait() return kTakeOver.
 // So every waiter leaves Wait() by its deadline at the latest, and some Join()
@@ -164,6 +166,11 @@ bool Lingering(const Entry& e, int64_t now_ms, int64_t linger_ms) {
   return e.state != State::kRunning && now_ms < e.finished_ms + linger_ms && e.finished_ms - now_ms <= kClockSlackMs;
 }
 
+// A finished entry a new Join() follows: a result, never a failure.
+bool Followable(const Entry& e, int64_t now_ms, int64_t linger_ms) {
+  return e.state == State::kDone && Lingering(e, now_ms, linger_ms);
+}
+
 bool IsFinished(const Entry& e) { return e.state != State::kRunning; }
 
 Status CheckKey(std::string_view key) {
@@ -179,6 +186,8 @@ int64_t WallMs() {
 }
 
 }  // namespace
+
+bool InflightTable::IsRecord(std::string_view bytes) { return Decode(bytes).has_value(); }
 
 Result<InflightTable> InflightTable::Open(Store* store, InflightOptions options) {
   auto db = store->Database(kInflightDb);
@@ -202,7 +211,7 @@ Result<InflightTable::Role> InflightTable::Join(std::string_view key, int64_t le
       if (!got.ok()) return got.status();
       if (got->has_value()) seen = Decode(**got);
     }  // the views in `seen` are only used for fixed fields below
-    if (seen && Lingering(*seen, now_ms, options_.linger_ms)) return Role::kFollower;
+    if (seen && Followable(*seen, now_ms, options_.linger_ms)) return Role::kFollower;
     if (seen && seen->state == State::kRunning && LeaseLive(*seen, now_ms)) {
       if (seen->owner == self || Alive(seen->owner)) return Role::kFollower;
       found_dead.emplace(seen->owner, seen->generation);
@@ -215,7 +224,7 @@ Result<InflightTable::Role> InflightTable::Join(std::string_view key, int64_t le
         auto got = txn.Get(db_, key);
         if (!got.ok()) return got.status();
         std::optional<Entry> cur = got->has_value() ? Decode(**got) : std::nullopt;
-        if (cur && Lingering(*cur, now_ms, options_.linger_ms)) return Status::Ok();
+        if (cur && Followable(*cur, now_ms, options_.linger_ms)) return Status::Ok();
         if (cur && cur->state == State::kRunning && LeaseLive(*cur, now_ms)) {
           // Take over only the leader we checked and found dead; a leader that
           // appeared since is alive as far as we know (Wait checks again).

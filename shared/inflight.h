@@ -58,8 +58,10 @@ class InflightTable {
 
   // Leader if the key has no entry, or its leader process is dead (pid gone,
   // zombie, or pid reused: start time differs), or its lease expired, or it
-  // finished more than linger_ms ago. Follower otherwise — including when a
-  // finished entry is still lingering: Wait() then returns at once.
+  // failed, or it finished more than linger_ms ago. Follower otherwise —
+  // including when an answer is still lingering: Wait() then returns at once.
+  // (A failure is shared with the followers already waiting, never with
+  // questions that come after it.)
   // The decision to lead is taken inside one write transaction, so exactly one
   // caller in all processes leads a key at a time. lease_ms > 0.
   // InvalidArgument for an empty key or one over 256 bytes.
@@ -100,6 +102,10 @@ class InflightTable {
   Result<int> Purge(int64_t now_ms);
 
   const InflightOptions& options() const { return options_; }
+
+  // Whether `bytes` is a record this table writes (for consistency checks
+  // of a stopped instance; the table itself treats any other as absent).
+  static bool IsRecord(std::string_view bytes);
 
  private:
   InflightTable(Store* store, Db db, InflightOptions options) : store_(store), db_(db), options_(options) {}

@@ -30,10 +30,11 @@ std::optional<Intent> IntentFromName(std::string_view name);
 // (a test keeps the two identical).
 std::string_view DefaultIntentConfig();
 
-// Only this many leading bytes of a message are classified: they bound the cost
-// (≈ 6 µs at most; a typical question takes 1-2 µs), the topic of a question
-// shows in its first forty words, and a message that long is no greeting.
-inline constexpr size_t kMaxClassifiedBytes = 256;
+// The whole of any message folio accepts is classified (2,000 characters are
+// at most 8,000 bytes): a greeting followed by a real question must not get
+// the canned greeting. This bound only caps the cost for other callers
+// (linear: ≈ 1-2 µs for a typical question, tens of µs for the longest).
+inline constexpr size_t kMaxClassifiedBytes = 16 << 10;
 
 class IntentClassifier {
  public:

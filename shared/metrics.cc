@@ -219,8 +219,11 @@ Metrics::Metrics(std::unique_ptr<Mapping> mapping, int slot, std::string path)
       path_(std::move(path)) {}
 
 Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  // 0600: only folio's own processes map it (a file an older folio made
+  // readable to others is tightened too).
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (fd.get() < 0) return FileError("cannot open", path);
+  (void)::fchmod(fd.get(), 0600);
   // Serialises initialisation, claims and folds across processes. Released
   // (before `fd` closes) when this function returns.
   FileLock lock(fd.get());

@@ -44,11 +44,13 @@ enum class Counter : uint8_t {
   kUpstreamCalls, kUpstreamErrors, kUpstreamRetries,  // calls = attempts, retries included
   kPromptTokens, kCompletionTokens,
   kCostMicroDollars,  // computed by the caller from its price table
-  kDegradedAnswers,   // answered without the LLM (breaker open, upstream failed)
+  kDegradedAnswers,   // answered without the LLM (none configured, breaker open, upstream failed, budget spent)
   kBreakerOpens,
+  kSessionsEvicted,   // least recently used sessions deleted to keep the store from filling
+  kBudgetRefusals,    // answers from the knowledge base because the day's token budget was spent
 };
-inline constexpr int kCounterCount = 14;
-static_assert(static_cast<int>(Counter::kBreakerOpens) + 1 == kCounterCount);
+inline constexpr int kCounterCount = 16;
+static_assert(static_cast<int>(Counter::kBudgetRefusals) + 1 == kCounterCount);
 
 // Latency bucket upper bounds in seconds (`le`), shared by every histogram.
 // From 0.5 ms (a cache hit) to 30 s (the longest an LLM answer may take).
@@ -98,6 +100,8 @@ struct ExtraGauges {
   std::optional<int64_t> upstream_slots_in_use, upstream_slots;  // MAX_CONCURRENT_LLM slots
   std::optional<int64_t> client_tickets_in_use;  // CLIENT_MAX_CONCURRENT tickets held, all clients
   std::optional<int64_t> shed_total;             // requests shed for want of an upstream slot
+  std::optional<int64_t> llm_tokens_today, llm_daily_token_budget;  // LLM_DAILY_TOKEN_BUDGET (0: none)
+  std::optional<int64_t> session_refusals_total;     // new sessions refused (CLIENT_SESSIONS_PER_MIN)
 };
 
 // Recent load for the scaling advisor, from 10-second buckets: the last

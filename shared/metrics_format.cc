@@ -42,8 +42,10 @@ constexpr auto kCounters = std::to_array<CounterInfo>({
     {"upstream_prompt_tokens", "Prompt tokens sent to the LLM upstream.", false},
     {"upstream_completion_tokens", "Completion tokens received from the LLM upstream.", false},
     {"upstream_cost_dollars", "Estimated LLM spend in US dollars, from the configured prices.", true},
-    {"degraded_answers", "Answers given without the LLM (breaker open or upstream failed).", false},
+    {"degraded_answers", "Answers given without the LLM (none configured, breaker open, upstream failed, budget spent).", false},
     {"breaker_opens", "Times the LLM circuit breaker opened.", false},
+    {"sessions_evicted", "Sessions evicted, least recently used first, to keep the session store from filling.", false},
+    {"llm_budget_refusals", "Answers given from the knowledge base because the day's token budget was spent.", false},
 });
 static_assert(kCounters.size() == kCounterCount);
 
@@ -173,10 +175,17 @@ std::string RenderPrometheus(const MetricsSnapshot& snapshot, const ExtraGauges&
   gauge("folio_upstream_slots", "Global LLM upstream slots (MAX_CONCURRENT_LLM).", extra.upstream_slots);
   gauge("folio_client_tickets_in_use", "Per-client concurrency tickets held now, all clients (CLIENT_MAX_CONCURRENT).",
         extra.client_tickets_in_use);
-  if (extra.shed_total) {
-    w.Family("folio_upstream_shed_total", "counter", "Requests answered 503 for want of an upstream slot.");
-    w.Sample("folio_upstream_shed_total", "", *extra.shed_total);
-  }
+  gauge("folio_llm_tokens_today", "LLM tokens spent today (UTC), all worker processes.", extra.llm_tokens_today);
+  gauge("folio_llm_daily_token_budget", "LLM_DAILY_TOKEN_BUDGET: tokens a day before answers come from the knowledge base only (0: no budget).",
+        extra.llm_daily_token_budget);
+  auto counter = [&](const char* name, const char* help, const std::optional<int64_t>& v) {
+    if (!v) return;
+    w.Family(name, "counter", help);
+    w.Sample(name, "", *v);
+  };
+  counter("folio_upstream_shed_total", "Requests answered 503 for want of an upstream slot.", extra.shed_total);
+  counter("folio_session_refusals_total", "New sessions refused: a client over CLIENT_SESSIONS_PER_MIN.",
+          extra.session_refusals_total);
   return w.Take();
 }
 

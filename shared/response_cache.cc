@@ -620,7 +620,19 @@ Status ResponseCache::EvictOldest(uint64_t count) {
   return Status::Ok();
 }
 
+void ResponseCache::EnableIfRoom() {
+  if (!disabled_.load()) return;
+  // Twice the reserve: room for more than the one Put that would fill it again.
+  Result<bool> room = store_->HasFreePages(2 * store_->reserve_pages());
+  if (!room.ok() || !*room) return;
+  if (disabled_.exchange(false)) {
+    warned_full_ = false;
+    LogInfo("cache_enabled_again", {{"reason", "the map has room again"}, {"path", options_.path}});
+  }
+}
+
 Result<int> ResponseCache::PurgeExpired(int64_t now_ms, int max_batch) {
+  EnableIfRoom();
   if (max_batch <= 0) return 0;
   std::vector<Victim> found;
   {

@@ -164,9 +164,14 @@ class ResponseCache {
   // that is empty or over 400 bytes, a payload that is not a JSON object, has
   // "degraded": true, or exceeds kMaxCachePayloadBytes or max_bytes.
   Status Put(std::string_view key, std::string_view payload, int64_t now_ms);
+  // Frees reader slots of processes that died inside a read transaction of
+  // this environment (Store::ClearStaleReaders). Returns how many.
+  Result<int> ClearStaleReaders() { return store_->ClearStaleReaders(); }
   // Deletes up to `max_batch` expired or corrupt entries (and LRU index keys
   // whose entry is gone) in one write transaction; returns how many entries it
   // deleted. Call it periodically; call again while it returns max_batch.
+  // A cache that disabled itself on a full map is enabled again here once
+  // the map has room (deletions by any process: expiry, eviction, a clear).
   Result<int> PurgeExpired(int64_t now_ms, int max_batch);
   // Deletes every entry, in batches, keeping the counters; re-enables a
   // disabled cache.
@@ -199,6 +204,7 @@ class ResponseCache {
   bool HasPending() const;
   void MaybeFlush(int64_t now_ms);
   void Disable(const std::string& reason);
+  void EnableIfRoom();  // undoes Disable once the map has room again
   Status DisabledStatus() const;
 
   std::unique_ptr<Store> store_;

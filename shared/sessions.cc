@@ -1,221 +1,194 @@
-// sessions.cc: session records and their lifecycle.
-//
-// Record format, version 1 (all integers little-endian, fixed width):
-//   u8 version = 1 | i64 created | i64 updated | u32 count |
-//   count × ( u8 role (1 user, 2 assistant) | i64 ts | u32 length | length bytes )
-// Binary rather than JSON because decoding it is a handful of bounds checks, with
-// no allocator-driven parser to harden; the leading version byte lets a later
-// format coexist with old records. created/updated sit at fixed offsets so the
-// sweep can read expiry without decoding messages.
+// sessions.cc: the session store — records (session_record.h) and their
+// lifecycle in LMDB.
 //
 // Expiry is lazy: Get/AppendTurn treat an expired record as absent, and
-// SweepExpired() reclaims the space. A sweep collects candidates in a read
-// transaction (which blocks nobody) and re-checks each one inside the write
-// transaction that deletes it, so a session that got a turn in between survives.
+// SweepExpired() reclaims the space. Every record has one entry in the
+// recency index, keyed big-endian `updated_ms` then the record's key, written
+// in the same transaction as the record: walking it from the start visits
+// sessions least recently used first. The sweep walks it only as far as the
+// expired ones go; eviction takes its head.
+//
+// Why evict instead of refusing: sessions are created by anonymous clients.
+// Without eviction, once the map reached its reserve every turn of everyone
+// was refused until sessions expired (a day); one client creating sessions
+// flat out could cause that in hours. With it, the store keeps the most
+// recently used conversations, and the one client mostly evicts its own.
+// Eviction runs ahead of need (the housekeeper calls EvictIfNearFull every
+// few seconds, from twice the reserve) and, should a burst outrun it, when
+// a batch of turns finds the store full (GroupCommit's make-room hook: the
+// batch runs once more after eviction).
+//
+// Each deletion batch re-checks its candidates inside its write transaction,
+// so a session that got a turn in between survives.
 #include "sessions.h"
-
-#include <sys/random.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cerrno>
-#include <cstring>
-#include <optional>
 
 #include "log.h"
 
 namespace folio {
 namespace {
 
-constexpr uint8_t kFormatVersion = 1;
-constexpr size_t kHeaderBytes = 1 + 8 + 8 + 4;
-constexpr size_t kMessageHeaderBytes = 1 + 8 + 4;
-constexpr size_t kSweepBatch = 500;        // deletions per write transaction
-constexpr size_t kSweepScanLimit = 5000;   // records visited per read transaction
+constexpr size_t kSweepBatch = 500;  // deletions per write transaction
+constexpr size_t kEvictBatch = 100;
+// Evicted when a write found the store full although the free-page count
+// said otherwise: LMDB could not use those pages (not yet reusable, or not
+// contiguous for a large record), so some must go whatever the count says.
+constexpr size_t kEvictOnFull = 2 * kEvictBatch;
 constexpr size_t kMaxListLimit = 1000;
+constexpr size_t kLruRebuildBatch = 1000;
 
-constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-constexpr size_t kIdChars = 22;   // 128 bits, 6 per character
-// The last 8 characters of a new id hold the low 44 bits of its creation
-// time in milliseconds (the character before them holds the 4 bits above
-// with 2 random ones). SessionKey() puts them first.
-constexpr size_t kTimeChars = 8;
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-// Reads fixed-width fields from untrusted bytes; every read is bounds-checked.
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  bool U8(uint8_t* v) {
-    if (bytes_.size() < 1) return false;
-    *v = static_cast<uint8_t>(bytes_[0]);
-    bytes_.remove_prefix(1);
-    return true;
-  }
-  bool U32(uint32_t* v) { return Fixed(4, v); }
-  bool I64(int64_t* v) {
-    uint64_t u = 0;
-    if (!Fixed(8, &u)) return false;
-    *v = static_cast<int64_t>(u);
-    return true;
-  }
-  bool Bytes(size_t n, std::string* out) {
-    if (bytes_.size() < n) return false;
-    out->assign(bytes_.data(), n);
-    bytes_.remove_prefix(n);
-    return true;
-  }
-  size_t remaining() const { return bytes_.size(); }
-
- private:
-  template <typename T>
-  bool Fixed(size_t n, T* v) {
-    if (bytes_.size() < n) return false;
-    T out = 0;
-    for (size_t i = 0; i < n; ++i) out |= static_cast<T>(static_cast<uint8_t>(bytes_[i])) << (8 * i);
-    *v = out;
-    bytes_.remove_prefix(n);
-    return true;
-  }
-  std::string_view bytes_;
-};
-
-Status Corrupt(const char* why) { return Internal("corrupt_record", std::string("session record: ") + why); }
 Status SessionNotFound() { return NotFound("session_not_found", "no such session, or it has expired"); }
 Status BadId() { return InvalidArgument("invalid_session_id", "a session id is 22 base64url characters"); }
 
-// `updated` of a record, read from its fixed-offset header.
-std::optional<int64_t> PeekUpdated(std::string_view bytes) {
-  Reader r(bytes);
-  uint8_t version = 0;
-  int64_t created = 0, updated = 0;
-  if (!r.U8(&version) || version != kFormatVersion || !r.I64(&created) || !r.I64(&updated)) return std::nullopt;
-  return updated;
+// A turn's moment in milliseconds: `now` (unix seconds, injected by callers
+// and tests) with the wall clock's milliseconds, so that the order within a
+// second is the order of the turns.
+int64_t RecencyMs(int64_t now) {
+  const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+  return now * 1000 + wall_ms % 1000;
+}
+
+std::string LruKey(int64_t updated_ms, std::string_view key) {
+  std::string out(8, '\0');
+  const auto u = static_cast<uint64_t>(std::max<int64_t>(0, updated_ms));
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(u >> (8 * (7 - i)));
+  return out.append(key);
+}
+
+// The record key and `updated_ms` of an index entry; false for a malformed one.
+bool SplitLruKey(std::string_view lru_key, std::string* key, int64_t* updated_ms) {
+  if (lru_key.size() <= 8) return false;
+  uint64_t u = 0;
+  for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<uint8_t>(lru_key[i]);
+  *updated_ms = static_cast<int64_t>(u);
+  key->assign(lru_key.substr(8));
+  return true;
+}
+
+// Cuts `text` to at most `max` bytes at a UTF-8 boundary, marking the cut.
+void CutTo(std::string* text, size_t max) {
+  static const std::string kMark = "\xE2\x80\xA6";  // …
+  if (text->size() <= max) return;
+  size_t end = max > kMark.size() ? max - kMark.size() : 0;
+  while (end > 0 && (static_cast<unsigned char>((*text)[end]) & 0xC0) == 0x80) --end;
+  text->resize(end);
+  text->append(kMark);
+}
+
+// Keeps the transcript within the options: the newest turn always, then as
+// many of the messages before it as max_messages and max_record_bytes allow.
+void Bound(Session* session, const SessionOptions& options) {
+  std::vector<Message>& m = session->messages;
+  if (m.size() > options.max_messages) m.erase(m.begin(), m.end() - static_cast<ptrdiff_t>(options.max_messages));
+  const size_t newest = std::min<size_t>(2, m.size());
+  const size_t overhead = EncodedSessionSize(Session{}) + 2 * EncodedMessageSize(Message{});
+  for (size_t i = m.size() - newest; i < m.size(); ++i) CutTo(&m[i].content, (options.max_record_bytes - overhead) / 2);
+  size_t size = EncodedSessionSize(*session);
+  size_t drop = 0;
+  while (size > options.max_record_bytes && drop + newest < m.size()) {
+    size -= EncodedMessageSize(m[drop++]);
+  }
+  m.erase(m.begin(), m.begin() + static_cast<ptrdiff_t>(drop));
+}
+
+// Writes `session` under `key` and moves its index entry from
+// `old_updated_ms` (< 0: none) to its `updated_ms`.
+Status PutRecord(WriteTxn& txn, Db db, Db lru, const std::string& key, const Session& session,
+                 int64_t old_updated_ms) {
+  if (old_updated_ms >= 0 && old_updated_ms != session.updated_ms) {
+    Result<bool> gone = txn.Delete(lru, LruKey(old_updated_ms, key));
+    if (!gone.ok()) return gone.status();
+  }
+  if (Status s = txn.Put(db, key, EncodeSession(session)); !s.ok()) return s;
+  return txn.Put(lru, LruKey(session.updated_ms, key), "");
+}
+
+// Deletes record `key` and its index entry `lru_key` when the record is
+// still what the caller saw (`updated_ms` unchanged) and, for a sweep
+// (`expired_at` > 0), expired then; an entry whose record is gone or moved
+// on is deleted alone. Returns whether a session went.
+Result<bool> DeleteIfUnchanged(WriteTxn& txn, Db db, Db lru, std::string_view lru_key, const std::string& key,
+                               int64_t updated_ms, int64_t expired_at, int64_t ttl_s) {
+  Result<std::optional<std::string_view>> bytes = txn.Get(db, key);
+  if (!bytes.ok()) return bytes.status();
+  const std::optional<RecordTimes> times = bytes->has_value() ? PeekTimes(**bytes) : std::nullopt;
+  if (times && expired_at > 0 && expired_at - times->updated < ttl_s) return false;  // not expired after all
+  const bool same = bytes->has_value() && (!times || times->updated_ms == updated_ms);
+  if (same) {
+    Result<bool> removed = txn.Delete(db, key);
+    if (!removed.ok()) return removed.status();
+  }
+  Result<bool> entry = txn.Delete(lru, lru_key);
+  if (!entry.ok()) return entry.status();
+  return same;
 }
 
 }  // namespace
 
-std::string_view RoleName(Role role) { return role == Role::kAssistant ? "assistant" : "user"; }
-
-Result<std::string> NewSessionId() {
-  unsigned char raw[16];
-  constexpr size_t kRandomBytes = 10;  // then the 48-bit creation time
-  size_t got = 0;
-  while (got < kRandomBytes) {
-    ssize_t n = getrandom(raw + got, kRandomBytes - got, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Internal("random_failed", std::string("getrandom: ") + std::strerror(errno));
-    }
-    got += static_cast<size_t>(n);
+SessionStore::SessionStore(Store* store, Db db, Db lru, SessionOptions options)
+    : store_(store), counters_(std::make_shared<Counters>()), db_(db), lru_(lru), options_(options) {
+  GroupCommit::MakeRoom make_room = nullptr;
+  if (options.evict_when_full) {
+    // A copy, not `this` (the hook outlives moves of this object); it has no
+    // committer of its own, and eviction needs none.
+    make_room = [copy = *this]() mutable {
+      Result<int> evicted = copy.Evict(kEvictOnFull, /*only_near_full=*/false);
+      return evicted.ok() && *evicted > 0;
+    };
   }
-  const uint64_t ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-  for (size_t i = kRandomBytes; i < sizeof(raw); ++i) raw[i] = static_cast<unsigned char>(ms >> (8 * (15 - i)));
-  std::string id;
-  id.reserve(22);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char byte : raw) {
-    acc = (acc << 8) | byte;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      id.push_back(kBase64Url[(acc >> bits) & 0x3F]);
-    }
-  }
-  id.push_back(kBase64Url[(acc << (6 - bits)) & 0x3F]);  // the last 2 bits, zero-padded
-  return id;
+  commits_ = std::make_shared<GroupCommit>(store, options.on_commit, std::move(make_room));
 }
-
-bool IsValidSessionId(std::string_view id) {
-  if (id.size() != 22) return false;
-  for (size_t i = 0; i < id.size(); ++i) {
-    const char* pos = std::strchr(kBase64Url, id[i]);
-    if (id[i] == '\0' || pos == nullptr) return false;
-    // 22 × 6 = 132 bits for 128: the final character's low 4 bits must be zero.
-    if (i == 21 && ((pos - kBase64Url) & 0x0F) != 0) return false;
-  }
-  return true;
-}
-
-std::string SessionKey(std::string_view id) {
-  if (id.size() != kIdChars) return std::string(id);
-  std::string key;
-  key.reserve(kIdChars);
-  key.append(id.substr(kIdChars - kTimeChars)).append(id.substr(0, kIdChars - kTimeChars));
-  return key;
-}
-
-std::string IdOfSessionKey(std::string_view key) {
-  if (key.size() != kIdChars) return std::string(key);
-  std::string id;
-  id.reserve(kIdChars);
-  id.append(key.substr(kTimeChars)).append(key.substr(0, kTimeChars));
-  return id;
-}
-
-std::string EncodeSession(const Session& session) {
-  std::string out;
-  size_t size = kHeaderBytes;
-  for (const Message& m : session.messages) size += kMessageHeaderBytes + m.content.size();
-  out.reserve(size);
-  out.push_back(static_cast<char>(kFormatVersion));
-  PutU64(&out, static_cast<uint64_t>(session.created));
-  PutU64(&out, static_cast<uint64_t>(session.updated));
-  PutU32(&out, static_cast<uint32_t>(session.messages.size()));
-  for (const Message& m : session.messages) {
-    out.push_back(static_cast<char>(m.role));
-    PutU64(&out, static_cast<uint64_t>(m.ts));
-    PutU32(&out, static_cast<uint32_t>(m.content.size()));
-    out.append(m.content);
-  }
-  return out;
-}
-
-Result<Session> DecodeSession(std::string_view bytes) {
-  Reader r(bytes);
-  uint8_t version = 0;
-  uint32_t count = 0;
-  Session s;
-  if (!r.U8(&version)) return Corrupt("empty");
-  if (version != kFormatVersion) return Corrupt("unknown version");
-  if (!r.I64(&s.created) || !r.I64(&s.updated) || !r.U32(&count)) return Corrupt("truncated header");
-  // Each message takes at least its header: a count beyond that is a lie, and
-  // must not drive an allocation.
-  if (count > r.remaining() / kMessageHeaderBytes) return Corrupt("message count exceeds record");
-  s.messages.reserve(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    uint8_t role = 0;
-    uint32_t length = 0;
-    Message m;
-    if (!r.U8(&role) || !r.I64(&m.ts) || !r.U32(&length)) return Corrupt("truncated message header");
-    if (role != static_cast<uint8_t>(Role::kUser) && role != static_cast<uint8_t>(Role::kAssistant)) {
-      return Corrupt("unknown role");
-    }
-    m.role = static_cast<Role>(role);
-    if (!r.Bytes(length, &m.content)) return Corrupt("truncated message");
-    s.messages.push_back(std::move(m));
-  }
-  if (r.remaining() != 0) return Corrupt("trailing bytes");
-  return s;
-}
-
-// ---- SessionStore ----------------------------------------------------------
 
 Result<SessionStore> SessionStore::Open(Store* store, SessionOptions options) {
   Result<Db> db = store->Database(kSessionsDb);
   if (!db.ok()) return db.status();
-  if (options.max_history_messages == 0 || options.ttl_s <= 0) {
-    return InvalidArgument("bad_session_options", "max_history_messages and ttl_s must be positive");
+  Result<Db> lru = store->Database(kSessionsLruDb);
+  if (!lru.ok()) return lru.status();
+  if (options.max_messages < 2 || options.ttl_s <= 0 || options.max_record_bytes < 1024) {
+    return InvalidArgument("bad_session_options",
+                           "max_messages must be at least 2, ttl_s positive, max_record_bytes at least 1024");
   }
-  return SessionStore(store, *db, options);
+  SessionStore sessions(store, *db, *lru, std::move(options));
+  if (Status s = sessions.BuildLruIfMissing(); !s.ok()) return s;
+  return sessions;
+}
+
+Status SessionStore::BuildLruIfMissing() {
+  Result<DbStats> records = store_->Stat(db_);
+  Result<DbStats> entries = store_->Stat(lru_);
+  if (!records.ok()) return records.status();
+  if (!entries.ok()) return entries.status();
+  if (entries->entries >= records->entries) return Status::Ok();
+  // Records from before the index: one entry each, in batches.
+  std::string resume;
+  for (bool more = true; more;) {
+    std::vector<std::pair<std::string, int64_t>> batch;
+    {
+      Result<ReadTxn> txn = store_->BeginRead();
+      if (!txn.ok()) return txn.status();
+      Status s = txn->ForEach(db_, resume, [&](std::string_view key, std::string_view value) {
+        if (!resume.empty() && key == resume) return true;
+        if (std::optional<RecordTimes> t = PeekTimes(value)) batch.emplace_back(std::string(key), t->updated_ms);
+        resume.assign(key);
+        return batch.size() < kLruRebuildBatch;
+      });
+      if (!s.ok()) return s;
+      more = batch.size() == kLruRebuildBatch;
+    }
+    Status s = store_->Write(
+        [&](WriteTxn& txn) -> Status {
+          for (const auto& [key, updated_ms] : batch)
+            if (Status put = txn.Put(lru_, LruKey(updated_ms, key), ""); !put.ok()) return put;
+          return Status::Ok();
+        },
+        Durability::kSynced);
+    if (!s.ok()) return s;
+  }
+  LogInfo("session_index_built", {{"sessions", records->entries}});
+  return Status::Ok();
 }
 
 Result<std::string> SessionStore::Create(int64_t now) {
@@ -223,7 +196,7 @@ Result<std::string> SessionStore::Create(int64_t now) {
   if (!id.ok()) return id.status();
   Session session;
   session.created = session.updated = now;
-  const std::string record = EncodeSession(session);
+  session.updated_ms = RecencyMs(now);
   Status s = commits_->Write([&](WriteTxn& txn) -> Status {
     const std::string key = SessionKey(*id);
     Result<std::optional<std::string_view>> existing = txn.Get(db_, key);
@@ -231,7 +204,7 @@ Result<std::string> SessionStore::Create(int64_t now) {
     // Two ids collide only if made in the same millisecond with the same 80
     // random bits; refusing beats overwriting someone's history.
     if (existing->has_value()) return Internal("session_id_collision", "new session id already exists");
-    return txn.Put(db_, key, record);
+    return PutRecord(txn, db_, lru_, key, session, -1);
   });
   if (!s.ok()) return s;
   return id;
@@ -245,17 +218,15 @@ Result<GroupCommit::Op> SessionStore::StartOp(std::string_view id, std::string_v
   }
   Session session;
   session.created = session.updated = now;
+  session.updated_ms = RecencyMs(now);
   session.messages.push_back(Message{Role::kUser, std::string(user_msg), now});
   session.messages.push_back(Message{Role::kAssistant, std::string(assistant_msg), now});
-  if (session.messages.size() > options_.max_history_messages) {
-    session.messages.erase(session.messages.begin(),
-                           session.messages.end() - static_cast<ptrdiff_t>(options_.max_history_messages));
-  }
-  return GroupCommit::Op([db = db_, key = SessionKey(id), record = EncodeSession(session)](WriteTxn& txn) -> Status {
+  Bound(&session, options_);
+  return GroupCommit::Op([db = db_, lru = lru_, key = SessionKey(id), session](WriteTxn& txn) -> Status {
     Result<std::optional<std::string_view>> existing = txn.Get(db, key);
     if (!existing.ok()) return existing.status();
     if (existing->has_value()) return Internal("session_id_collision", "new session id already exists");
-    return txn.Put(db, key, record);
+    return PutRecord(txn, db, lru, key, session, -1);
   });
 }
 
@@ -294,22 +265,22 @@ Result<GroupCommit::Op> SessionStore::AppendOp(std::string_view id, std::string_
     return InvalidArgument("message_too_large", "a message exceeds kMaxMessageBytes");
   }
   // Captures values, not `this`: the op may run after this object moved.
-  return GroupCommit::Op([db = db_, options = options_, key = SessionKey(id), user = std::string(user_msg),
-                          assistant = std::string(assistant_msg), now](WriteTxn& txn) -> Status {
+  return GroupCommit::Op([db = db_, lru = lru_, options = options_, key = SessionKey(id),
+                          user = std::string(user_msg), assistant = std::string(assistant_msg),
+                          now](WriteTxn& txn) -> Status {
     Result<std::optional<std::string_view>> bytes = txn.Get(db, key);
     if (!bytes.ok()) return bytes.status();
     if (!bytes->has_value()) return SessionNotFound();
     Result<Session> session = DecodeSession(**bytes);  // owned copy before Put reuses pages
     if (!session.ok()) return session.status();
+    const int64_t old_updated_ms = session->updated_ms;
     if (now - session->updated >= options.ttl_s) return SessionNotFound();  // expired
-    std::vector<Message>& messages = session->messages;
-    messages.push_back(Message{Role::kUser, user, now});
-    messages.push_back(Message{Role::kAssistant, assistant, now});
-    if (messages.size() > options.max_history_messages) {
-      messages.erase(messages.begin(), messages.end() - static_cast<ptrdiff_t>(options.max_history_messages));
-    }
+    session->messages.push_back(Message{Role::kUser, user, now});
+    session->messages.push_back(Message{Role::kAssistant, assistant, now});
+    Bound(&session.value(), options);
     session->updated = now;
-    return txn.Put(db, key, EncodeSession(*session));
+    session->updated_ms = RecencyMs(now);
+    return PutRecord(txn, db, lru, key, *session, old_updated_ms);
   });
 }
 
@@ -335,10 +306,15 @@ Status SessionStore::Delete(std::string_view id, int64_t now) {
     Result<std::optional<std::string_view>> bytes = txn.Get(db_, key);
     if (!bytes.ok()) return bytes.status();
     if (!bytes->has_value()) return SessionNotFound();
-    std::optional<int64_t> updated = PeekUpdated(**bytes);  // nullopt: corrupt, removed anyway
-    was_expired = updated.has_value() && Expired(*updated, now);
+    std::optional<RecordTimes> times = PeekTimes(**bytes);  // nullopt: corrupt, removed anyway
+    was_expired = times.has_value() && Expired(times->updated, now);
     Result<bool> removed = txn.Delete(db_, key);
-    return removed.ok() ? Status::Ok() : removed.status();
+    if (!removed.ok()) return removed.status();
+    if (times) {
+      Result<bool> entry = txn.Delete(lru_, LruKey(times->updated_ms, key));
+      if (!entry.ok()) return entry.status();
+    }
+    return Status::Ok();
   });
   if (!s.ok()) return s;
   // Consistent with Get: an expired session did not exist for the caller.
@@ -378,56 +354,83 @@ Status SessionStore::LastCommitStatus() const {
   return failure.status;
 }
 
+Result<std::pair<int, bool>> SessionStore::DeleteOldest(size_t n, int64_t expired_at) {
+  // Candidates from a read transaction (blocks nobody), re-checked in the write.
+  std::vector<std::pair<std::string, std::string>> candidates;  // index entry, record key
+  std::vector<int64_t> updated_of;
+  bool more = false;
+  {
+    Result<ReadTxn> txn = store_->BeginRead();
+    if (!txn.ok()) return txn.status();
+    Status s = txn->ForEach(lru_, "", [&](std::string_view lru_key, std::string_view) {
+      std::string key;
+      int64_t updated_ms = 0;
+      if (!SplitLruKey(lru_key, &key, &updated_ms)) updated_ms = 0;  // malformed: first to go
+      if (expired_at > 0 && !Expired(updated_ms / 1000, expired_at)) return false;
+      if (candidates.size() == n) {
+        more = true;
+        return false;
+      }
+      candidates.emplace_back(std::string(lru_key), std::move(key));
+      updated_of.push_back(updated_ms);
+      return true;
+    });
+    if (!s.ok()) return s;
+  }
+  if (candidates.empty()) return std::pair<int, bool>{0, false};
+  int deleted = 0;
+  Status s = store_->Write(
+      [&](WriteTxn& txn) -> Status {
+        deleted = 0;
+        for (size_t i = 0; i < candidates.size(); ++i) {
+          Result<bool> gone = DeleteIfUnchanged(txn, db_, lru_, candidates[i].first, candidates[i].second,
+                                                updated_of[i], expired_at, options_.ttl_s);
+          if (!gone.ok()) return gone.status();
+          deleted += *gone ? 1 : 0;
+        }
+        return Status::Ok();
+      },
+      // A lost deletion only means the next sweep or eviction repeats it.
+      Durability::kRelaxed);
+  if (!s.ok()) return s;
+  return std::pair<int, bool>{deleted, more};
+}
+
 Result<int> SessionStore::SweepExpired(int64_t now) {
   int deleted = 0;
-  size_t unreadable = 0;
-  std::string resume;  // last key visited; the next scan starts after it
   for (bool more = true; more;) {
-    std::vector<std::string> candidates;
-    {
-      Result<ReadTxn> txn = store_->BeginRead();
-      if (!txn.ok()) return txn.status();
-      size_t visited = 0;
-      bool stopped = false;
-      Status s = txn->ForEach(db_, resume, [&](std::string_view key, std::string_view value) {
-        if (!resume.empty() && key == resume) return true;
-        std::optional<int64_t> updated = PeekUpdated(value);
-        if (!updated) {
-          ++unreadable;
-        } else if (Expired(*updated, now)) {
-          candidates.emplace_back(key);
-        }
-        resume.assign(key);
-        stopped = ++visited >= kSweepScanLimit || candidates.size() >= kSweepBatch;
-        return !stopped;
-      });
-      if (!s.ok()) return s;
-      more = stopped;  // otherwise the scan reached the last record
-    }
-    if (candidates.empty()) continue;
-    int batch = 0;
-    Status s = store_->Write(
-        [&](WriteTxn& txn) -> Status {
-          batch = 0;
-          for (const std::string& key : candidates) {  // storage keys, as scanned
-            Result<std::optional<std::string_view>> bytes = txn.Get(db_, key);
-            if (!bytes.ok()) return bytes.status();
-            if (!bytes->has_value()) continue;  // deleted meanwhile
-            std::optional<int64_t> updated = PeekUpdated(**bytes);
-            if (!updated || !Expired(*updated, now)) continue;  // a turn arrived meanwhile
-            Result<bool> removed = txn.Delete(db_, key);
-            if (!removed.ok()) return removed.status();
-            batch += *removed ? 1 : 0;
-          }
-          return Status::Ok();
-        },
-        // A lost deletion only means the next sweep deletes it again.
-        Durability::kRelaxed);
-    if (!s.ok()) return s;
-    deleted += batch;
+    Result<std::pair<int, bool>> batch = DeleteOldest(kSweepBatch, now);
+    if (!batch.ok()) return batch.status();
+    deleted += batch->first;
+    more = batch->second;
   }
-  if (unreadable > 0) LogWarn("session_sweep_unreadable", {{"count", unreadable}});
   return deleted;
+}
+
+Result<int> SessionStore::EvictIfNearFull(size_t max_sessions) { return Evict(max_sessions, true); }
+
+Result<int> SessionStore::Evict(size_t max_sessions, bool only_near_full) {
+  const uint64_t reserve = store_->reserve_pages();
+  if (only_near_full) {
+    Result<bool> room = store_->HasFreePages(2 * reserve);
+    if (!room.ok()) return room.status();
+    if (*room) return 0;
+  }
+  // At least two batches: LMDB reuses a page freed by transaction K only
+  // from K + 2 on (K's predecessor stays readable until K commits), so the
+  // write that asked for room can use the first batch's pages at once.
+  int evicted = 0;
+  for (int batches = 1;; ++batches) {
+    Result<std::pair<int, bool>> batch = DeleteOldest(std::min(kEvictBatch, max_sessions - evicted), 0);
+    if (!batch.ok()) return batch.status();
+    evicted += batch->first;
+    Result<bool> enough = store_->HasFreePages(3 * reserve);
+    if (!enough.ok()) return enough.status();
+    if ((*enough && batches >= 2) || !batch->second || static_cast<size_t>(evicted) >= max_sessions) break;
+  }
+  counters_->evicted.fetch_add(static_cast<uint64_t>(evicted), std::memory_order_relaxed);
+  LogWarn("sessions_evicted", {{"count", evicted}, {"reason", "store near full: least recently used first"}});
+  return evicted;
 }
 
 }  // namespace folio

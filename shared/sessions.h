@@ -1,11 +1,16 @@
-// sessions.h: conversation history in the shared LMDB environment, one record per
-// session in the "sessions" database (keyed by SessionKey(id)), expiring after
-// ttl_s without an update. Safe from any thread of any worker process; each call is one short transaction,
-// and writes are on disk when they return: concurrent writers of a process share
-// one synced commit (group_commit.h). Get() returns copies: LMDB memory dies with
-// its transaction. The record format is in sessions.cc; its decoder is fuzzable.
+// sessions.h: conversations in the shared LMDB environment, one record per
+// session in the "sessions" database (keyed by SessionKey(id), format in
+// session_record.h), expiring after ttl_s without a turn, and a recency index
+// ("session_lru") by which the least recently used sessions go first when
+// the store nears full: a store filled by one client then keeps saving
+// everyone's conversations instead of refusing every write.
+// Safe from any thread of any worker process; each call is one short
+// transaction, and writes are on disk when they return: concurrent writers of
+// a process share one synced commit (group_commit.h). Get() returns copies:
+// LMDB memory dies with its transaction.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -14,34 +19,19 @@
 #include <vector>
 
 #include "group_commit.h"
+#include "session_record.h"
 #include "status.h"
 #include "store.h"
 
 namespace folio {
 
-// The database name to list in StoreOptions::databases.
+// The databases a session environment holds; list them in StoreOptions::databases.
 inline constexpr char kSessionsDb[] = "sessions";
-
-// Larger messages are refused by AppendTurn: keeps records (rewritten on every
-// turn, under the cross-process writer lock) small and the length field 32-bit.
-inline constexpr size_t kMaxMessageBytes = 1 << 20;
-
-enum class Role : uint8_t { kUser = 1, kAssistant = 2 };
-// "user" | "assistant", as the chat-completions API spells them.
-std::string_view RoleName(Role role);
-
-struct Message {
-  Role role = Role::kUser;
-  std::string content;
-  int64_t ts = 0;  // unix seconds
-};
-
-struct Session {
-  std::string id;       // the record's key; not part of the encoded bytes
-  int64_t created = 0;  // unix seconds
-  int64_t updated = 0;  // unix seconds of the last AppendTurn (or Create)
-  std::vector<Message> messages;  // oldest first, at most max_history_messages
-};
+inline constexpr char kSessionsLruDb[] = "session_lru";  // be64(updated) | key → "", oldest first
+inline const std::vector<std::string>& SessionDatabases() {
+  static const std::vector<std::string> kNames = {kSessionsDb, kSessionsLruDb};
+  return kNames;
+}
 
 struct SessionSummary {
   std::string id;
@@ -51,40 +41,26 @@ struct SessionSummary {
 };
 
 struct SessionOptions {
-  size_t max_history_messages = 5;  // messages, not turns: a turn adds two
-  int64_t ttl_s = 86400;            // idle seconds after which a session is expired
+  // The transcript kept (SESSION_MAX_MESSAGES): messages, not turns (a turn
+  // adds two); the oldest go first. What the LLM sees of it is the caller's
+  // choice (MAX_HISTORY_MESSAGES of its end).
+  size_t max_messages = 100;
+  // A record's size bound (SESSION_MAX_KB): the oldest messages go first
+  // until the record fits; the newest turn always stays, each of its two
+  // messages cut to half the bound if need be.
+  size_t max_record_bytes = 64 << 10;
+  int64_t ttl_s = 86400;  // idle seconds after which a session is expired
+  // When a turn finds the store full, evict least recently used sessions
+  // and try again (off only for tests of a store that stays full).
+  bool evict_when_full = true;
   GroupCommit::BatchObserver on_commit;  // optional: sees each synced batch (metrics)
 };
 
-// 128 bits, base64url without padding: 22 characters. The first 80 bits come
-// from getrandom(2) (unguessable: OWASP asks for at least 64); the last 48
-// are the creation time in milliseconds, so that SessionKey() can keep the
-// sessions created together next to each other in LMDB's B-tree: a batch of
-// new sessions then dirties a few leaf pages, not one each, and the synced
-// commit writes that much less (cache hits, each a new session's first
-// turn, were 12-25 % faster for it). An id shows when its session began.
-// Internal("random_failed") only if the kernel refuses randomness.
-Result<std::string> NewSessionId();
-// The LMDB key of a session: the id with its last 8 characters (the creation
-// time's low 44 bits) moved to the front. IdOfSessionKey() undoes it. Ids
-// made before the time suffix existed are all random and map the same way.
-std::string SessionKey(std::string_view id);
-std::string IdOfSessionKey(std::string_view key);
-// True iff `id` is exactly what NewSessionId() produces: 22 base64url characters
-// whose last one carries no bits beyond the 128 (so each id has one spelling).
-// A malformed id is the caller's 400; an unknown or expired one is a 404.
-bool IsValidSessionId(std::string_view id);
-
-// The versioned binary record (ignores session.id).
-std::string EncodeSession(const Session& session);
-// Any input is safe: bytes that are not a complete, valid record give
-// Internal("corrupt_record"), never a crash. session.id is left empty.
-Result<Session> DecodeSession(std::string_view bytes);
-
 class SessionStore {
  public:
-  // REQUIRES: `store` outlives the SessionStore and was opened with kSessionsDb
-  // in its databases (NotFound otherwise).
+  // REQUIRES: `store` outlives the SessionStore and was opened with
+  // SessionDatabases() (NotFound otherwise). A store written before the
+  // recency index existed gets it built here, once.
   static Result<SessionStore> Open(Store* store, SessionOptions options = {});
 
   // `now` is unix seconds everywhere (UnixNow() in production, fixed in tests).
@@ -95,10 +71,11 @@ class SessionStore {
   // InvalidArgument("invalid_session_id") if malformed; NotFound("session_not_found")
   // if absent or expired; Internal("corrupt_record") if the record is unreadable.
   Result<Session> Get(std::string_view id, int64_t now) const;
-  // Appends the user and assistant messages (timestamped `now`), keeps the last
-  // max_history_messages and sets updated = now, all in one write transaction.
-  // NotFound if the session is absent or expired, even if it was deleted or
-  // expired after the caller's Get. InvalidArgument("message_too_large").
+  // Appends the user and assistant messages (timestamped `now`), keeps the
+  // transcript within max_messages and max_record_bytes and sets updated =
+  // now, all in one write transaction. NotFound if the session is absent or
+  // expired, even if it was deleted or expired after the caller's Get.
+  // InvalidArgument("message_too_large") beyond kMaxMessageBytes.
   Status AppendTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
                     int64_t now);
   // Creates session `id` (from NewSessionId()) holding its first turn, in one
@@ -126,26 +103,44 @@ class SessionStore {
   // error...), or OK: before any failure, and once any process has
   // committed a write to the store since (it takes writes again).
   Status LastCommitStatus() const;
-  // Deletes every session expired at `now`; returns how many. Scans in read
-  // transactions and deletes in write transactions of at most 500 records, so
-  // other writers wait for one short batch, never for the whole sweep.
+  // Deletes every session expired at `now`, oldest first through the
+  // recency index; returns how many. Write transactions of at most 500
+  // records, so other writers wait for one short batch, never for the sweep.
   Result<int> SweepExpired(int64_t now);
+  // When the store's free space is below twice its reserve, deletes the
+  // least recently used sessions (batches of 100 in their own transactions)
+  // until it is above three times the reserve, or `max_sessions` went.
+  // Returns how many went. Cheap when there is room (one mdb_env_info).
+  Result<int> EvictIfNearFull(size_t max_sessions = 20000);
+  // Sessions evicted by this process since it started.
+  uint64_t evicted() const { return counters_->evicted.load(std::memory_order_relaxed); }
 
  private:
-  SessionStore(Store* store, Db db, SessionOptions options)
-      : store_(store), commits_(std::make_shared<GroupCommit>(store, options.on_commit)), db_(db), options_(options) {}
+  struct Counters {
+    std::atomic<uint64_t> evicted{0};
+  };
+  SessionStore(Store* store, Db db, Db lru, SessionOptions options);
   // The write of a turn, validated; owns copies of its arguments.
   Result<GroupCommit::Op> StartOp(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
                                   int64_t now) const;
   Result<GroupCommit::Op> AppendOp(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
                                    int64_t now) const;
   bool Expired(int64_t updated, int64_t now) const { return now - updated >= options_.ttl_s; }
+  // Deletes the `n` least recently used sessions in one write transaction
+  // (`expired_at` > 0: only those expired then). Returns how many went and
+  // whether more were left in line.
+  Result<std::pair<int, bool>> DeleteOldest(size_t n, int64_t expired_at);
+  // EvictIfNearFull; with only_near_full false, evicts (up to max_sessions,
+  // and until there is room) whatever the free-page count says.
+  Result<int> Evict(size_t max_sessions, bool only_near_full);
+  Status BuildLruIfMissing();
 
   Store* store_;  // not owned
   // Every synced write goes through it: concurrent turns share one fsync.
   // Shared so that a SessionStore can be moved (copies share the batches).
   std::shared_ptr<GroupCommit> commits_;
-  Db db_;
+  std::shared_ptr<Counters> counters_;
+  Db db_, lru_;
   SessionOptions options_;
 };
 

@@ -15,9 +15,10 @@ StateLayout StateLayoutOf(const Config& config) {
 
   l.sessions_store.path = l.data_dir + "/lmdb";
   l.sessions_store.map_size_mb = static_cast<size_t>(config.Int("LMDB_MAP_MB"));
-  l.sessions_store.databases = {kSessionsDb};
+  l.sessions_store.databases = SessionDatabases();
   l.sessions_store.commit_sync = CommitSync::kEveryCommit;
-  l.sessions.max_history_messages = static_cast<size_t>(config.Int("MAX_HISTORY_MESSAGES"));
+  l.sessions.max_messages = static_cast<size_t>(config.Int("SESSION_MAX_MESSAGES"));
+  l.sessions.max_record_bytes = static_cast<size_t>(config.Int("SESSION_MAX_KB")) << 10;
   l.sessions.ttl_s = config.Int("SESSION_TTL_S");
 
   l.cache_enabled = config.Int("CACHE_TTL_S") > 0;

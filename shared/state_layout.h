@@ -24,7 +24,7 @@ struct StateLayout {
   // $DATA_DIR/lmdb: durable sessions, LMDB_MAP_MB, synced on every commit
   // (a committed turn survives a power loss).
   StoreOptions sessions_store;
-  SessionOptions sessions;  // MAX_HISTORY_MESSAGES, SESSION_TTL_S
+  SessionOptions sessions;  // SESSION_MAX_MESSAGES, SESSION_MAX_KB, SESSION_TTL_S
 
   // $DATA_DIR/cache: rebuildable, no fsync (ResponseCache::Open sets that).
   // The worker opens no cache when CACHE_TTL_S is 0.

@@ -247,13 +247,13 @@ Status Store::CheckProcess() const {
   return Status::Ok();
 }
 
-Result<bool> Store::HasRoom() const {
+Result<bool> Store::HasFreePages(uint64_t pages) const {
   if (Status s = CheckProcess(); !s.ok()) return s;
   MDB_envinfo info;
   int rc = mdb_env_info(env_, &info);
   if (rc != 0) return FromMdb(rc, "mdb_env_info");
   const uint64_t untouched = map_pages_ > info.me_last_pgno + 1 ? map_pages_ - (info.me_last_pgno + 1) : 0;
-  if (untouched >= reserve_pages_) return true;
+  if (untouched >= pages) return true;
   // Near the end of the map (rare): add up LMDB's free list, as mdb_stat -f does.
   // Each record of the free database (dbi 0) is an ID list whose first word is
   // its length. A read-only cursor on it is allowed, even while this thread
@@ -271,7 +271,7 @@ Result<bool> Store::HasRoom() const {
     free_pages += count;
   }
   if (rc != MDB_NOTFOUND) return FromMdb(rc, "mdb_cursor_get(free)");
-  return untouched + free_pages >= reserve_pages_;
+  return untouched + free_pages >= pages;
 }
 
 Result<Db> Store::Database(std::string_view name) const {

@@ -193,7 +193,12 @@ class Store {
 
   // Whether free pages (never used + on LMDB's free list) exceed the reserve
   // (StoreOptions::reserve_percent): false means Put refuses "store_full".
-  Result<bool> HasRoom() const;
+  Result<bool> HasRoom() const { return HasFreePages(reserve_pages_); }
+  // Whether at least `pages` pages are free. One mdb_env_info while the map
+  // has that many never-used pages; near its end, a walk of the free list.
+  Result<bool> HasFreePages(uint64_t pages) const;
+  // The reserve, in pages (at least 64).
+  uint64_t reserve_pages() const { return reserve_pages_; }
 
   const std::string& path() const { return path_; }
   CommitSync commit_sync() const { return commit_sync_; }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "circuit_breaker.h"
+#include "client_limits.h"
 #include "config.h"
 #include "response_cache.h"
 #include "sessions.h"
@@ -70,6 +71,9 @@ Result<std::unique_ptr<ResponseCache>> OpenCache(const StateLayout& layout);
 Result<std::unique_ptr<Store>> OpenInflight(const StateLayout& layout);
 // NotFound("no_breaker") when absent.
 Result<std::unique_ptr<CircuitBreaker>> OpenBreaker(const StateLayout& layout);
+// The shared limits file ($RUN_DIR/limits.shm: client budgets, the day's
+// token spend). NotFound("no_limits") when absent.
+Result<std::unique_ptr<ClientLimits>> OpenLimits(const Context& ctx);
 
 // Every unexpired session, most recently updated first.
 Result<std::vector<SessionSummary>> ListAllSessions(const SessionStore& sessions, int64_t now);

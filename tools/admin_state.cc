@@ -109,6 +109,15 @@ Result<std::unique_ptr<CircuitBreaker>> OpenBreaker(const StateLayout& layout) {
   return CircuitBreaker::Open(layout.breaker_path, layout.breaker);
 }
 
+Result<std::unique_ptr<ClientLimits>> OpenLimits(const Context& ctx) {
+  if (!IsFile(ctx.layout.limits_path)) {
+    return NotFound("no_limits", "no limits file at " + Shown(ctx.layout.limits_path) + " (no worker has run)");
+  }
+  LimitOptions options;
+  options.daily_token_budget = ctx.config.Int("LLM_DAILY_TOKEN_BUDGET");
+  return ClientLimits::Open(ctx.layout.limits_path, options);
+}
+
 std::string ShownId(const std::string& id, bool full) {
   constexpr size_t kShownChars = 6;  // 36 bits: enough to tell sessions apart, far from a usable id
   if (full || id.size() <= kShownChars) return id;

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "index_snapshot.h"
 #include "inflight.h"
+#include "metrics.h"
 #include "metrics_reader.h"
 
 namespace folio::admin {
@@ -140,6 +141,27 @@ Section BreakerSection(const StateLayout& layout) {
   return Section{"breaker", doc, line};
 }
 
+// The day's LLM token spend against LLM_DAILY_TOKEN_BUDGET.
+Section BudgetSection(const Context& ctx) {
+  const int64_t budget = ctx.config.Int("LLM_DAILY_TOKEN_BUDGET");
+  Result<std::unique_ptr<ClientLimits>> limits = OpenLimits(ctx);
+  if (!limits.ok() && limits.status().code() == Code::kNotFound) {
+    return Section{"budget", Json{{"ok", true}, {"present", false}, {"daily_token_budget", budget}},
+                   "absent (" + limits.status().message() + ")"};
+  }
+  if (!limits.ok()) return Broken("budget", limits.status());
+  const int64_t now = Metrics::NowMs();
+  const int64_t spent = (*limits)->TokensSpentToday(now);
+  const bool exhausted = (*limits)->TokenBudgetSpent(now);
+  std::string line = std::to_string(spent) + " LLM tokens spent today (UTC)";
+  line += budget > 0 ? " of a budget of " + std::to_string(budget) : ", no daily budget (LLM_DAILY_TOKEN_BUDGET=0)";
+  if (exhausted) line += "; SPENT: answers come from the knowledge base until 00:00 UTC";
+  return Section{"budget",
+                 Json{{"ok", true}, {"present", true}, {"tokens_today", spent}, {"daily_token_budget", budget},
+                      {"exhausted", exhausted}},
+                 line};
+}
+
 Section WorkersSection(const StateLayout& layout) {
   Result<MetricsFileView> view = ReadMetricsFile(layout.metrics_path);
   if (!view.ok() && view.status().code() == Code::kNotFound) {
@@ -185,6 +207,7 @@ Answer RunStatus(const Context& ctx) {
   sections.push_back(CacheSection(layout));
   sections.push_back(InflightSection(layout));
   sections.push_back(BreakerSection(layout));
+  sections.push_back(BudgetSection(ctx));
   sections.push_back(WorkersSection(layout));
 
   Answer a;

@@ -7,10 +7,11 @@ namespace folio {
 
 namespace {
 
-enum class PathClass { kProbe, kOperator, kApi, kOther };
+enum class PathClass { kProbe, kProbeWithReason, kOperator, kApi, kOther };
 
 PathClass ClassOf(const std::string& path) {
-  if (path == "/ping" || path == "/ready") return PathClass::kProbe;
+  if (path == "/ping") return PathClass::kProbe;
+  if (path == "/ready") return PathClass::kProbeWithReason;
   if (path == "/metrics" || path == "/api/health" || path == "/api/health/scaling" || path == "/api/cache/stats")
     return PathClass::kOperator;
   if (path.rfind("/api/", 0) == 0 || path.rfind("/v1/", 0) == 0) return PathClass::kApi;
@@ -82,7 +83,8 @@ Presented Present(Request* request, AccessPolicy& policy) {
 }
 
 std::optional<Response> CheckOperator(Request* request, AccessPolicy& policy) {
-  const bool health = request->path == "/api/health";
+  // These answer everyone, with details for operators only.
+  const bool health = request->path == "/api/health" || request->path == "/ready";
   auto refuse = [&](std::optional<Response> answer) -> std::optional<Response> {
     if (!health) return answer;
     request->operator_view = false;  // the status, without details
@@ -112,13 +114,20 @@ AccessPolicy AccessPolicy::FromConfig(const Config& config) {
   AccessPolicy policy;
   const std::string& keys_file = config.Str("API_KEYS_FILE");
   if (!keys_file.empty()) policy.keys = ApiKeys::Open(keys_file);
-  const std::string& access = config.Str("OPERATOR_ACCESS");
-  policy.operator_access = access == "operator"   ? OperatorAccess::kOperator
-                           : access == "loopback" ? OperatorAccess::kLoopback
-                                                  : OperatorAccess::kOpen;
+  policy.operator_access = OperatorAccessOf(config);
   Result<CorsPolicy> cors = CorsPolicy::Parse(config.Str("CORS_ORIGINS"));
   if (cors.ok()) policy.cors = std::move(cors.value());
   return policy;
+}
+
+OperatorAccess OperatorAccessOf(const Config& config) {
+  const std::string& access = config.Str("OPERATOR_ACCESS");
+  if (access == "open") return OperatorAccess::kOpen;
+  if (access == "loopback") return OperatorAccess::kLoopback;
+  if (access == "operator") return OperatorAccess::kOperator;
+  // "auto": with keys, operators are who hold an operator key; without,
+  // the instance itself (an operator's curl, folio-admin).
+  return config.Str("API_KEYS_FILE").empty() ? OperatorAccess::kLoopback : OperatorAccess::kOperator;
 }
 
 AccessPolicy AccessPolicy::Locked() {
@@ -161,6 +170,9 @@ std::optional<Response> CheckAccess(Request* request, AccessPolicy& policy) {
       return std::nullopt;
     case PathClass::kOperator:
       return CheckOperator(request, policy);
+    case PathClass::kProbeWithReason:  // never refused: the reason is for operators
+      (void)CheckOperator(request, policy);
+      return std::nullopt;
     case PathClass::kApi: {
       if (policy.locked)
         return AccessError(Unavailable("not_ready", "This server's configuration is invalid; see /ready."), *request);

@@ -1,10 +1,13 @@
 // access.h: who may call what, decided for each request before it is routed.
 //
-//   /ping, /ready                       always open (probes)
+//   /ping, /ready                       always open (probes); /ready's reason
+//                                       for not being ready goes to operators only
 //   /api/*, /v1/*                       a key from API_KEYS_FILE when it is set
 //   /metrics, /api/cache/stats,         OPERATOR_ACCESS: open; loopback (the
 //   /api/health/scaling, /api/health    address nginx saw is 127.0.0.0/8 or ::1);
-//                                       operator (a key marked operator).
+//                                       operator (a key marked operator); auto
+//                                       (the default): operator when API_KEYS_FILE
+//                                       is set, else loopback.
 //                                       /api/health answers others with its
 //                                       status only, the rest 401/403.
 //   anything else                       open (the router answers 404)
@@ -52,6 +55,9 @@ struct AccessPolicy {
   static AccessPolicy FromConfig(const Config& config);
   static AccessPolicy Locked();
 };
+
+// OPERATOR_ACCESS with "auto" resolved against API_KEYS_FILE.
+OperatorAccess OperatorAccessOf(const Config& config);
 
 // The key a request presents: X-API-Key, else the token of
 // "Authorization: Bearer <token>" (scheme in any case); "" when neither.

@@ -31,7 +31,7 @@ void CountUpstream(App& app, const Result<LlmResult>& llm, std::chrono::steady_c
   Metrics& m = *app.metrics;
   if (!llm.ok()) {
     const std::string& why = llm.status().error();
-    if (why == "llm_not_configured" || why == "breaker_open" || why == "cancelled") return;
+    if (why == "llm_not_configured" || why == "breaker_open" || why == "cancelled" || why == "budget_exhausted") return;
     m.Add(Counter::kUpstreamCalls);
     m.Add(Counter::kUpstreamErrors);
     return;
@@ -88,8 +88,15 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   ctx.on_delta = on_delta;
   bool delivered = false;
   if (on_delta) ctx.on_delta = [&](std::string_view d) { delivered = true; return on_delta(d); };
-  Result<LlmResult> llm = app.llm->Complete(prompt.messages, static_cast<int>(budgets.response_tokens), deadline, ctx);
+  // The day's token budget (LLM_DAILY_TOKEN_BUDGET), over every process:
+  // once spent, answers come from the knowledge base until UTC midnight.
+  const bool budget_spent = app.limits && app.llm->configured() && app.limits->TokenBudgetSpent(Metrics::NowMs());
+  if (budget_spent) app.metrics->Add(Counter::kBudgetRefusals);
+  Result<LlmResult> llm =
+      budget_spent ? Result<LlmResult>(Unavailable("budget_exhausted", "the day's LLM token budget is spent"))
+                   : app.llm->Complete(prompt.messages, static_cast<int>(budgets.response_tokens), deadline, ctx);
   CountUpstream(app, llm, std::chrono::steady_clock::now() - call_start);
+  if (llm.ok() && app.limits) app.limits->SpendTokens(int64_t{llm->prompt_tokens} + llm->completion_tokens, Metrics::NowMs());
   if (llm.ok()) {
     out.text = std::move(llm->text);
     out.prompt_tokens = llm->prompt_tokens;
@@ -103,13 +110,19 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   if (delivered && client_streaming)  // part of an LLM answer reached the client: no fallback after it
     return Unavailable("upstream_stream_broken", "The AI service stopped in the middle of the answer.");
 
-  if (why.error() != "llm_not_configured")
+  return AnswerFromPassages(app, input, std::move(out.sources), why, on_delta);
+}
+
+Result<ChatOutput> AnswerFromPassages(App& app, const ChatInput& input, std::vector<Passage> sources,
+                                      const Status& why, const DeltaFn& on_delta) {
+  if (why.error() != "llm_not_configured" && why.error() != "budget_exhausted")  // neither is news per request
     LogWarn("chat_degraded", {{"request_id", input.request_id}, {"reason", why.error()}});
   app.metrics->Add(Counter::kDegradedAnswers);
+  ChatOutput out;
+  out.sources = std::move(sources);
   out.degraded = true;
   out.degraded_reason = why.error();
   out.text = ComposeExtractiveAnswer(input.message, out.sources, FallbackReasonFor(out.degraded_reason)).text;
-  out.prompt_tokens = out.completion_tokens = 0;
   if (on_delta && !StreamText(out.text, on_delta)) return Unavailable("cancelled", "the client went away");
   return out;
 }

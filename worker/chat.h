@@ -49,6 +49,12 @@ std::vector<Passage> Retrieve(App& app, std::string_view question);
 Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage> sources, const DeltaFn& on_delta,
                           bool client_streaming);
 
+// The degraded answer: composed from `sources` without the LLM, marked
+// degraded with `why`'s error token as its reason (streamed through
+// on_delta when set). Unavailable("cancelled") if the client went away.
+Result<ChatOutput> AnswerFromPassages(App& app, const ChatInput& input, std::vector<Passage> sources,
+                                      const Status& why, const DeltaFn& on_delta);
+
 // The request's deadline: arrival + REQUEST_TIMEOUT_S.
 Deadline RequestDeadline(const App& app, SteadyTime received_at);
 

@@ -49,7 +49,11 @@ bool Knowledge::ChangedInPlace(const DirId& serving, const DirId& now) {
   return false;
 }
 
-Status Knowledge::Load() { return Load(HnswGraph::Verify::kQuick, /*in_place=*/false); }
+// At start every byte is checked (checksums, every level-0 link): the
+// files may have been damaged while no worker was watching them, or while
+// the workers that noticed took them out of service, and hnswlib follows
+// level-0 links unchecked. A read of the whole index, once per worker start.
+Status Knowledge::Load() { return Load(HnswGraph::Verify::kFull, /*in_place=*/false); }
 
 Status Knowledge::Load(HnswGraph::Verify verify, bool in_place) {
   DirId id = ReadDirId();

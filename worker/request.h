@@ -37,7 +37,10 @@ struct Request {
   // Filled in by the access check (access.h) before routing; never the key.
   std::string client_id;      // "key:<16 hex of its SHA-256>"; "" → ClientIdOf derives one
   std::string key_tag;        // first 4 hex digits of the presented key's SHA-256, for logs
-  bool operator_view = true;  // false: /api/health answers with its status only
+  bool operator_view = true;  // false: /api/health and /ready answer with their status only
+  // The route's no-wait half (RouteMatch::fast_try) already ran on this
+  // request and declined it: what it counted (a new session) is counted.
+  bool fast_try_declined = false;
   SteadyTime received_at = std::chrono::steady_clock::now();
   // A problem found while reading (body too large, incomplete): the request
   // is answered with it instead of being routed.
@@ -87,5 +90,8 @@ std::string ResponseHead(const Response& response);
 // The worker's log line for an answered request (method, path, status,
 // duration, request id). Probes that succeed are logged at debug.
 void LogRequest(const Request& request, const Response& response, bool written);
+// `path` as every log line shows it: a session id (a bearer secret for its
+// conversation) cut to 6 characters, anything else to 120 bytes.
+std::string LoggedPath(const std::string& path);
 
 }  // namespace folio

@@ -12,15 +12,14 @@ namespace {
 // platform health check every few seconds would drown the request log.
 bool IsProbe(const std::string& path) { return path == "/ping" || path == "/ready"; }
 
-// A session id is a bearer secret for its conversation: logs keep 6 characters.
+}  // namespace
+
 std::string LoggedPath(const std::string& path) {
   static const std::string kSessions = "/api/sessions/";
   if (path.rfind(kSessions, 0) == 0 && path.size() > kSessions.size() + 6)
     return path.substr(0, kSessions.size() + 6) + "\xE2\x80\xA6";
   return Excerpt(path, 120);
 }
-
-}  // namespace
 
 void LogRequest(const Request& req, const Response& resp, bool written) {
   LogLevel level = resp.status >= 500 ? LogLevel::kError

@@ -42,10 +42,10 @@ auto Guarded(const Request& req, Fn&& call) -> decltype(call()) {
   try {
     return call();
   } catch (const std::exception& e) {
-    LogError("handler_exception", {{"request_id", req.request_id}, {"path", Excerpt(req.path, 120)},
+    LogError("handler_exception", {{"request_id", req.request_id}, {"path", LoggedPath(req.path)},
                                    {"what", Excerpt(e.what(), 200)}});
   } catch (...) {
-    LogError("handler_exception", {{"request_id", req.request_id}, {"path", Excerpt(req.path, 120)}});
+    LogError("handler_exception", {{"request_id", req.request_id}, {"path", LoggedPath(req.path)}});
   }
   return ErrorResponse(Internal("internal", "Something went wrong on our side."), req.request_id);
 }
@@ -171,6 +171,7 @@ void Server::AcceptLoop(int listen_fd, int index) {
       answered = Guarded(req, [&] { return (*match.fast_try)(req, app_); });
     }
     if (match.handler && match.kind == RouteKind::kSlow && !answered) {
+      req.fast_try_declined = match.fast_try != nullptr;
       auto job = std::make_unique<SlowJob>();
       job->fcgi = std::move(fcgi);
       job->request = std::move(req);

@@ -10,6 +10,7 @@
 #include "shared_answer.h"
 
 #include "access.h"
+#include "client_address.h"
 #include "log.h"
 
 namespace folio {
@@ -41,7 +42,7 @@ bool DecodePayload(std::string_view payload, ChatOutput* out) {
 
 std::string ClientIdOf(const Request& request) {
   if (!request.client_id.empty()) return request.client_id;  // a key CheckAccess verified
-  return "ip:" + request.remote_addr;
+  return "ip:" + ClientAddressKey(request.remote_addr);
 }
 
 namespace {
@@ -191,7 +192,21 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     if (followed->outcome == FollowResult::Outcome::kFailed) {
       if (followed->payload == "cancelled" || followed->payload == "shed") continue;  // not our failure: lead
       if (followed->payload == "timeout") return DeadlineExceeded("timeout", "The answer took longer than the request timeout.");
-      return Unavailable(followed->payload, "The AI service failed.");
+      // The leader's stream broke after it had sent its client tokens. This
+      // client has received none of them (a plain request, or a stream that
+      // joined before the first): it gets the degraded answer, as the
+      // leader's would have been had it not been streaming — without asking
+      // the failing provider again.
+      if (streamed.empty()) {
+        Result<ChatOutput> fallback =
+            AnswerFromPassages(app, input, Retrieve(app, input.message),
+                               Unavailable(followed->payload, "The AI service stopped in the middle of the answer."),
+                               counted);
+        if (!fallback.ok()) return fallback.status();
+        result.output = std::move(fallback.value());
+        return result;
+      }
+      return Unavailable(followed->payload, "The AI service stopped in the middle of the answer.");
     }
     if (!DecodePayload(followed->payload, &result.output)) continue;
     app.metrics->Add(Counter::kCacheCoalesced);

@@ -37,8 +37,9 @@ bool StreamText(std::string_view text, const DeltaFn& on_delta);
 
 // The client a limit counts against: request.client_id when the access
 // check set it (a key found in API_KEYS_FILE: "key:" + 16 hex digits of its
-// SHA-256), else "ip:" + the address nginx saw. An unverified key never
-// names a client, nor does a client-supplied X-Forwarded-For.
+// SHA-256), else "ip:" + the address nginx saw (ClientAddressKey: an IPv6
+// client by its /64). An unverified key never names a client, nor does an
+// X-Forwarded-For that no TRUSTED_PROXIES entry wrote (nginx's realip).
 std::string ClientIdOf(const Request& request);
 
 }  // namespace folio

@@ -34,6 +34,8 @@ void OpenSharedState(App& app) {
   limits.client_expensive_rpm = static_cast<int>(config.Int("CLIENT_EXPENSIVE_RPM"));
   limits.client_max_concurrent = static_cast<int>(config.Int("CLIENT_MAX_CONCURRENT"));
   limits.max_concurrent_llm = static_cast<int>(config.Int("MAX_CONCURRENT_LLM"));
+  limits.client_sessions_per_min = static_cast<int>(config.Int("CLIENT_SESSIONS_PER_MIN"));
+  limits.daily_token_budget = config.Int("LLM_DAILY_TOKEN_BUDGET");
   Result<std::unique_ptr<ClientLimits>> opened_limits = ClientLimits::Open(layout.limits_path, limits);
   if (opened_limits.ok()) app.limits = std::move(opened_limits.value());
   else LogError("limits_unavailable", {{"reason", opened_limits.status().message()}});
@@ -83,22 +85,42 @@ void Housekeeper::Run() {
   auto next_readers = std::chrono::steady_clock::now();
   auto next_sweep = std::chrono::steady_clock::now() + seconds(5);
   auto next_purge = std::chrono::steady_clock::now() + seconds(5);
+  auto next_evict = std::chrono::steady_clock::now();
+  uint64_t evictions_counted = 0;
   while (!stop_.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     if (!app_.store) continue;
     auto now = std::chrono::steady_clock::now();
     if (now >= next_readers) {
-      // A worker killed mid-read leaves its reader slot behind; enough of
-      // them would exhaust the table and pin old pages.
-      Result<int> cleared = app_.store->ClearStaleReaders();
-      if (cleared.ok() && *cleared > 0) LogWarn("stale_readers_cleared", {{"count", *cleared}});
-      next_readers = now + seconds(30);
+      // A worker killed mid-read leaves its reader slot behind, in any of
+      // the three environments; enough of them would exhaust the table, and
+      // each pins old pages that writers cannot reuse (the file grows). A
+      // check is one fcntl probe per distinct pid in the table.
+      auto clear = [](const char* env, Result<int> cleared) {
+        if (cleared.ok() && *cleared > 0) LogWarn("stale_readers_cleared", {{"env", env}, {"count", *cleared}});
+      };
+      clear("sessions", app_.store->ClearStaleReaders());
+      if (app_.cache) clear("cache", app_.cache->ClearStaleReaders());
+      if (app_.inflight_store) clear("inflight", app_.inflight_store->ClearStaleReaders());
+      app_.metrics->ReclaimDeadSlots();  // a killed worker's in-flight count
+      next_readers = now + seconds(5);
     }
-    if (app_.limits) app_.limits->ReclaimDead();  // slots of killed workers
+    if (app_.limits) app_.limits->ReclaimDead();  // tickets and upstream slots of killed workers
     if (now >= next_purge) {
       if (app_.inflight) (void)app_.inflight->Purge(Metrics::NowMs());
       if (app_.cache) (void)app_.cache->PurgeExpired(Metrics::NowMs(), 200);
       next_purge = now + seconds(5);
+    }
+    if (now >= next_evict && app_.sessions) {
+      // Ahead of need: the store keeps room for everyone's next turns.
+      Result<int> evicted = app_.sessions->EvictIfNearFull();
+      if (!evicted.ok()) LogWarn("session_eviction_failed", {{"reason", evicted.status().message()}});
+      next_evict = now + seconds(2);
+    }
+    if (app_.sessions) {  // evictions of this process, the housekeeper's and any commit's
+      const uint64_t evicted = app_.sessions->evicted();
+      app_.metrics->Add(Counter::kSessionsEvicted, static_cast<int64_t>(evicted - evictions_counted));
+      evictions_counted = evicted;
     }
     if (now >= next_sweep && app_.sessions) {
       Result<int> swept = app_.sessions->SweepExpired(UnixNow());

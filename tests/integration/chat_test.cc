@@ -100,7 +100,7 @@ TEST_F(ChatTest, GroundedAnswerWithSources) {
   EXPECT_EQ(mock_->Stats()["unauthorized"], 0);
 }
 
-TEST_F(ChatTest, SessionKeepsTheLastMessagesAndFeedsThemBack) {
+TEST_F(ChatTest, SessionKeepsTheTranscriptAndFeedsItsLastMessagesBack) {
   std::string session;
   for (int turn = 1; turn <= 4; ++turn) {
     HttpResponse r = Chat(ChatBody("question number " + std::to_string(turn), session));
@@ -110,13 +110,15 @@ TEST_F(ChatTest, SessionKeepsTheLastMessagesAndFeedsThemBack) {
   HttpResponse got = stack_->Get("/api/sessions/" + session);
   ASSERT_EQ(got.status, 200) << got.body;
   auto messages = got.Json()["messages"];
-  ASSERT_EQ(messages.size(), 5u);  // MAX_HISTORY_MESSAGES
-  EXPECT_EQ(messages[4]["role"], "assistant");
-  EXPECT_EQ(messages[3]["content"], "question number 4");
-  // The fourth call carried the earlier turns.
+  ASSERT_EQ(messages.size(), 8u);  // the whole transcript (SESSION_MAX_MESSAGES)
+  EXPECT_EQ(messages[0]["content"], "question number 1");
+  EXPECT_EQ(messages[7]["role"], "assistant");
+  EXPECT_EQ(messages[6]["content"], "question number 4");
+  // The fourth call carried the prompt window: the last MAX_HISTORY_MESSAGES (5).
   std::string sent = mock_->LastBody("chat_completions");
   EXPECT_NE(sent.find("question number 3"), std::string::npos);
   EXPECT_NE(sent.find("question number 2"), std::string::npos);
+  EXPECT_EQ(sent.find("question number 1"), std::string::npos) << "beyond the window";
 }
 
 TEST_F(ChatTest, SessionErrors) {

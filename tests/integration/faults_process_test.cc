@@ -1,5 +1,5 @@
 // faults_process_test.cc: the processes around the workers failing or being
-// replaced while requests run (issue #7, faults):
+// replaced while requests run:
 //  - nginx reloaded (SIGHUP to its master) under 16 connections of chats,
 //    streams and searches: no request fails, a stream spanning it completes;
 //  - nginx restarted (supervisorctl restart nginx) and its master killed
@@ -9,17 +9,25 @@
 //    orphaned nginx worker is left holding the ports;
 //  - the whole stack SIGTERM'd mid-stream: the stream ends with its done
 //    event, a plain chat in flight gets its answer, both turns are committed,
-//    and every process is gone within DRAIN_TIMEOUT_S.
+//    and every process is gone within DRAIN_TIMEOUT_S;
+//  - a process that dies inside a read transaction of each LMDB environment:
+//    the running workers' housekeeping frees its reader slot (read from the
+//    reader table itself), with no worker restarted.
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <set>
+#include <sstream>
 
 #include "chat_load.h"
 #include "clock.h"
 #include "mock_llm.h"
+#include "inflight.h"
 #include "proc_util.h"
+#include "response_cache.h"
 #include "sessions.h"
 #include "stack.h"
 #include "store.h"
@@ -126,7 +134,7 @@ class NginxFaultTest : public ::testing::Test {
         const nlohmann::json body = r.Json();  // kept alive: the loop walks into it
         for (const auto& m : body["messages"]) stored[id].insert(m["content"].get<std::string>());
       }
-      // MAX_HISTORY_MESSAGES (5) keeps the last turns: older ones may be gone
+      // SESSION_MAX_MESSAGES (100) keeps the last turns: older ones may be gone
       // from a session that continued, never from one that did not.
       bool last_turn = true;
       for (const Outcome& later : outcomes)
@@ -316,7 +324,7 @@ TEST(StackSigtermTest, StreamInFlightFinishesItsTurnIsCommittedAndNothingIsLeft)
   // Both turns are in the store the stack left behind.
   StoreOptions options;
   options.path = data_dir + "/lmdb";
-  options.databases = {kSessionsDb};
+  options.databases = SessionDatabases();
   options.map_size_mb = 256;  // LMDB_MAP_MB's default, as the stack ran
   Result<std::unique_ptr<Store>> store = Store::Open(options);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
@@ -332,6 +340,83 @@ TEST(StackSigtermTest, StreamInFlightFinishesItsTurnIsCommittedAndNothingIsLeft)
   std::printf("[ sigterm  ] stack exited %.0f ms after SIGTERM (stream of 2.5 s in flight, DRAIN_TIMEOUT_S=%d)\n",
               drain_ms, kDrainS);
   mock.Stop();
+}
+
+// The pids in an environment's reader table, as `mdb_stat -r` prints it
+// (it opens the environment without taking a slot of its own, and without
+// clearing stale ones: that is -rr).
+std::set<pid_t> ReaderPids(const std::string& env_dir) {
+  std::string out;
+  RunCommand("mdb_stat -r " + env_dir, &out);
+  std::set<pid_t> pids;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    long pid = 0;
+    std::string thread, txnid;
+    if (fields >> pid >> thread >> txnid && pid > 0) pids.insert(static_cast<pid_t>(pid));
+  }
+  return pids;
+}
+
+TEST(ReaderSlotTest, ADeadProcessesReaderSlotsAreFreedByTheWorkersHousekeeping) {
+  std::string error;
+  auto stack = TestStack::Start({}, &error);
+  ASSERT_NE(stack, nullptr) << error;
+  ASSERT_EQ(stack->Post("/api/chat", R"({"message":"Fill the cache a little?"})").status, 200);
+  const std::vector<pid_t> workers = stack->WorkerPids();
+  const std::string data = stack->data_dir();
+  struct Env {
+    std::string dir;
+    std::vector<std::string> dbs;
+    CommitSync sync;
+  };
+  const std::vector<Env> envs = {
+      {data + "/lmdb", SessionDatabases(), CommitSync::kEveryCommit},
+      {data + "/cache", {kCacheEntriesDb, kCacheLruDb, kCacheStatsDb}, CommitSync::kOnRequest},
+      {data + "/inflight", {kInflightDb}, CommitSync::kOnRequest},
+  };
+  // A process that opens each environment, begins a read transaction in
+  // it, and is killed holding all three.
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t reader = fork();
+  ASSERT_GE(reader, 0);
+  if (reader == 0) {
+    std::vector<std::unique_ptr<Store>> stores;
+    std::vector<ReadTxn> txns;
+    for (const Env& e : envs) {
+      StoreOptions so;
+      so.path = e.dir;
+      so.databases = e.dbs;
+      so.commit_sync = e.sync;
+      so.map_size_mb = e.dir == data + "/lmdb" ? 256 : e.dir == data + "/cache" ? 96 : 64;
+      Result<std::unique_ptr<Store>> store = Store::Open(so);
+      if (!store.ok()) _exit(1);
+      Result<ReadTxn> txn = (*store)->BeginRead();
+      if (!txn.ok()) _exit(2);
+      txns.push_back(std::move(txn.value()));
+      stores.push_back(std::move(store.value()));
+    }
+    (void)!write(ready[1], "r", 1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the reader process failed to open the environments";
+  close(ready[0]);
+  for (const Env& e : envs) EXPECT_TRUE(ReaderPids(e.dir).count(reader)) << e.dir << ": no slot of the reader";
+  ASSERT_EQ(kill(reader, SIGKILL), 0);
+  ASSERT_EQ(waitpid(reader, nullptr, 0), reader);
+  const auto killed = Clock::now();
+  for (const Env& e : envs) {
+    EXPECT_TRUE(MockLlm::WaitFor([&] { return !ReaderPids(e.dir).count(reader); }, seconds(15)))
+        << e.dir << ": the dead reader's slot is still held";
+  }
+  std::printf("[ readers  ] a dead process's slots in 3 environments freed within %.0f ms by the housekeeping\n",
+              Ms(Clock::now() - killed));
+  EXPECT_EQ(stack->WorkerPids(), workers) << "a worker restarted: its start-up, not the housekeeping, cleared them";
 }
 
 }  // namespace

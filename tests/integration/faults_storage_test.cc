@@ -1,5 +1,4 @@
-// faults_storage_test.cc: storage failing under a running stack (issue #7,
-// faults). In each case the worker reports the problem (/api/health's
+// faults_storage_test.cc: storage failing under a running stack. In each case the worker reports the problem (/api/health's
 // "storage" or "index" check, /ready), keeps serving what it safely can,
 // never crashes (worker pids unchanged), and recovers by itself once the
 // cause is removed:
@@ -14,7 +13,9 @@
 //  - index files truncated, replaced by garbage, or overwritten in place
 //    under searches and chats: an intact mapping keeps serving; a mapping
 //    whose file changed under it is taken out of service (503, not ready)
-//    without a crash; re-running folio-ingest brings the index back.
+//    without a crash; re-running folio-ingest brings the index back; a
+//    worker started on a damaged index (a restart after the damage) does
+//    not put it in service either.
 // The response cache's own full-map handling (it disables itself) cannot be
 // reached through the stack: the worker sizes its map at 3 × CACHE_MAX_MB
 // (≥ 64 MB), so LRU eviction always runs first; the storage check reports a
@@ -25,9 +26,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "chat_load.h"
 #include "mock_llm.h"
@@ -407,6 +410,52 @@ TEST_F(IndexFaultTest, StrayFileGrowingBesideTheIndexChangesNothing) {
     nlohmann::json index = Health(*stack_)["checks"]["index"];
     return index["status"] == "ok" && index["swaps"] == 0 && stack_->Get("/ready").status == 200;
   })) << Health(*stack_).dump();
+  ExpectSearchFinds();
+}
+
+// Level-0 links pointing far outside the graph, written in place: the
+// running workers take the index out of service; a worker started after
+// that (a crash, a deploy) must not put it back — hnswlib follows level-0
+// links unchecked, so searching it would write out of bounds.
+TEST_F(IndexFaultTest, DamagedLevelZeroLinksStayOutOfServiceAcrossAWorkerRestart) {
+  const std::string path = index_ + "/vectors.hnsw";
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    // hnswlib's header: 6 × u64 (offsets, counts, size_data_per_element at
+    // byte 24), 2 × i32, 5 × 8 bytes: 96 bytes, then each element's level-0
+    // list (u32 count, then u32 neighbour ids) at the start of its block.
+    uint64_t count = 0, size_per_element = 0;
+    f.seekg(16);
+    f.read(reinterpret_cast<char*>(&count), 8);
+    f.read(reinterpret_cast<char*>(&size_per_element), 8);
+    ASSERT_GT(count, 0u);
+    ASSERT_GT(size_per_element, 8u);
+    const uint32_t far_away = 0x7ffffff0;
+    for (uint64_t i = 0; i < count; ++i) {
+      f.seekp(static_cast<std::streamoff>(96 + i * size_per_element + 4));
+      f.write(reinterpret_cast<const char*>(&far_away), 4);
+    }
+  }
+  EXPECT_EQ(WaitReady(503, "vectors.hnsw").status, 503);
+  // A worker restarted now opens the damaged files from scratch.
+  const pid_t victim = workers_.front();
+  ASSERT_EQ(kill(victim, SIGKILL), 0);
+  ASSERT_TRUE(MockLlm::WaitFor([&] {
+    std::vector<pid_t> now = stack_->WorkerPids();
+    return now.size() == workers_.size() && std::find(now.begin(), now.end(), victim) == now.end();
+  }, seconds(10))) << "supervisord did not restart the worker";
+  workers_ = stack_->WorkerPids();
+  std::this_thread::sleep_for(milliseconds(1500));  // past startsecs: a crash loop would show
+  EXPECT_TRUE(TenInARow([&] {
+    return stack_->Get("/ready").status == 503 && stack_->Post("/api/search", SearchBody("Tollgate")).status == 503;
+  })) << "a worker put the damaged index in service";
+  std::string out;
+  stack_->Supervisorctl("status", &out);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
+  EXPECT_EQ(out.find("FATAL"), std::string::npos) << out;
+  EXPECT_EQ(out.find("BACKOFF"), std::string::npos) << out;
+  ASSERT_EQ(Ingest(index_), 0);
+  EXPECT_EQ(WaitReady(200, "ready").status, 200);
   ExpectSearchFinds();
 }
 

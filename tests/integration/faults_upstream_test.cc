@@ -1,6 +1,6 @@
 // faults_upstream_test.cc: every upstream fault the mock can play, each under
-// 12 concurrent distinct chats (half streamed) through the real stack
-// (issue #7, faults). chat_test.cc checks each fault once, in sequence; here
+// 12 concurrent distinct chats (half streamed) through the real stack.
+// chat_test.cc checks each fault once, in sequence; here
 // they run side by side, so the retry loop, deadlines, chat threads and the
 // shared breaker are exercised together. For every request:
 //  - it ends within REQUEST_TIMEOUT_S + 1.5 s (never a hang);
@@ -12,6 +12,9 @@
 // Then the shared breaker: it opens under concurrent failing calls (shown by
 // /api/health and folio_breaker_state), answers at once while open, and
 // closes again on the first successful trial after BREAKER_COOLDOWN_S.
+// And identical questions under a fault: followers of a leader whose stream
+// broke get what they would have got on their own, and a question asked
+// after the failure is not answered with it.
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -246,6 +249,47 @@ TEST(UpstreamBreakerTest, OpensUnderConcurrentFailuresAndClosesAfterTheCooldown)
               opened_ms, since_failing_ms, recovered_ms, kCooldownS);
   stack.reset();
   mock.Stop();
+}
+
+TEST(CoalescedFaultTest, FollowersOfABrokenStreamGetTheFallbackAndLaterQuestionsLeadAnew) {
+  MockLlm mock;
+  ASSERT_TRUE(mock.Start().ok());
+  MockBehaviour broken;
+  broken.reply = Words(12);
+  broken.first_token_ms = 1500;  // time for the followers to join before any token
+  broken.token_delay_ms = 100;
+  broken.reset_after_tokens = 3;
+  mock.PushChat(broken);
+  MockBehaviour fine;
+  fine.reply = "A real answer this time.";
+  mock.SetChatDefault(fine);
+  std::string error;
+  auto stack = TestStack::Start(StackEnv(mock, 1000, 0), &error);
+  ASSERT_NE(stack, nullptr) << error;
+  const std::string question = "What did Maya build at Tollgate, in detail?";
+
+  Outcome leader;
+  std::thread leading([&] { leader = Send(stack->port(), Kind::kStream, question, "", seconds(kTimeoutS + 30)); });
+  ASSERT_TRUE(MockLlm::WaitFor([&] { return mock.Calls("chat_completions") == 1; }, seconds(10)));
+  std::vector<Outcome> followers(6);
+  std::vector<std::thread> following;
+  for (size_t i = 0; i < followers.size(); ++i)
+    following.emplace_back([&, i] { followers[i] = Send(stack->port(), Kind::kChat, question, "", seconds(kTimeoutS + 30)); });
+  for (std::thread& t : following) t.join();
+  leading.join();
+
+  EXPECT_EQ(ErrorCode(leader), "upstream_stream_broken") << leader.Describe();
+  for (const Outcome& o : followers) {
+    ASSERT_TRUE(o.Answered()) << "a plain follower inherited the stream's failure: " << o.Describe();
+    EXPECT_TRUE(Degraded(o)) << o.Describe();
+  }
+  EXPECT_EQ(mock.Calls("chat_completions"), 1) << "the followers asked the failing provider again";
+
+  // Asked again within the failure's linger: a new attempt, a real answer.
+  Outcome again = Send(stack->port(), Kind::kChat, question, "", seconds(kTimeoutS + 30));
+  ASSERT_TRUE(again.Answered()) << again.Describe();
+  EXPECT_FALSE(Degraded(again)) << "answered with the lingering failure: " << again.Describe();
+  EXPECT_EQ(mock.Calls("chat_completions"), 2);
 }
 
 }  // namespace

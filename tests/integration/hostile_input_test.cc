@@ -187,7 +187,7 @@ std::vector<Case> HostileCases() {
   // --- Methods and the protocol line -------------------------------------
   c.push_back({"TRACE on /v1/chat/completions", Req("TRACE", "/v1/chat/completions"), 405, "method_not_allowed", By::kNginx, Shape::kError, "*"});
   c.push_back({"PATCH on a session", Req("PATCH", "/api/sessions/" + canary, json_type, "{}"), 405, "method_not_allowed", By::kNginx, Shape::kError, "*"});
-  c.push_back({"6 KB method", Req(Periodic(kMethodCycle, 6000), "/api/chat"), 405, "method_not_allowed", By::kNginx, Shape::kError, "*"});
+  c.push_back({"3 KB method", Req(Periodic(kMethodCycle, 3000), "/api/chat"), 405, "method_not_allowed", By::kNginx, Shape::kError, "*"});
   c.push_back({"lower-case method", Req("get", "/ping"), 400, "bad_request", By::kNginx});
   c.push_back({"CONNECT authority-form", "CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example\r\n\r\n", 400, "bad_request", By::kNginx});
   c.push_back({"asterisk-form target", "OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400, "bad_request", By::kNginx});

@@ -1,4 +1,4 @@
-// security_test.cc: issue 7's security promises through the real stack —
+// security_test.cc: folio's security promises through the real stack —
 // API keys (401s that never say which part was wrong, Bearer and X-API-Key,
 // rotation without a restart, a broken key file failing closed), operator
 // endpoints, CORS (listed, unlisted, preflight, nginx's own errors),
@@ -125,8 +125,9 @@ class SecurityTest : public ::testing::Test {
     ASSERT_TRUE(mock_->Start().ok());
     mock_->RequireApiKey("sk-the-only-key-the-provider-takes");
     std::string error;
+    // OPERATOR_ACCESS is left at its default: with API_KEYS_FILE set, that
+    // is "operator" (what every operator test below relies on).
     stack_ = TestStack::Start({{"API_KEYS_FILE", *keys_file_},
-                               {"OPERATOR_ACCESS", "operator"},
                                {"CORS_ORIGINS", std::string(kOrigin) + ", http://localhost:5173"},
                                {"OPENAI_API_KEY", kLlmKey},
                                {"LLM_BASE_URL", mock_->base_url()},
@@ -334,12 +335,46 @@ TEST_F(SecurityTest, MadeUpSessionIdIsNotFoundAndNeverCreated) {
   EXPECT_NE(fresh.Json()["session_id"], kMadeUpSession);
 }
 
+// nginx's error log ends its lines with the whole request line: a refusal
+// or an upstream failure on a session's path must not write the id there.
+TEST(SessionIdLogTest, NoLogHoldsAFullSessionIdEvenWhenNginxFails) {
+  std::string error;
+  auto stack = TestStack::Start({{"RATE_LIMIT_RPS", "1"}, {"RATE_LIMIT_BURST", "1"}}, &error);
+  ASSERT_NE(stack, nullptr) << error;
+  HttpResponse chat = stack->Post("/api/chat", R"({"message":"Which databases has Maya used?"})");
+  ASSERT_EQ(chat.status, 200) << chat.body;
+  const std::string id = chat.Json()["session_id"];
+  const std::string path = "/api/sessions/" + id;
+  int refused = 0;
+  for (int i = 0; i < 5; ++i) refused += stack->Get(path).status == 429;
+  EXPECT_GE(refused, 3) << "nginx's rate limit refused the session reads";
+  // Every worker stopped: nginx cannot connect (502), and logs why.
+  std::string out;
+  ASSERT_EQ(stack->Supervisorctl("stop folio-worker:*", &out), 0) << out;
+  HttpResponse gone;
+  for (int i = 0; i < 20 && gone.status != 502; ++i) {
+    std::this_thread::sleep_for(milliseconds(1100));  // past the rate limit's one request a second
+    gone = stack->Get(path);
+  }
+  EXPECT_EQ(gone.status, 502) << gone.raw;
+  ASSERT_TRUE(stack->WaitForLog("nginx-access.log", "\"status\":502", seconds(5)));
+  // nginx did log an upstream failure (on another path) where it would have.
+  (void)stack->Get("/api/health");
+  ASSERT_TRUE(stack->WaitForLog("nginx-error.log", "connect() to unix:", seconds(5)))
+      << stack->ReadLog("nginx-error.log");
+  const std::string logs = EveryFileUnder(stack->log_dir());
+  EXPECT_EQ(logs.find(id), std::string::npos) << "a full session id is in a log";
+  EXPECT_NE(logs.find("/api/sessions/" + id.substr(0, 6)), std::string::npos);
+}
+
 TEST_F(SecurityTest, SessionIdsAppearInLogsTruncated) {
   HttpResponse chat = stack_->Post("/api/chat", R"({"message":"Which databases has Maya used?"})", Bearer(kClientKey));
   ASSERT_EQ(chat.status, 200) << chat.body;
   const std::string id = chat.Json()["session_id"];
   const std::string marker = "sess-log-check-" + id.substr(0, 4);
-  ASSERT_EQ(stack_->Get("/api/sessions/" + id, Bearer(kClientKey, {{"X-Request-ID", marker}})).status, 200);
+  HttpResponse read = stack_->Get("/api/sessions/" + id, Bearer(kClientKey, {{"X-Request-ID", marker}}));
+  ASSERT_EQ(read.status, 200);
+  EXPECT_EQ(read.Header("cache-control"), "no-store") << "a conversation is kept by no cache";
   ASSERT_TRUE(stack_->WaitForLog("nginx-access.log", marker, seconds(5)));
   ASSERT_TRUE(stack_->WaitForWorkerLog(marker, seconds(5)));
   std::string logs = EveryFileUnder(stack_->log_dir());
@@ -463,7 +498,7 @@ TEST_F(SecurityTest, MethodsAreLimitedPerLocationInJson) {
   // nginx refuses TRACE before any location: the Allow of every method folio uses.
   for (const Case& c : {Case{"TRACE", "/api/chat", "GET, HEAD, POST, DELETE, OPTIONS"},
                         Case{"PUT", "/api/chat", "GET, POST, DELETE, OPTIONS"},
-                        Case{"PATCH", "/api/sessions/abc", "GET, POST, DELETE, OPTIONS"},
+                        Case{"PATCH", "/api/sessions/abc", "GET, DELETE, OPTIONS"},
                         Case{"HEAD", "/api/chat", "GET, POST, DELETE, OPTIONS"},
                         Case{"PUT", "/v1/chat/completions", "GET, POST, OPTIONS"},
                         Case{"DELETE", "/v1/models", "GET, POST, OPTIONS"}, Case{"POST", "/ping", "GET, HEAD"},
@@ -573,11 +608,12 @@ std::string NonLoopbackAddress() {
   return found;
 }
 
-TEST(SecurityLoopbackTest, LoopbackModeServesOperatorsOnTheInstanceOnly) {
+// Without API_KEYS_FILE, OPERATOR_ACCESS's default is loopback.
+TEST(SecurityLoopbackTest, WithoutKeysTheDefaultServesOperatorsOnTheInstanceOnly) {
   const std::string address = NonLoopbackAddress();
   if (address.empty()) GTEST_SKIP() << "no non-loopback IPv4 address to come from";
   std::string error;
-  auto stack = TestStack::Start({{"OPERATOR_ACCESS", "loopback"}, {"LISTEN_ADDR", "0.0.0.0"}}, &error);
+  auto stack = TestStack::Start({{"LISTEN_ADDR", "0.0.0.0"}}, &error);
   ASSERT_NE(stack, nullptr) << error;
   for (const char* path : {"/metrics", "/api/cache/stats", "/api/health/scaling"})
     EXPECT_EQ(stack->Get(path).status, 200) << path << " from 127.0.0.1";
@@ -605,6 +641,31 @@ TEST(SecurityLoopbackTest, LoopbackModeServesOperatorsOnTheInstanceOnly) {
   EXPECT_EQ(ping.substr(ping.rfind('\n') + 1), "200");
   std::string chat = from_outside("/api/search", "-X POST -H 'Content-Type: application/json' -d '{\"query\":\"Maya\"}'");
   EXPECT_EQ(chat.substr(chat.rfind('\n') + 1), "200") << "no API_KEYS_FILE: the API stays open";
+}
+
+// /ready says why it is not ready to operators only; under the default
+// without keys (loopback), a visitor behind the trusted proxy is not one,
+// nor is the X-Forwarded-For it sends to claim the instance's address.
+TEST(ReadyReasonTest, OnlyOperatorsLearnWhyTheInstanceIsNotReady) {
+  char tmpl[] = "/tmp/folio-ready-XXXXXX";
+  const std::string index_dir = std::string(mkdtemp(tmpl)) + "/index";
+  fs::create_directories(index_dir);
+  std::ofstream(index_dir + "/manifest.json") << "{ not a manifest";
+  std::string error;
+  auto stack = TestStack::Start({{"INDEX_DIR", index_dir}, {"TRUSTED_PROXIES", "127.0.0.1/32"}}, &error,
+                                seconds(20), /*wait_ready=*/false);
+  ASSERT_NE(stack, nullptr) << error;
+  HttpResponse local = PollHttp(stack->port(), "/ready", [](const HttpResponse& r) { return r.status == 503; }, seconds(20));
+  ASSERT_EQ(local.status, 503) << local.raw;
+  EXPECT_TRUE(local.Json()["reason"].is_string()) << local.body;
+  for (const char* claimed : {"203.0.113.9", "127.0.0.1, 203.0.113.9"}) {
+    HttpResponse visitor = stack->Get("/ready", With({{"X-Forwarded-For", claimed}}));
+    EXPECT_EQ(visitor.status, 503) << claimed;
+    EXPECT_EQ(visitor.Json(), nlohmann::json({{"ready", false}})) << claimed << ": " << visitor.body;
+    EXPECT_EQ(stack->Get("/metrics", With({{"X-Forwarded-For", claimed}})).status, 403) << claimed;
+  }
+  EXPECT_EQ(stack->Get("/metrics").status, 200) << "the instance itself is an operator";
+  fs::remove_all(fs::path(index_dir).parent_path());
 }
 
 }  // namespace

@@ -189,5 +189,47 @@ TEST(SheddingTest, NoUpstreamSlotBeforeTheDeadlineIs503WithRetryAfter) {
   mock.Stop();
 }
 
+// LLM_DAILY_TOKEN_BUDGET over both workers: once the day's tokens are spent,
+// answers come from the knowledge base (no upstream call), and the health
+// page, the metrics and folio-admin say so.
+TEST(SpendCeilingTest, OnceTheDaysTokensAreSpentAnswersComeFromTheKnowledgeBase) {
+  MockLlm mock;
+  ASSERT_TRUE(mock.Start().ok());
+  MockBehaviour reply;
+  reply.reply = "An answer from the model.";
+  mock.SetChatDefault(reply);
+  std::string error;
+  auto stack = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock.base_url()}, {"WORKERS", "2"},
+                                 {"LLM_RETRIES", "0"}, {"LLM_DAILY_TOKEN_BUDGET", "50"}},
+                                &error);
+  ASSERT_NE(stack, nullptr) << error;
+  // The first question's prompt alone is over 50 tokens: the budget is spent by it.
+  HttpResponse first = stack->Post("/api/chat", Ask("Which projects has Maya led?"));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.Json()["degraded"], false);
+  const int calls = mock.Calls("chat_completions");
+  EXPECT_EQ(calls, 1);
+  // Every later question, whichever worker answers: no call, a degraded answer.
+  for (int i = 0; i < 6; ++i) {
+    HttpResponse r = stack->Post("/api/chat", Ask("A different question, number " + std::to_string(i)));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.Json()["degraded"], true) << r.body;
+    EXPECT_FALSE(r.Json()["response"].get<std::string>().empty());
+  }
+  EXPECT_EQ(mock.Calls("chat_completions"), calls) << "the budget was spent, yet the LLM was called";
+  const nlohmann::json llm = stack->Get("/api/health").Json()["checks"]["llm"];
+  EXPECT_EQ(llm["status"], "warn") << llm.dump();
+  EXPECT_GE(llm["tokens_today"].get<int64_t>(), 50) << llm.dump();
+  EXPECT_NE(llm.value("reason", "").find("budget"), std::string::npos) << llm.dump();
+  const std::string metrics = stack->Get("/metrics").body;
+  EXPECT_NE(metrics.find("\nfolio_llm_daily_token_budget 50\n"), std::string::npos);
+  EXPECT_NE(metrics.find("\nfolio_llm_budget_refusals_total 6\n"), std::string::npos) << metrics.substr(0, 3000);
+  std::string out;
+  RunCommand("env DATA_DIR=" + stack->data_dir() + " RUN_DIR=" + stack->run_dir() +
+                 " LLM_DAILY_TOKEN_BUDGET=50 " FOLIO_BINARY_DIR "/bin/folio-admin status",
+             &out);
+  EXPECT_NE(out.find("of a budget of 50; SPENT"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace folio::test

@@ -138,6 +138,14 @@ struct MockLlm::Impl {
   void ResetState();
 };
 
+// The scripted reply, else the echo; a model that obeys system text says
+// what a system message told it to.
+std::string ReplyFor(const MockBehaviour& b, const json& request) {
+  if (b.obey_system)
+    if (std::optional<std::string> said = SystemInstruction(request)) return *said;
+  return b.reply ? *b.reply : EchoReply(request);
+}
+
 void MockLlm::Impl::HandleChat(const httplib::Request& req, httplib::Response& res) {
   MockBehaviour b;
   if (!Admit("chat_completions", &Impl::chat, req, res, &b)) return;
@@ -161,7 +169,7 @@ void MockLlm::Impl::HandleChat(const httplib::Request& req, httplib::Response& r
     res.set_content("{\"id\": \"chatcmpl-mock\", \"choices\": [", "application/json");
     return;
   }
-  const std::string reply = b.reply ? *b.reply : EchoReply(request);
+  const std::string reply = ReplyFor(b, request);
   const std::string id = "chatcmpl-mock-" + std::to_string(next_id++);
   std::lock_guard<std::mutex> lock(mu);
   res.set_content(ChatCompletion(id, std::time(nullptr), model, reply, PromptTokens(request),
@@ -172,7 +180,7 @@ void MockLlm::Impl::HandleChat(const httplib::Request& req, httplib::Response& r
 
 bool MockLlm::Impl::WriteStream(const MockBehaviour& b, const json& request, int remote_port, httplib::DataSink& sink) {
   const int fd = FindConnectionFd(port, remote_port);
-  const std::string reply = b.reply ? *b.reply : EchoReply(request);
+  const std::string reply = ReplyFor(b, request);
   const std::vector<std::string> tokens = SplitTokens(reply);
   const std::string id = "chatcmpl-mock-" + std::to_string(next_id++);
   const int64_t created = std::time(nullptr);

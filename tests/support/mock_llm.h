@@ -35,6 +35,11 @@ struct MockBehaviour {
   int truncate_after_tokens = -1;  // end the HTTP body cleanly but without finish chunk or [DONE]
   int close_after_tokens = -1;     // close the connection (FIN) mid-body, no chunked terminator
   int reset_after_tokens = -1;     // abort the connection with a TCP RST
+  // A model that takes system-role text as its rules: when a system message
+  // holds "INSTRUCTION: say <words>", the reply is <words> (to the end of
+  // that line) instead of the usual one. What a prompt-injection test needs:
+  // text that reaches the system role is obeyed, text in a user message is not.
+  bool obey_system = false;
   // Embeddings faults:
   int vector_count_delta = 0;  // answer with this many more (+) or fewer (-) vectors than inputs
   int dimension = 0;           // vector size for this call (0: the request's "dimensions" or the mock's)

@@ -49,6 +49,20 @@ std::string Utf8Prefix(const std::string& s, size_t max_bytes) {
 
 }  // namespace
 
+std::optional<std::string> SystemInstruction(const json& request) {
+  static const std::string kMark = "INSTRUCTION: say ";
+  if (!request.contains("messages") || !request["messages"].is_array()) return std::nullopt;
+  for (const json& m : request["messages"]) {
+    if (!m.is_object() || m.value("role", "") != "system" || !m.contains("content")) continue;
+    const std::string text = TextOf(m["content"]);
+    const size_t at = text.find(kMark);
+    if (at == std::string::npos) continue;
+    const size_t from = at + kMark.size();
+    return text.substr(from, text.find('\n', from) - from);
+  }
+  return std::nullopt;
+}
+
 std::string EchoReply(const json& request) {
   std::string last_user;
   if (request.contains("messages") && request["messages"].is_array()) {
@@ -194,6 +208,7 @@ Result<MockBehaviour> MockBehaviour::FromJson(const json& j) {
     else if (key == "dimension") ok = as_int(&b.dimension);
     else if (key == "reverse_order") ok = as_bool(&b.reverse_order);
     else if (key == "non_numeric") ok = as_bool(&b.non_numeric);
+    else if (key == "obey_system") ok = as_bool(&b.obey_system);
     else return InvalidArgument("unknown_key", "unknown behaviour key '" + key + "'");
     if (!ok) return InvalidArgument("bad_type", "behaviour key '" + key + "' has the wrong type");
   }
@@ -215,7 +230,8 @@ json MockBehaviour::ToJson() const {
           {"vector_count_delta", vector_count_delta},
           {"dimension", dimension},
           {"reverse_order", reverse_order},
-          {"non_numeric", non_numeric}};
+          {"non_numeric", non_numeric},
+          {"obey_system", obey_system}};
 }
 
 Result<MockScript> ParseMockScript(const json& script) {

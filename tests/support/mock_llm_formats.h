@@ -23,6 +23,9 @@ nlohmann::json OpenAiErrorBody(int status);
 // boundary) of the last user message of a chat request (string content or
 // an array of {"type":"text","text":...} parts).
 std::string EchoReply(const nlohmann::json& request);
+// What a system message of `request` instructs ("INSTRUCTION: say <words>"
+// → <words>), if one does (MockBehaviour::obey_system).
+std::optional<std::string> SystemInstruction(const nlohmann::json& request);
 
 // The reply split into stream tokens: each word with the spaces after it,
 // so concatenating the tokens gives the reply back exactly.

@@ -86,6 +86,7 @@ std::unique_ptr<TestStack> TestStack::Start(const std::map<std::string, std::str
                  {"CLIENT_RPM", "0"},
                  {"CLIENT_EXPENSIVE_RPM", "0"},
                  {"CLIENT_MAX_CONCURRENT", "0"},
+                 {"CLIENT_SESSIONS_PER_MIN", "0"},
                  {"MAX_CONCURRENT_LLM", "256"}};
   for (const auto& [k, v] : env) stack->env_[k] = v;
 
@@ -171,6 +172,21 @@ int TestStack::Terminate(std::chrono::milliseconds deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return -1;
+}
+
+void TestStack::KillEverything() {
+  if (pid_ <= 0) return;
+  std::vector<pid_t> all = Descendants();
+  kill(pid_, SIGKILL);  // first: it must not restart what dies below
+  for (pid_t p : all) kill(p, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  for (pid_t p : all)
+    while (ProcessAlive(p)) {
+      while (waitpid(-1, nullptr, WNOHANG) > 0) {
+      }  // orphans reparented to us (PR_SET_CHILD_SUBREAPER)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
 }
 
 HttpResponse TestStack::Get(const std::string& path, const HttpOptions& options) const {

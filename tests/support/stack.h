@@ -66,6 +66,10 @@ class TestStack {
   // SIGTERM to supervisord; waits up to `deadline` for it to exit.
   // Returns its exit status, or -1 if it did not exit in time.
   int Terminate(std::chrono::milliseconds deadline);
+  // SIGKILL to supervisord and every process below it at once (a power cut
+  // of the processes, not of the disk); returns once all are gone. What is
+  // in DATA_DIR is then exactly what the processes had committed.
+  void KillEverything();
   // A test failure for every sanitizer report a worker wrote to its
   // stderr log (an ASan/UBSan/TSan build's workers); the destructor calls it.
   void ExpectNoSanitizerReports() const;

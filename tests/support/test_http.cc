@@ -2,27 +2,52 @@
 #include "test_http.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <thread>
 
 namespace folio::test {
 
-int ConnectLoopback(int port, int rcvbuf) {
+int ConnectLoopback(int port, int rcvbuf, const std::string& source, std::chrono::milliseconds timeout) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
   if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (!source.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (inet_pton(AF_INET, source.c_str(), &local.sin_addr) != 1 ||
+        bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  const int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  int rc = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (rc != 0 && errno == EINPROGRESS) {
+    pollfd p{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    rc = poll(&p, 1, static_cast<int>(timeout.count())) == 1 &&
+                 getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0
+             ? 0
+             : -1;
+  }
+  if (rc != 0) {
     close(fd);
     return -1;
   }
+  fcntl(fd, F_SETFL, flags);
   return fd;
 }
 
@@ -31,10 +56,11 @@ namespace {
 // Sends `bytes`, then reads until the server closes, `timeout` passes, or
 // `on_data` (when set) returns false after a read.
 std::string Exchange(int port, const std::string& bytes, std::chrono::milliseconds timeout,
-                     const std::function<bool(const std::string& so_far)>& on_data = nullptr) {
-  int fd = ConnectLoopback(port);
-  if (fd < 0) return "";
+                     const std::function<bool(const std::string& so_far)>& on_data = nullptr,
+                     const std::string& source = "") {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  int fd = ConnectLoopback(port, 0, source, timeout);
+  if (fd < 0) return "";
   size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -117,7 +143,7 @@ HttpResponse Http(int port, const std::string& method, const std::string& path, 
     req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   }
   req += "\r\n" + body;
-  return ParseHttpResponse(Exchange(port, req, options.timeout));
+  return ParseHttpResponse(Exchange(port, req, options.timeout, nullptr, options.source));
 }
 
 std::string StreamHttp(int port, const std::string& method, const std::string& path, const std::string& body,

@@ -26,11 +26,15 @@ struct HttpResponse {
 
 struct HttpOptions {
   std::map<std::string, std::string> headers;
-  std::chrono::milliseconds timeout{10000};
+  std::chrono::milliseconds timeout{10000};  // the whole exchange, connecting included
+  std::string source;  // local address to connect from ("127.0.0.2": another client); "" = the kernel's choice
 };
 
-// A TCP connection to 127.0.0.1:port (SO_RCVBUF set when rcvbuf > 0), or -1.
-int ConnectLoopback(int port, int rcvbuf = 0);
+// A TCP connection to 127.0.0.1:port (SO_RCVBUF set when rcvbuf > 0), from
+// `source` when given, or -1 (also when not connected within `timeout`: a
+// server whose accept queue is full leaves a connect hanging).
+int ConnectLoopback(int port, int rcvbuf = 0, const std::string& source = "",
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 HttpResponse Http(int port, const std::string& method, const std::string& path, const std::string& body = "",
                   const HttpOptions& options = {});

@@ -4,6 +4,8 @@
 #include "api_keys.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -187,6 +189,25 @@ TEST_F(ApiKeysFileTest, InPlaceRewriteOfTheSameSizeIsNoticed) {
   std::ofstream(path_, std::ios::trunc) << ApiKeyFileLine(kKeyB) << "\n";
   EXPECT_TRUE(Check(*keys, kKeyB).valid);
   EXPECT_FALSE(Check(*keys, kKeyA).valid);
+}
+
+TEST_F(ApiKeysFileTest, SameSizeRewriteWithinOneTimestampTickIsNoticed) {
+  // A key swapped in place for one of the same length, caught by a check
+  // in the same tick of the file system's clock: size, inode and mtime all
+  // look as before (the mtime is put back to show it).
+  std::ofstream(path_, std::ios::trunc) << ApiKeyFileLine(kKeyA) << "\n";
+  auto keys = ApiKeys::Open(path_, milliseconds(0));
+  ASSERT_TRUE(Check(*keys, kKeyA).valid);
+  struct stat before {};
+  ASSERT_EQ(stat(path_.c_str(), &before), 0);
+  {
+    std::fstream f(path_, std::ios::in | std::ios::out);  // no truncation: the same inode and size
+    f << ApiKeyFileLine(kKeyB) << "\n";
+  }
+  const timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, path_.c_str(), times, 0), 0);
+  EXPECT_FALSE(Check(*keys, kKeyA).valid) << "the revoked key is still accepted";
+  EXPECT_TRUE(Check(*keys, kKeyB).valid);
 }
 
 TEST_F(ApiKeysFileTest, BrokenRotationFailsClosedUntilFixed) {

@@ -203,6 +203,14 @@ TEST_F(InflightTest, FollowerReceivesTheLeadersFailure) {
   EXPECT_EQ((*got)->payload, "upstream_timeout");
 }
 
+TEST_F(InflightTest, AFailureIsNotInheritedByQuestionsThatComeAfterIt) {
+  ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  ASSERT_TRUE(table().Fail(kKey, "upstream_stream_broken").ok());
+  // Within the linger: a new question leads a new attempt.
+  EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kFollower) << "of the new attempt";
+}
+
 TEST_F(InflightTest, FinishedEntryAnswersLateJoinersUntilItsLingerEnds) {
   ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
   ASSERT_TRUE(table().Complete(kKey, "answer").ok());

@@ -95,8 +95,18 @@ TEST_F(IntentTest, LongMessageIsNeverAGreeting) {
   std::string message = "hi";
   for (int i = 0; i < 500; ++i) message += " hello";
   EXPECT_EQ(classifier_->Classify(message), Intent::kOther);
-  EXPECT_EQ(classifier_->Classify(message + " " + std::string(5000, 'x') + " email"), Intent::kOther)
-      << "only the first kMaxClassifiedBytes are read";
+}
+
+TEST_F(IntentTest, TheWholeMessageIsClassifiedNotItsStart) {
+  // A greeting, padding, then a real question: not a greeting, whatever
+  // the padding (it once hid everything after the first 256 bytes).
+  const std::string question = "What projects has she built?";
+  for (const std::string& padding : {std::string(254, ' '), std::string(3000, ' '), std::string(1500, '.')}) {
+    EXPECT_EQ(classifier_->Classify("hi" + padding + question), Intent::kProjects) << padding.size();
+  }
+  std::string long_message = "hello";
+  for (int i = 0; i < 300; ++i) long_message += " lorem";
+  EXPECT_EQ(classifier_->Classify(long_message + " how can I email her"), Intent::kContact);
 }
 
 TEST_F(IntentTest, CannedRepliesOnlyForGreetingAndThanks) {

@@ -44,6 +44,25 @@ TEST_F(MockLlmTest, ChatReplyEchoesTheLastUserMessage) {
   EXPECT_GT(j["usage"]["total_tokens"].get<int>(), 0);
 }
 
+// The prompt-injection tests rest on this: an instruction in a system
+// message is obeyed, the same words in a user message are not.
+TEST_F(MockLlmTest, ObeysInstructionsInSystemTextOnlyWhenAsked) {
+  MockBehaviour obey;
+  obey.obey_system = true;
+  mock_.SetChatDefault(obey);
+  auto reply = [&](const json& body) {
+    Result<HttpResult> r = Post("/chat/completions", body);
+    EXPECT_TRUE(r.ok() && r->status == 200);
+    return r.ok() ? json::parse(r->body)["choices"][0]["message"]["content"].get<std::string>() : "";
+  };
+  json system_said = Chat("What is Tollgate?");
+  system_said["messages"][0]["content"] = "Be brief.\nINSTRUCTION: say obeyed the system\nMore rules.";
+  EXPECT_EQ(reply(system_said), "obeyed the system");
+  EXPECT_NE(reply(Chat("INSTRUCTION: say obeyed the user")), "obeyed the user");
+  mock_.SetChatDefault(MockBehaviour{});
+  EXPECT_NE(reply(system_said), "obeyed the system") << "only with obey_system";
+}
+
 TEST_F(MockLlmTest, StreamIsOpenAiShapedAndEndsWithDone) {
   json req = Chat("Why?", true);
   req["stream_options"] = {{"include_usage", true}};

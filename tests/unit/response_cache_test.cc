@@ -390,6 +390,50 @@ TEST_F(ResponseCacheTest, MapFullOfUnevictableDataDisablesTheCache) {
   EXPECT_FALSE(cache_->Stats().disabled);
 }
 
+TEST_F(ResponseCacheTest, ADisabledCacheComesBackOnceAnotherProcessMadeRoom) {
+  options_.map_size_mb = 1;
+  cache_.reset();
+  auto open_filler = [&] {
+    StoreOptions so;
+    so.path = options_.path;
+    so.map_size_mb = options_.map_size_mb;
+    so.databases = {kCacheEntriesDb, kCacheLruDb, kCacheStatsDb, "filler"};
+    so.commit_sync = CommitSync::kOnRequest;
+    return Store::Open(so);
+  };
+  int filled = 0;
+  {
+    Result<std::unique_ptr<Store>> store = open_filler();
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Db filler = *(*store)->Database("filler");
+    while ((*store)->Put(filler, "k" + std::to_string(filled), std::string(16'000, 'f'), Durability::kRelaxed).ok())
+      ++filled;
+  }
+  Reopen();
+  ASSERT_EQ(cache_->Put(Key(1), kAnswer, kT0).error(), "cache_disabled");
+  EXPECT_TRUE(cache_->Stats().disabled);
+  ASSERT_TRUE(cache_->PurgeExpired(kT0, 10).ok());
+  EXPECT_TRUE(cache_->Stats().disabled) << "still no room";
+  // Another process deletes what filled the map.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Result<std::unique_ptr<Store>> store = open_filler();
+    if (!store.ok()) _exit(1);
+    Db filler = *(*store)->Database("filler");
+    for (int i = 0; i < filled; ++i)
+      if (!(*store)->Delete(filler, "k" + std::to_string(i), Durability::kRelaxed).ok()) _exit(2);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ASSERT_TRUE(cache_->PurgeExpired(kT0, 10).ok());  // the housekeeper's periodic call
+  EXPECT_FALSE(cache_->Stats().disabled);
+  ASSERT_TRUE(cache_->Put(Key(2), kAnswer, kT0).ok());
+  EXPECT_TRUE(MustGet(Key(2), kT0).has_value());
+}
+
 TEST_F(ResponseCacheTest, TwoProcessesShareEntriesAndStats) {
   ASSERT_TRUE(cache_->Put(Key(1), kAnswer, kT0).ok());
   ASSERT_TRUE(cache_->Flush().ok());

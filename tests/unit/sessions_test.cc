@@ -43,11 +43,11 @@ class SessionStoreTest : public ::testing::Test {
   void SetUp() override {
     options_.path = dir_.path() + "/env";
     options_.map_size_mb = 64;
-    options_.databases = {kSessionsDb};
+    options_.databases = SessionDatabases();
     Result<std::unique_ptr<Store>> store = Store::Open(options_);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store.value());
-    Result<SessionStore> sessions = SessionStore::Open(store_.get(), SessionOptions{.max_history_messages = 5, .ttl_s = kTtl});
+    Result<SessionStore> sessions = SessionStore::Open(store_.get(), SessionOptions{.max_messages = 5, .ttl_s = kTtl});
     ASSERT_TRUE(sessions.ok()) << sessions.status().ToString();
     sessions_.emplace(std::move(sessions.value()));
   }
@@ -64,20 +64,119 @@ class SessionStoreTest : public ::testing::Test {
 };
 
 TEST_F(SessionStoreTest, LastCommitStatusNamesAFullStoreUntilAWriteCommitsAgain) {
-  EXPECT_TRUE(sessions_->LastCommitStatus().ok());
+  // Without eviction the store stays full.
+  Result<SessionStore> opened = SessionStore::Open(
+      store_.get(), SessionOptions{.max_messages = 5, .max_record_bytes = 4 << 20, .ttl_s = kTtl, .evict_when_full = false});
+  ASSERT_TRUE(opened.ok());
+  SessionStore& sessions = *opened;
+  EXPECT_TRUE(sessions.LastCommitStatus().ok());
   const std::string big(kMaxMessageBytes - 1, 'x');
   std::vector<std::string> stored;
   Status s;
   for (int i = 0; i < 100 && s.ok(); ++i) {  // 64 MB: about 60 turns of 1 MB
     Result<std::string> id = NewSessionId();
     ASSERT_TRUE(id.ok());
-    s = sessions_->StartWithTurn(*id, big, "a", kT0);
+    s = sessions.StartWithTurn(*id, big, "a", kT0);
     if (s.ok()) stored.push_back(*id);
   }
   ASSERT_EQ(s.error(), "store_full") << s.ToString();
-  EXPECT_EQ(sessions_->LastCommitStatus().error(), "store_full");
-  ASSERT_TRUE(sessions_->Delete(stored.front(), kT0).ok());  // any committed write, from any process
-  EXPECT_TRUE(sessions_->LastCommitStatus().ok());
+  EXPECT_EQ(sessions.LastCommitStatus().error(), "store_full");
+  ASSERT_TRUE(sessions.Delete(stored.front(), kT0).ok());  // any committed write, from any process
+  EXPECT_TRUE(sessions.LastCommitStatus().ok());
+}
+
+// One client writing sessions flat out into a full store: every turn is
+// saved, the least recently used sessions make room, and a conversation in
+// use is kept.
+// A store of 16 MB (the smallest the config allows is 8), filled fast.
+class SmallSessionStoreTest : public SessionStoreTest {
+ protected:
+  void SetUp() override {
+    options_.path = dir_.path() + "/small";
+    options_.map_size_mb = 16;
+    options_.databases = SessionDatabases();
+    Result<std::unique_ptr<Store>> store = Store::Open(options_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store.value());
+    Result<SessionStore> sessions = SessionStore::Open(store_.get(), SessionOptions{.max_messages = 5, .ttl_s = kTtl});
+    ASSERT_TRUE(sessions.ok());
+    sessions_.emplace(std::move(sessions.value()));
+  }
+};
+
+TEST_F(SmallSessionStoreTest, AFullStoreEvictsTheLeastRecentlyUsedInsteadOfRefusing) {
+  Result<SessionStore> opened =
+      SessionStore::Open(store_.get(), SessionOptions{.max_messages = 100, .max_record_bytes = 64 << 10, .ttl_s = kTtl});
+  ASSERT_TRUE(opened.ok());
+  SessionStore& sessions = *opened;
+  Result<std::string> kept = NewSessionId();
+  ASSERT_TRUE(kept.ok());
+  ASSERT_TRUE(sessions.StartWithTurn(*kept, "my question", "my answer", kT0).ok());
+  const std::string filler(30000, 'f');  // ≈ 60 KB a session: 16 MB hold about 250
+  std::vector<std::string> ids;
+  for (int i = 0; i < 800; ++i) {
+    Result<std::string> id = NewSessionId();
+    ASSERT_TRUE(id.ok());
+    const int64_t now = kT0 + 1 + i;
+    Status s = sessions.StartWithTurn(*id, filler, filler, now);
+    ASSERT_TRUE(s.ok()) << "turn " << i << ": " << s.ToString();
+    ids.push_back(*id);
+    if (i % 50 == 0) ASSERT_TRUE(sessions.AppendTurn(*kept, "still here", "yes", now).ok()) << i;
+  }
+  EXPECT_GT(sessions.evicted(), 400u);
+  EXPECT_TRUE(sessions.Get(*kept, kT0 + 801).ok()) << "a conversation in use was evicted";
+  EXPECT_TRUE(sessions.Get(ids.back(), kT0 + 801).ok());
+  EXPECT_EQ(sessions.Get(ids.front(), kT0 + 801).status().error(), "session_not_found");
+  EXPECT_EQ(*sessions.Count() + sessions.evicted(), ids.size() + 1);
+}
+
+TEST_F(SmallSessionStoreTest, EvictIfNearFullDoesNothingWithRoomAndMakesRoomNearTheReserve) {
+  EXPECT_EQ(*sessions_->EvictIfNearFull(), 0);
+  const std::string filler(30000, 'f');
+  // Fill to just below the reserve without any eviction.
+  Result<SessionStore> no_evict = SessionStore::Open(
+      store_.get(), SessionOptions{.max_messages = 5, .max_record_bytes = 64 << 10, .ttl_s = kTtl, .evict_when_full = false});
+  ASSERT_TRUE(no_evict.ok());
+  for (int i = 0; i < 1000; ++i) {
+    Result<std::string> id = NewSessionId();
+    ASSERT_TRUE(id.ok());
+    if (!no_evict->StartWithTurn(*id, filler, filler, kT0 + i).ok()) break;
+  }
+  ASSERT_FALSE(*store_->HasRoom());
+  Result<int> evicted = sessions_->EvictIfNearFull();
+  ASSERT_TRUE(evicted.ok()) << evicted.status().ToString();
+  EXPECT_GT(*evicted, 0);
+  EXPECT_TRUE(*store_->HasFreePages(3 * store_->reserve_pages()));
+}
+
+TEST_F(SessionStoreTest, TranscriptKeepsItsNewestTurnWithinTheByteBound) {
+  Result<SessionStore> opened =
+      SessionStore::Open(store_.get(), SessionOptions{.max_messages = 100, .max_record_bytes = 4096, .ttl_s = kTtl});
+  ASSERT_TRUE(opened.ok());
+  Result<std::string> id = NewSessionId();
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(opened->StartWithTurn(*id, "q0", std::string(1000, 'a'), kT0).ok());
+  for (int i = 1; i < 10; ++i)
+    ASSERT_TRUE(opened->AppendTurn(*id, "q" + std::to_string(i), std::string(1000, 'a'), kT0 + i).ok());
+  Result<Session> s = opened->Get(*id, kT0 + 10);
+  ASSERT_TRUE(s.ok());
+  EXPECT_LE(EncodeSession(*s).size(), 4096u);
+  ASSERT_GE(s->messages.size(), 2u);
+  EXPECT_LT(s->messages.size(), 20u) << "older turns went to fit";
+  EXPECT_EQ(s->messages[s->messages.size() - 2].content, "q9");
+  // A turn bigger than the bound on its own: kept, cut (at a character).
+  const std::string accents(3000, 'x');
+  std::string long_utf8;
+  for (int i = 0; i < 1500; ++i) long_utf8 += "\xC3\xA9";  // é, 3,000 bytes
+  ASSERT_TRUE(opened->AppendTurn(*id, accents, long_utf8, kT0 + 11).ok());
+  s = opened->Get(*id, kT0 + 11);
+  ASSERT_TRUE(s.ok());
+  EXPECT_LE(EncodeSession(*s).size(), 4096u);
+  ASSERT_EQ(s->messages.size(), 2u);
+  const std::string& cut = s->messages[1].content;
+  EXPECT_EQ(cut.substr(cut.size() - 3), "\xE2\x80\xA6");
+  EXPECT_EQ(cut.substr(0, 2), "\xC3\xA9");
+  EXPECT_EQ((cut.size() - 3) % 2, 0u) << "cut inside a character";
 }
 
 TEST_F(SessionStoreTest, NewSessionHasNoMessages) {
@@ -192,13 +291,15 @@ TEST_F(SessionStoreTest, SweepDeletesOnlyExpiredSessions) {
   EXPECT_EQ(*sessions_->SweepExpired(now), 0);
 }
 
-TEST_F(SessionStoreTest, SweepWorksAcrossManyBatches) {
-  // More than one write batch (500) and one scan window (5000 records).
+// Records written before the recency index existed (raw here): the index
+// is built when the store is opened, and the sweep then finds them, over
+// many batches of 500.
+TEST_F(SessionStoreTest, RecordsFromBeforeTheRecencyIndexAreIndexedAtOpenAndSwept) {
   Status s = store_->Write(
       [&](WriteTxn& txn) -> Status {
         Db db = *store_->Database(kSessionsDb);
-        Session old_session{"", kT0, kT0, {}};
-        Session fresh{"", kT0, kT0 + kTtl, {}};
+        Session old_session{"", kT0, kT0, kT0 * 1000, {}};
+        Session fresh{"", kT0, kT0 + kTtl, (kT0 + kTtl) * 1000, {}};
         for (int i = 0; i < 6000; ++i) {
           Result<std::string> id = NewSessionId();
           if (!id.ok()) return id.status();
@@ -208,10 +309,14 @@ TEST_F(SessionStoreTest, SweepWorksAcrossManyBatches) {
       },
       Durability::kRelaxed);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  Result<int> swept = sessions_->SweepExpired(kT0 + kTtl + 1);
+  EXPECT_EQ(*sessions_->SweepExpired(kT0 + kTtl + 1), 0) << "no index entry yet";
+  Result<SessionStore> reopened = SessionStore::Open(store_.get(), SessionOptions{.max_messages = 5, .ttl_s = kTtl});
+  ASSERT_TRUE(reopened.ok());
+  Result<int> swept = reopened->SweepExpired(kT0 + kTtl + 1);
   ASSERT_TRUE(swept.ok());
   EXPECT_EQ(*swept, 4000);
-  EXPECT_EQ(*sessions_->Count(), 2000u);
+  EXPECT_EQ(*reopened->Count(), 2000u);
+  EXPECT_EQ(store_->Stat(*store_->Database(kSessionsLruDb))->entries, 2000u) << "one index entry a record";
 }
 
 TEST_F(SessionStoreTest, ListPagesThroughUnexpiredSessionsInKeyOrder) {
@@ -375,20 +480,48 @@ TEST(SessionIdTest, ValidityIsExactlyTheGeneratedFormat) {
 }
 
 TEST(SessionRecordTest, EncodeDecodeRoundTrips) {
-  Session s{"ignored", kT0, kT0 + 9, {{Role::kUser, "q", kT0 + 1}, {Role::kAssistant, std::string("\0bin\xff", 5), kT0 + 2}}};
+  Session s{"ignored", kT0, kT0 + 9, (kT0 + 9) * 1000 + 5, {{Role::kUser, "q", kT0 + 1}, {Role::kAssistant, std::string("\0bin\xff", 5), kT0 + 2}}};
   Result<Session> back = DecodeSession(EncodeSession(s));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->id, "");
   EXPECT_EQ(back->created, s.created);
   EXPECT_EQ(back->updated, s.updated);
+  EXPECT_EQ(back->updated_ms, s.updated_ms);
   ASSERT_EQ(back->messages.size(), 2u);
   EXPECT_EQ(back->messages[1].content, s.messages[1].content);
   EXPECT_EQ(back->messages[1].role, Role::kAssistant);
   EXPECT_EQ(back->messages[0].ts, kT0 + 1);
 }
 
+// A record of format 1, as folio wrote it before format 2 added updated_ms:
+// it must decode forever.
+TEST(SessionRecordTest, FormatOneRecordsStillDecode) {
+  const std::string v1(
+      "\x01"                                  // version 1
+      "\x00\xf1\x53\x65\x00\x00\x00\x00"  // created 1700000000
+      "\x09\xf1\x53\x65\x00\x00\x00\x00"  // updated 1700000009
+      "\x01\x00\x00\x00"                      // one message
+      "\x01"                                  // user
+      "\x01\xf1\x53\x65\x00\x00\x00\x00"  // ts 1700000001
+      "\x02\x00\x00\x00"
+      "hi",
+      1 + 8 + 8 + 4 + 1 + 8 + 4 + 2);
+  Result<Session> s = DecodeSession(v1);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->created, kT0);
+  EXPECT_EQ(s->updated, kT0 + 9);
+  EXPECT_EQ(s->updated_ms, (kT0 + 9) * 1000);
+  ASSERT_EQ(s->messages.size(), 1u);
+  EXPECT_EQ(s->messages[0].content, "hi");
+  EXPECT_EQ(s->messages[0].ts, kT0 + 1);
+  std::optional<RecordTimes> times = PeekTimes(v1);
+  ASSERT_TRUE(times.has_value());
+  EXPECT_EQ(times->updated_ms, (kT0 + 9) * 1000);
+  EXPECT_EQ(EncodeSession(*s)[0], 2) << "rewritten in the current format";
+}
+
 TEST(SessionRecordTest, EveryTruncationIsCorrupt) {
-  Session s{"", kT0, kT0, {{Role::kUser, "question", kT0}, {Role::kAssistant, "answer", kT0}}};
+  Session s{"", kT0, kT0, kT0 * 1000, {{Role::kUser, "question", kT0}, {Role::kAssistant, "answer", kT0}}};
   const std::string bytes = EncodeSession(s);
   for (size_t n = 0; n < bytes.size(); ++n) {
     Result<Session> r = DecodeSession(std::string_view(bytes).substr(0, n));
@@ -398,25 +531,25 @@ TEST(SessionRecordTest, EveryTruncationIsCorrupt) {
 }
 
 TEST(SessionRecordTest, HostileFieldsAreCorrupt) {
-  Session s{"", kT0, kT0, {{Role::kUser, "q", kT0}}};
+  Session s{"", kT0, kT0, kT0 * 1000, {{Role::kUser, "q", kT0}}};
   std::string bytes = EncodeSession(s);
   std::string bad_version = bytes;
   bad_version[0] = 9;
   EXPECT_EQ(DecodeSession(bad_version).status().error(), "corrupt_record");
   std::string huge_count = bytes;
-  huge_count.replace(17, 4, "\xff\xff\xff\xff");
+  huge_count.replace(25, 4, "\xff\xff\xff\xff");
   EXPECT_EQ(DecodeSession(huge_count).status().error(), "corrupt_record");
   std::string bad_role = bytes;
-  bad_role[21] = 7;
+  bad_role[29] = 7;
   EXPECT_EQ(DecodeSession(bad_role).status().error(), "corrupt_record");
   std::string huge_length = bytes;
-  huge_length.replace(30, 4, "\xff\xff\xff\x7f");
+  huge_length.replace(38, 4, "\xff\xff\xff\x7f");
   EXPECT_EQ(DecodeSession(huge_length).status().error(), "corrupt_record");
 }
 
 TEST(SessionRecordTest, RandomGarbageNeverCrashes) {
   std::mt19937 rng(42);
-  Session s{"", kT0, kT0, {{Role::kUser, "q", kT0}, {Role::kAssistant, "a", kT0}}};
+  Session s{"", kT0, kT0, kT0 * 1000, {{Role::kUser, "q", kT0}, {Role::kAssistant, "a", kT0}}};
   const std::string valid = EncodeSession(s);
   for (int i = 0; i < 20000; ++i) {
     std::string bytes;
@@ -428,8 +561,10 @@ TEST(SessionRecordTest, RandomGarbageNeverCrashes) {
       for (int k = 0; k < 3; ++k) bytes[rng() % bytes.size()] = static_cast<char>(rng());
     }
     Result<Session> r = DecodeSession(bytes);
-    if (r.ok()) {
+    if (r.ok() && bytes[0] == valid[0]) {
       EXPECT_EQ(EncodeSession(*r), bytes);  // whatever decodes re-encodes to the same bytes
+    } else if (r.ok()) {
+      EXPECT_EQ(bytes[0], 1) << "only the older format decodes to other bytes";
     } else {
       EXPECT_EQ(r.status().error(), "corrupt_record");
     }

@@ -100,7 +100,8 @@ struct ChatTurn {
   std::string client;
 };
 
-Result<ChatTurn> PrepareTurn(const Request& request, App& app) {
+// On error, *retry_after_s is set when the client should wait (429).
+Result<ChatTurn> PrepareTurn(const Request& request, App& app, int* retry_after_s) {
   Result<ChatRequest> parsed = ParseChatRequest(request);
   if (!parsed.ok()) return parsed.status();
   if (!app.sessions || !app.llm) return Unavailable("not_ready", "This server is still starting.");
@@ -116,10 +117,24 @@ Result<ChatTurn> PrepareTurn(const Request& request, App& app) {
   } else {
     Result<Session> session = app.sessions->Get(turn.session_id, UnixNow());
     if (!session.ok()) return session.status();
-    for (const Message& m : session->messages)
-      turn.input.history.push_back({std::string(RoleName(m.role)), m.content});
+    // The prompt window: the transcript's last MAX_HISTORY_MESSAGES.
+    const size_t window = static_cast<size_t>(app.config.Int("MAX_HISTORY_MESSAGES"));
+    const size_t first = session->messages.size() > window ? session->messages.size() - window : 0;
+    for (size_t i = first; i < session->messages.size(); ++i)
+      turn.input.history.push_back({std::string(RoleName(session->messages[i].role)), session->messages[i].content});
   }
   turn.client = ClientIdOf(request);
+  // Each new session costs its client one of CLIENT_SESSIONS_PER_MIN: one
+  // client cannot fill the store with sessions (counted once, by the first
+  // half that sees the request).
+  if (turn.new_session && app.limits && !request.fast_try_declined) {
+    Decision d = app.limits->AdmitNewSession(turn.client, Metrics::NowMs());
+    if (!d.allowed) {
+      *retry_after_s = d.retry_after_s;
+      return ResourceExhausted("session_budget", "Too many new conversations from you; retry in " +
+                                                     std::to_string(d.retry_after_s) + " s, or continue one.");
+    }
+  }
   return turn;
 }
 
@@ -191,10 +206,10 @@ Response AnswerStream(App& app, ChatTurn turn, StreamAnswerFn answer) {
 }  // namespace
 
 Response HandleChat(const Request& request, App& app) {
-  Result<ChatTurn> turn = PrepareTurn(request, app);
-  if (!turn.ok()) return ErrorResponse(turn.status(), request.request_id);
+  int retry_after = 0;
+  Result<ChatTurn> turn = PrepareTurn(request, app, &retry_after);
+  if (!turn.ok()) return ErrorWithRetry(turn.status(), retry_after, request.request_id);
   if (!turn->request.stream) {
-    int retry_after = 0;
     Result<SharedAnswer> shared = AnswerShared(app, turn->input, turn->client, nullptr, &retry_after);
     if (!shared.ok()) return ErrorWithRetry(shared.status(), retry_after, request.request_id);
     return AnswerJson(app, *turn, *shared, /*hold=*/false);
@@ -209,8 +224,9 @@ Response HandleChat(const Request& request, App& app) {
 }
 
 std::optional<Response> TryChatFromMemory(const Request& request, App& app) {
-  Result<ChatTurn> turn = PrepareTurn(request, app);
-  if (!turn.ok()) return ErrorResponse(turn.status(), request.request_id);
+  int retry_after = 0;
+  Result<ChatTurn> turn = PrepareTurn(request, app, &retry_after);
+  if (!turn.ok()) return ErrorWithRetry(turn.status(), retry_after, request.request_id);
   std::optional<SharedAnswer> known = AnswerFromMemory(app, turn->input);
   if (!known) return std::nullopt;
   if (!turn->request.stream) return AnswerJson(app, *turn, *known, /*hold=*/true);

@@ -76,6 +76,13 @@ nlohmann::json LlmCheck(App& app) {
     if (b.state != BreakerState::kClosed) reason = "circuit breaker open: answers are degraded until it closes";
     if (b.key_rejected) reason = "the API key was rejected (401/403)";
   }
+  if (app.limits && app.limits->options().daily_token_budget > 0) {
+    const int64_t now = Metrics::NowMs();
+    check["tokens_today"] = app.limits->TokensSpentToday(now);
+    check["daily_token_budget"] = app.limits->options().daily_token_budget;
+    if (app.llm->configured() && app.limits->TokenBudgetSpent(now))
+      reason = "the day's LLM token budget is spent: answers are composed from the knowledge base until 00:00 UTC";
+  }
   if (!app.llm->configured()) reason = "OPENAI_API_KEY is not set: answers are composed from the knowledge base";
   check["status"] = reason.empty() ? "ok" : "warn";
   if (!reason.empty()) check["reason"] = reason;

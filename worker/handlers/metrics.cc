@@ -8,7 +8,9 @@
 namespace folio {
 
 Response HandleMetrics(const Request& request, App& app) {
-  app.metrics->ReclaimDeadSlots();  // a killed worker's in-flight count must not linger
+  // Killed workers' in-flight counts, tickets and slots are reclaimed by
+  // every worker's housekeeper (startup.cc), not here: /metrics shows the
+  // state as it is, so a test of the housekeeping can trust it.
   MetricsSnapshot snapshot = app.metrics->Read();
   ExtraGauges extra;
   if (app.breaker) extra.breaker_state = static_cast<int64_t>(app.breaker->State(CircuitBreaker::NowMs()));
@@ -29,12 +31,14 @@ Response HandleMetrics(const Request& request, App& app) {
     }
   }
   if (app.limits) {
-    app.limits->ReclaimDead();  // a killed worker's tickets and slots must not linger either
     LimitsSnapshot limits = app.limits->Snapshot();
     extra.upstream_slots_in_use = limits.upstream_in_use;
     extra.upstream_slots = limits.upstream_capacity;
     extra.client_tickets_in_use = limits.requests_in_flight;
     extra.shed_total = limits.shed;
+    extra.llm_tokens_today = app.limits->TokensSpentToday(Metrics::NowMs());
+    extra.llm_daily_token_budget = app.limits->options().daily_token_budget;
+    extra.session_refusals_total = limits.denied_sessions;
   }
   Response r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -15,12 +15,14 @@ Response HandleReady(const Request& request, App& app) {
   std::string reason = app.NotReadyReason();
   if (reason.empty()) {
     // Ready on the index in service, but a newer one on disk failed to open.
-    if (Status kb = app.knowledge.status(); !kb.ok())
+    if (Status kb = app.knowledge.status(); !kb.ok() && request.operator_view)
       return JsonResponse(200, {{"ready", true}, {"warning", kb.message()}});
     Response r;
     r.body = R"({"ready":true})";
     return r;
   }
+  // The reason names paths and settings: for operators (access.h) only.
+  if (!request.operator_view) return JsonResponse(503, {{"ready", false}});
   return JsonResponse(503, {{"ready", false}, {"reason", reason}});
 }
 

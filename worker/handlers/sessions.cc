@@ -24,11 +24,14 @@ Response HandleGetSession(const Request& request, App& app) {
   nlohmann::json messages = nlohmann::json::array();
   for (const Message& m : session->messages)
     messages.push_back({{"role", RoleName(m.role)}, {"content", m.content}, {"timestamp", m.ts}});
-  return JsonResponse(200, {{"session_id", id},
-                            {"created_at", session->created},
-                            {"updated_at", session->updated},
-                            {"messages", messages},
-                            {"request_id", request.request_id}});
+  Response r = JsonResponse(200, {{"session_id", id},
+                                  {"created_at", session->created},
+                                  {"updated_at", session->updated},
+                                  {"messages", messages},
+                                  {"request_id", request.request_id}});
+  // A conversation is private: no browser or shared cache keeps a copy.
+  r.AddHeader("Cache-Control", "no-store");
+  return r;
 }
 
 Response HandleDeleteSession(const Request& request, App& app) {

@@ -31,11 +31,13 @@ namespace folio {
 namespace {
 
 constexpr size_t kSweepBatch = 500;  // deletions per write transaction
-constexpr size_t kEvictBatch = 100;
-// Evicted when a write found the store full although the free-page count
-// said otherwise: LMDB could not use those pages (not yet reusable, or not
-// contiguous for a large record), so some must go whatever the count says.
-constexpr size_t kEvictOnFull = 2 * kEvictBatch;
+// Sessions evicted per transaction: a sixteenth of the store, 1 to 100, so
+// that a store of a few large sessions loses them one by one, not all at once.
+constexpr size_t kMaxEvictBatch = 100;
+// The most evicted when a write found the store full although the free-page
+// count said otherwise: LMDB could not use those pages (not yet reusable, or
+// not contiguous for a large record), so some must go whatever the count says.
+constexpr size_t kEvictOnFull = 2 * kMaxEvictBatch;
 constexpr size_t kMaxListLimit = 1000;
 constexpr size_t kLruRebuildBatch = 1000;
 
@@ -419,9 +421,12 @@ Result<int> SessionStore::Evict(size_t max_sessions, bool only_near_full) {
   // At least two batches: LMDB reuses a page freed by transaction K only
   // from K + 2 on (K's predecessor stays readable until K commits), so the
   // write that asked for room can use the first batch's pages at once.
+  Result<DbStats> stats = store_->Stat(db_);
+  if (!stats.ok()) return stats.status();
+  const size_t per_batch = std::clamp<size_t>(stats->entries / 16, 1, kMaxEvictBatch);
   int evicted = 0;
   for (int batches = 1;; ++batches) {
-    Result<std::pair<int, bool>> batch = DeleteOldest(std::min(kEvictBatch, max_sessions - evicted), 0);
+    Result<std::pair<int, bool>> batch = DeleteOldest(std::min(per_batch, max_sessions - evicted), 0);
     if (!batch.ok()) return batch.status();
     evicted += batch->first;
     Result<bool> enough = store_->HasFreePages(3 * reserve);

@@ -108,8 +108,9 @@ class SessionStore {
   // records, so other writers wait for one short batch, never for the sweep.
   Result<int> SweepExpired(int64_t now);
   // When the store's free space is below twice its reserve, deletes the
-  // least recently used sessions (batches of 100 in their own transactions)
-  // until it is above three times the reserve, or `max_sessions` went.
+  // least recently used sessions (batches of a sixteenth of them, at most
+  // 100, each in its own transaction) until it is above three times the
+  // reserve, or `max_sessions` went.
   // Returns how many went. Cheap when there is room (one mdb_env_info).
   Result<int> EvictIfNearFull(size_t max_sessions = 20000);
   // Sessions evicted by this process since it started.

@@ -111,9 +111,13 @@ TEST(UntrustedForwardedForTest, WithoutTrustedProxiesTheHeaderChangesNothing) {
 
 TEST(NginxZoneTest, RateLimitZonesFollowTheForwardedVisitor) {
   std::string error;
-  auto stack = TestStack::Start(
-      {{"TRUSTED_PROXIES", "127.0.0.1/32"}, {"RATE_LIMIT_RPS", "1"}, {"RATE_LIMIT_BURST", "2"}}, &error);
+  auto stack = TestStack::Start({{"TRUSTED_PROXIES", "127.0.0.1/32"}, {"RATE_LIMIT_RPS", "1"}, {"RATE_LIMIT_BURST", "2"},
+                                 {"PROBE_RATE_LIMIT_RPS", "1"}, {"PROBE_RATE_LIMIT_BURST", "2"}},
+                                &error, std::chrono::seconds(20), /*wait_ready=*/false);
   ASSERT_NE(stack, nullptr) << error;
+  // Ready, without spending the probe budget of the visitors below.
+  ASSERT_EQ(PollHttp(stack->port(), "/ready", [](const HttpResponse& r) { return r.status == 200; }, seconds(20)).status,
+            200);
   // Four at once: the burst of 2 plus the one of this second pass, the
   // fourth is nginx's 429 (its own message: the worker never saw it).
   std::vector<int> a = Statuses(*stack, 4, [](int) { return "203.0.113.50"; });
@@ -123,6 +127,14 @@ TEST(NginxZoneTest, RateLimitZonesFollowTheForwardedVisitor) {
   EXPECT_EQ(Search(*stack, "203.0.113.51").status, 200);
   EXPECT_EQ(Statuses(*stack, 4, [](int i) { return "2001:db8:9:9::" + std::to_string(i + 1); }).back(), 429);
   EXPECT_EQ(Search(*stack, "2001:db8:9:a::1").status, 200);
+  // The probes have a zone of their own, per visitor too.
+  auto ping = [&](const std::string& visitor) {
+    return Http(stack->port(), "GET", "/ping", "", {{{"X-Forwarded-For", visitor}}}).status;
+  };
+  std::vector<int> pings;
+  for (int i = 0; i < 4; ++i) pings.push_back(ping("203.0.113.60"));
+  EXPECT_EQ(pings.back(), 429);
+  EXPECT_EQ(ping("203.0.113.61"), 200);
 }
 
 }  // namespace

@@ -70,6 +70,10 @@ std::string EchoReply(const json& request) {
       if (m.is_object() && m.value("role", "") == "user" && m.contains("content")) last_user = TextOf(m["content"]);
     }
   }
+  // folio sends the reference material first and the question after
+  // "Question:" in the same message: echo the question.
+  static const std::string kQuestion = "\nQuestion: ";
+  if (size_t at = last_user.rfind(kQuestion); at != std::string::npos) last_user = last_user.substr(at + kQuestion.size());
   return "Answer based on context: " + Utf8Prefix(last_user, 60);
 }
 

@@ -20,8 +20,9 @@ namespace folio::test {
 nlohmann::json OpenAiErrorBody(int status);
 
 // "Answer based on context: " + the first 60 bytes (cut on a UTF-8
-// boundary) of the last user message of a chat request (string content or
-// an array of {"type":"text","text":...} parts).
+// boundary) of the question: the last user message of a chat request
+// (string content or an array of {"type":"text","text":...} parts), from
+// after its last "\nQuestion: " when it has one (folio's layout).
 std::string EchoReply(const nlohmann::json& request);
 // What a system message of `request` instructs ("INSTRUCTION: say <words>"
 // → <words>), if one does (MockBehaviour::obey_system).

@@ -87,6 +87,9 @@ std::unique_ptr<TestStack> TestStack::Start(const std::map<std::string, std::str
                  {"CLIENT_EXPENSIVE_RPM", "0"},
                  {"CLIENT_MAX_CONCURRENT", "0"},
                  {"CLIENT_SESSIONS_PER_MIN", "0"},
+                 // Tests poll /ready and /ping far faster than any health check.
+                 {"PROBE_RATE_LIMIT_RPS", "100000"},
+                 {"PROBE_RATE_LIMIT_BURST", "100000"},
                  {"MAX_CONCURRENT_LLM", "256"}};
   for (const auto& [k, v] : env) stack->env_[k] = v;
 

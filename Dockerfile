@@ -4,8 +4,8 @@
 #           /out/index, so a cold start never ingests.
 #  runtime: Debian 12 with only the shared libraries those programs link,
 #           nginx, supervisor and the tools scripts/start uses; the programs,
-#           scripts/start, the nginx templates, supervisord.conf, config/, kb/
-#           and the index. No compiler, no headers, no tests.
+#           scripts/start, the nginx templates, supervisord.conf, config/, web/,
+#           kb/ and the index. No compiler, no headers, no tests.
 # It runs as the unprivileged user folio (uid 10001): supervisord, nginx and
 # the workers alike; only /opt/folio/{data,logs,run} are writable by it.
 # The entry command is scripts/start, the same start path as a local run.
@@ -52,8 +52,10 @@ RUN apt-get update -q \
 WORKDIR /opt/folio
 # Code and configuration belong to root (read-only to folio).
 COPY --from=build /out/bin/ /opt/folio/bin/
-COPY scripts/start scripts/lib.sh scripts/ctl scripts/nginx-run /opt/folio/scripts/
+COPY scripts/start scripts/lib.sh scripts/ctl scripts/nginx-run scripts/web-render /opt/folio/scripts/
 COPY nginx/ /opt/folio/nginx/
+# The chat page and the widget: scripts/start publishes them into RUN_DIR.
+COPY web/ /opt/folio/web/
 COPY supervisord.conf /opt/folio/
 COPY config/ /opt/folio/config/
 # kb/: scripts/start rebuilds the index from it if DATA_DIR ever starts empty

@@ -75,6 +75,8 @@ const std::vector<ConfigVar> kConfigVars = {
     {"API_KEYS_FILE", VarKind::kString, "", 0, 0, "", "hashes of the keys allowed to call /api/* and /v1/*, one `sha256:<hex> [operator]` a line (`folio-worker --hash-key` makes one); reloaded when it changes; empty: no key needed"},
     {"OPERATOR_ACCESS", VarKind::kEnum, "auto", 0, 0, "auto|open|loopback|operator", "who may read /metrics, /api/cache/stats, /api/health/scaling, /api/health's details and /ready's reason (others get the status only): auto = operator when API_KEYS_FILE is set, else loopback (behind a proxy on the same host, loopback is every visitor: use operator); /ping and /ready stay open"},
     {"CORS_ORIGINS", VarKind::kString, "", 0, 0, "", "browser origins allowed to call the API, comma-separated `https://host[:port]`; empty: no CORS headers"},
+    // The chat page and the widget (web/, served by nginx).
+    {"SITE_FILE", VarKind::kString, "config/site.json", 0, 0, "", "the page's and widget's settings: assistant name, greeting, suggested questions, accent colour, privacy note (JSON; docs/OPERATIONS.md); relative paths from the folio directory; read at start"},
     // Health.
     {"MEMORY_LIMIT_MB", VarKind::kInt, "512", 32, 1048576, "", "instance memory the health check compares against"},
     {"MEMORY_WARN_PERCENT", VarKind::kInt, "80", 10, 100, "", "health turns degraded above this share of MEMORY_LIMIT_MB"},

@@ -5,7 +5,8 @@
 // typo stops start-up with one line per problem instead of a crash loop).
 // `--env-example` and `--env-doc` print .env.example and the Markdown table
 // of docs/OPERATIONS.md from the same config table. `--hash-key [operator]`
-// turns a key on stdin into its API_KEYS_FILE line.
+// turns a key on stdin into its API_KEYS_FILE line. `--site-json FILE`
+// checks the page's settings file and prints the site.json nginx serves.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -21,6 +22,7 @@
 #include "mapped_file.h"
 #include "router.h"
 #include "server.h"
+#include "site_settings.h"
 #include "startup.h"
 
 namespace folio {
@@ -119,6 +121,19 @@ int PrintEnvDocAndExit() {
   return 0;
 }
 
+// Checks the owner's settings file (SITE_FILE) and prints the site.json the
+// page reads; scripts/start writes it where nginx serves it. A bad file
+// prints one "SITE_FILE: ..." line and exits 1: nothing starts.
+int PrintSiteJsonAndExit(const char* path) {
+  Result<SiteSettings> site = LoadSiteSettings(path);
+  if (!site.ok()) {
+    std::cerr << "config: SITE_FILE: " << site.status().message() << "\n";
+    return 1;
+  }
+  std::cout << SiteSettingsJson(*site) << "\n";
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   std::string socket_path;
   for (int i = 1; i < argc; ++i) {
@@ -126,6 +141,7 @@ int Main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--export-env") == 0) return ExportEnvAndExit();
     if (std::strcmp(argv[i], "--env-example") == 0) return PrintEnvExampleAndExit();
     if (std::strcmp(argv[i], "--env-doc") == 0) return PrintEnvDocAndExit();
+    if (std::strcmp(argv[i], "--site-json") == 0 && i + 1 < argc) return PrintSiteJsonAndExit(argv[i + 1]);
     if (std::strcmp(argv[i], "--hash-key") == 0)
       return HashKeyAndExit(i + 1 < argc && std::strcmp(argv[i + 1], "operator") == 0);
     if (std::strcmp(argv[i], "--socket") == 0 && i + 1 < argc) socket_path = argv[++i];

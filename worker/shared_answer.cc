@@ -17,12 +17,21 @@ namespace folio {
 
 namespace {
 
+// A cached or coalesced answer keeps what a visitor sees of it: the text,
+// each source with its passage excerpt, and why it is degraded.
 std::string EncodePayload(const ChatOutput& out) {
   nlohmann::json sources = nlohmann::json::array();
-  for (const Passage& p : out.sources) sources.push_back({{"source", p.source}, {"heading", p.heading}, {"score", p.score}});
+  for (const Passage& p : out.sources)
+    sources.push_back({{"source", p.source}, {"heading", p.heading}, {"score", p.score}, {"text", PassageExcerpt(p.text)}});
   return nlohmann::json({{"text", out.text}, {"sources", sources}, {"degraded", out.degraded},
-                         {"prompt_tokens", out.prompt_tokens}, {"completion_tokens", out.completion_tokens}})
+                         {"degraded_reason", out.degraded_reason}, {"prompt_tokens", out.prompt_tokens},
+                         {"completion_tokens", out.completion_tokens}})
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string StringOr(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 bool DecodePayload(std::string_view payload, ChatOutput* out) {
@@ -30,15 +39,31 @@ bool DecodePayload(std::string_view payload, ChatOutput* out) {
   if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) return false;
   out->text = j["text"].get<std::string>();
   out->degraded = j.value("degraded", false) == true;
+  out->degraded_reason = StringOr(j, "degraded_reason");
   if (j.contains("sources") && j["sources"].is_array())
     for (const auto& s : j["sources"])
       if (s.is_object() && s.contains("source") && s["source"].is_string())
-        out->sources.push_back({s["source"].get<std::string>(), s.value("heading", std::string()), "",
+        out->sources.push_back({s["source"].get<std::string>(), StringOr(s, "heading"), StringOr(s, "text"),
                                 s.contains("score") && s["score"].is_number() ? s["score"].get<double>() : 0.0, {}});
   return true;
 }
 
 }  // namespace
+
+std::string PassageExcerpt(std::string_view text) {
+  size_t chars = 0, cut = 0, last_space = std::string_view::npos;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (chars == kMaxPassageChars - 1) cut = i;  // room left for the "…"
+    if (++chars > kMaxPassageChars) break;
+    if (chars < kMaxPassageChars && (text[i] == ' ' || text[i] == '\n')) last_space = i;
+  }
+  if (chars <= kMaxPassageChars) return std::string(text);
+  if (last_space != std::string_view::npos && last_space > cut / 2) cut = last_space;
+  std::string out(text.substr(0, cut));
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\n')) out.pop_back();
+  return out + "\u2026";
+}
 
 std::string ClientIdOf(const Request& request) {
   if (!request.client_id.empty()) return request.client_id;  // a key CheckAccess verified

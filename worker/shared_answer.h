@@ -35,6 +35,13 @@ std::optional<SharedAnswer> AnswerFromMemory(App& app, const ChatInput& input);
 // cached or coalesced answer. false once on_delta refuses (client gone).
 bool StreamText(std::string_view text, const DeltaFn& on_delta);
 
+// A passage as a visitor reads it beside an answer (and as the cache keeps
+// it): at most kMaxPassageChars characters, cut after a whole word with "…"
+// when longer. Idempotent. 1,200 characters hold any chunk of the default
+// chunking (200 estimated tokens), so cuts are rare.
+inline constexpr size_t kMaxPassageChars = 1200;
+std::string PassageExcerpt(std::string_view text);
+
 // The client a limit counts against: request.client_id when the access
 // check set it (a key found in API_KEYS_FILE: "key:" + 16 hex digits of its
 // SHA-256), else "ip:" + the address nginx saw (ClientAddressKey: an IPv6

@@ -87,8 +87,15 @@ TEST_F(ChatTest, GroundedAnswerWithSources) {
   EXPECT_EQ(body["degraded"], false);
   EXPECT_EQ(body["cached"], false);
   EXPECT_TRUE(std::regex_match(body["session_id"].get<std::string>(), std::regex("[A-Za-z0-9_-]{22}")));
+  EXPECT_TRUE(body["degraded_reason"].is_null());
   ASSERT_FALSE(body["sources"].empty());
   EXPECT_EQ(body["sources"][0]["source"], "projects/tollgate.md");
+  // Each source carries the passage it came from, bounded, for a reader to open.
+  for (const auto& source : body["sources"]) {
+    ASSERT_TRUE(source["text"].is_string()) << source.dump();
+    EXPECT_FALSE(source["text"].get<std::string>().empty());
+    EXPECT_LE(source["text"].get<std::string>().size(), 1200u * 4);
+  }
   EXPECT_GT(body["usage"]["prompt_tokens"].get<int>(), 0);
   EXPECT_GT(body["usage"]["completion_tokens"].get<int>(), 0);
   EXPECT_EQ(body["request_id"], r.Header("x-request-id"));
@@ -179,6 +186,9 @@ TEST_F(ChatTest, StreamingArrivesIncrementallyThroughNginx) {
   EXPECT_EQ(events.back().first, "done");
   EXPECT_TRUE(events.back().second["sources"].is_array());
   EXPECT_EQ(events.back().second["degraded"], false);
+  EXPECT_TRUE(events.back().second["degraded_reason"].is_null());
+  ASSERT_FALSE(events.front().second["sources"].empty());
+  EXPECT_TRUE(events.front().second["sources"][0]["text"].is_string());
   std::string text;
   for (auto& [name, data] : events)
     if (name == "token") text += data["text"].get<std::string>();
@@ -316,6 +326,7 @@ TEST(ChatBreakerTest, BreakerOpensSharedAcrossWorkersAndRecovers) {
     auto start = Clock::now();
     HttpResponse r = stack->Post("/api/chat", ChatBody("while open " + std::to_string(i)));
     EXPECT_EQ(r.Json()["degraded"], true);
+    EXPECT_EQ(r.Json()["degraded_reason"], "breaker_open");
     EXPECT_LT(Clock::now() - start, milliseconds(500));
   }
   EXPECT_EQ(mock.Calls("chat_completions"), 3);
@@ -381,9 +392,28 @@ TEST(ChatKeyTest, RejectedKeyShowsOnHealthAndChatsDegrade) {
   HttpResponse chat = stack->Post("/api/chat", ChatBody("What is her notice period?"));
   EXPECT_EQ(chat.status, 200);
   EXPECT_EQ(chat.Json()["degraded"], true);
+  // A provider that refuses the key is failing, not "no model configured".
+  EXPECT_TRUE(chat.Json()["degraded_reason"].is_string());
+  EXPECT_NE(chat.Json()["degraded_reason"], "llm_not_configured");
   EXPECT_GE(mock.Calls("models"), 1);
   stack.reset();
   mock.Stop();
+}
+
+TEST(ChatKeyTest, WithoutAModelAnswersAreMarkedNotConfiguredPlainAndStreamed) {
+  std::string error;
+  auto stack = TestStack::Start({}, &error);
+  ASSERT_NE(stack, nullptr) << error;
+  HttpResponse chat = stack->Post("/api/chat", ChatBody("What is Tollgate?"));
+  ASSERT_EQ(chat.status, 200) << chat.body;
+  EXPECT_EQ(chat.Json()["degraded"], true);
+  EXPECT_EQ(chat.Json()["degraded_reason"], "llm_not_configured");
+  std::string raw = StreamHttp(stack->port(), "POST", "/api/chat", ChatBody("What is Lantern?", "", true),
+                               {{"Content-Type", "application/json"}}, [](const std::string&) { return true; });
+  auto events = Events(raw);
+  ASSERT_FALSE(events.empty()) << raw;
+  EXPECT_EQ(events.back().first, "done");
+  EXPECT_EQ(events.back().second["degraded_reason"], "llm_not_configured");
 }
 
 TEST(ChatKeyTest, LlmRequiredWithoutKeyStopsStartUp) {

@@ -204,7 +204,8 @@ TEST(DockerignoreTest, ExcludesTestsBuildDirsAndGitButNotWhatTheBuildNeeds) {
     EXPECT_TRUE(DockerIgnores(rules, path)) << path;
   for (const char* path : {"CMakeLists.txt", "shared/config.cc", "worker/main.cc", "tools/folio_ingest_main.cc",
                            "tools/CMakeLists.txt", "bench/CMakeLists.txt", "kb/about.md", "config/intents.json",
-                           "scripts/start", "scripts/lib.sh", "nginx/nginx.conf", "supervisord.conf"})
+                           "scripts/start", "scripts/lib.sh", "nginx/nginx.conf", "supervisord.conf", "web/index.html",
+                           "web/widget.js", "scripts/web-render", "config/site.json"})
     EXPECT_FALSE(DockerIgnores(rules, path)) << path;
 }
 

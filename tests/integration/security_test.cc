@@ -481,7 +481,8 @@ TEST_F(SecurityTest, ServerHeaderNamesNoVersion) {
 }
 
 TEST_F(SecurityTest, NoDirectoryIsEverListed) {
-  for (const char* path : {"/", "/nginx/", "/static/", "/run/", "/.well-known/", "/logs/", "/data/"}) {
+  for (const char* path : {"/nginx/", "/static/", "/run/", "/.well-known/", "/logs/", "/data/", "/assets/",
+                           "/assets/0123456789ab/", "/web/"}) {
     HttpResponse r = stack_->Get(path);
     EXPECT_EQ(r.status, 404) << path;
     EXPECT_TRUE(r.Json().contains("error")) << path << " " << r.body.substr(0, 200);
@@ -503,7 +504,9 @@ TEST_F(SecurityTest, MethodsAreLimitedPerLocationInJson) {
                         Case{"PUT", "/v1/chat/completions", "GET, POST, OPTIONS"},
                         Case{"DELETE", "/v1/models", "GET, POST, OPTIONS"}, Case{"POST", "/ping", "GET, HEAD"},
                         Case{"DELETE", "/ready", "GET, HEAD"}, Case{"OPTIONS", "/ping", "GET, HEAD"},
-                        Case{"POST", "/metrics", "GET"}, Case{"PROPFIND", "/", "GET, HEAD, POST, DELETE, OPTIONS"}}) {
+                        Case{"POST", "/metrics", "GET"}, Case{"PROPFIND", "/x", "GET, HEAD, POST, DELETE, OPTIONS"},
+                        Case{"POST", "/", "GET, HEAD"}, Case{"PUT", "/widget.js", "GET, HEAD"},
+                        Case{"DELETE", "/assets/x.js", "GET, HEAD"}}) {
     HttpResponse r = Http(stack_->port(), c.method, c.path, "", Bearer(kOperatorKey));
     EXPECT_EQ(r.status, 405) << c.method << " " << c.path;
     EXPECT_EQ(r.Header("allow"), c.allow) << c.method << " " << c.path;

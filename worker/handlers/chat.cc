@@ -51,11 +51,23 @@ Result<ChatRequest> ParseChatRequest(const Request& request) {
   return out;
 }
 
+// Each source with the passage it came from (cut at kMaxPassageChars), so a
+// visitor can read it without another request.
 nlohmann::json SourcesJson(const std::vector<Passage>& sources) {
   nlohmann::json out = nlohmann::json::array();
   for (const Passage& p : sources)
-    out.push_back({{"source", p.source}, {"heading", p.heading}, {"score", std::round(p.score * 10000) / 10000}});
+    out.push_back({{"source", p.source},
+                   {"heading", p.heading},
+                   {"score", std::round(p.score * 10000) / 10000},
+                   {"text", PassageExcerpt(p.text)}});
   return out;
+}
+
+// Why an answer is degraded ("llm_not_configured": no model is set up, a
+// normal mode; anything else: the provider is failing), null when it is not.
+nlohmann::json DegradedReason(const ChatOutput& out) {
+  if (!out.degraded) return nullptr;
+  return out.degraded_reason.empty() ? "upstream_unavailable" : out.degraded_reason;
 }
 
 nlohmann::json UsageJson(const ChatOutput& out) {
@@ -154,6 +166,7 @@ Response AnswerJson(App& app, const ChatTurn& turn, const SharedAnswer& shared, 
                             {"sources", SourcesJson(out.sources)},
                             {"cached", shared.cached},
                             {"degraded", out.degraded},
+                            {"degraded_reason", DegradedReason(out)},
                             {"usage", UsageJson(out)},
                             {"request_id", turn.input.request_id}});
   if (!hold) {
@@ -198,7 +211,7 @@ Response AnswerStream(App& app, ChatTurn turn, StreamAnswerFn answer) {
     const ChatOutput& out = shared->output;
     CommitTurn(app, turn.session_id, turn.new_session, input.message, out, input.request_id);
     w.Write(SseEvent("done", {{"usage", UsageJson(out)}, {"cached", shared->cached}, {"degraded", out.degraded},
-                              {"sources", SourcesJson(out.sources)}, {"session_id", turn.session_id}}));
+                              {"degraded_reason", DegradedReason(out)}, {"sources", SourcesJson(out.sources)}, {"session_id", turn.session_id}}));
   };
   return r;
 }

@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
     Clock::time_point s = Clock::now();
     auto v = embedder->Embed(qtext[q]);
     Clock::time_point s2 = Clock::now();
-    auto hits = (*snap)->Search(qtext[q], *v, folio::SearchOptions{10, true});
+    auto hits = (*snap)->Search(qtext[q], *v, folio::SearchOptions{10, true, {}});
     lat.push_back(Since(s2) * 1000);
     lat_embed.push_back(std::chrono::duration<double>(s2 - s).count() * 1000);
     if (!hits.ok() || hits->empty()) std::fprintf(stderr, "query %zu: no hits\n", q);

@@ -1,119 +1,143 @@
-// eval_retrieval: retrieval quality of folio's index on a question set
-// (bench/eval/questions.json against kb/). Builds an index into a temp
-// directory with the given chunking/embedder options, then reports, for hybrid,
-// vector-only and keyword-only search: hit@1, hit@3, hit@5 (a hit when a listed
-// source file is among the top-k distinct files) and MRR. A plain main; links
-// folio_shared.
-#include <unistd.h>
-
+// eval-retrieval: retrieval and offline-answer quality of folio on a question
+// set, next to plain BM25 in the same run. Builds an index of --kb in a
+// temporary directory, asks every question of --questions both ways, and
+// prints, per split (tune, test) and kind (keyword, paraphrase):
+// recall@1/3/5 (a relevant file among the top k distinct files), MRR, and
+// the offline answer checks (supported, clean, and correct where the set has
+// expected facts). bench/eval_answers.sh runs it on both sets.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
-#include "index_snapshot.h"
-#include "index_writer.h"
+#include "eval_lib.h"
 
 namespace {
 
-struct Question {
-  std::string text;
-  std::vector<std::string> sources;
+struct Tally {
+  int n = 0, r1 = 0, r3 = 0, r5 = 0, supported = 0, clean = 0, correct = 0, with_expect = 0;
+  double mrr = 0;
+  void Add(const folio::RankedAnswer& a, bool has_expect) {
+    ++n;
+    r1 += a.rank == 1;
+    r3 += a.rank >= 1 && a.rank <= 3;
+    r5 += a.rank >= 1;
+    mrr += a.rank ? 1.0 / a.rank : 0;
+    supported += a.supported;
+    clean += a.clean;
+    if (has_expect) {
+      ++with_expect;
+      correct += a.correct;
+    }
+  }
 };
 
-std::vector<Question> LoadQuestions(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str(), nullptr, false);
-  std::vector<Question> out;
-  if (!j.is_array()) return out;
-  for (const auto& q : j) {
-    if (!q.is_object() || !q.contains("question") || !q["question"].is_string()) continue;
-    Question item{q["question"].get<std::string>(), {}};
-    if (q.contains("sources") && q["sources"].is_array()) {
-      for (const auto& s : q["sources"]) {
-        if (s.is_string()) item.sources.push_back(s.get<std::string>());
-      }
-    }
-    out.push_back(std::move(item));
-  }
-  return out;
+std::string Ratio(int a, int n) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.3f", n ? static_cast<double>(a) / n : 0.0);
+  return buf;
+}
+
+void PrintRow(const char* split, const char* kind, const char* method, const Tally& t) {
+  char mrr[16];
+  std::snprintf(mrr, sizeof mrr, "%.3f", t.n ? t.mrr / t.n : 0.0);
+  std::printf("| %s | %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", split, kind, method, t.n, Ratio(t.r1, t.n).c_str(),
+              Ratio(t.r3, t.n).c_str(), Ratio(t.r5, t.n).c_str(), mrr, Ratio(t.supported, t.n).c_str(),
+              Ratio(t.clean, t.n).c_str(), t.with_expect ? Ratio(t.correct, t.with_expect).c_str() : "—");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"eval_retrieval: hit@k of folio retrieval on a question set"};
+  CLI::App app{"eval-retrieval: recall, MRR and offline-answer checks of folio against plain BM25"};
   std::string kb = "kb", questions_path = "bench/eval/questions.json";
   folio::IndexBuildOptions opt;
-  bool no_idf = false, verbose = false;
-  app.add_option("--kb", kb);
-  app.add_option("--questions", questions_path);
-  app.add_option("--chunk-tokens", opt.chunking.target_tokens);
-  app.add_option("--overlap", opt.chunking.overlap_tokens);
-  app.add_option("--dim", opt.dimension);
-  app.add_flag("--no-idf", no_idf);
-  app.add_flag("-v,--verbose", verbose, "print each missed question");
+  int verbose = 0, show_answers = 0;
+  app.add_option("--kb", kb, "knowledge-base directory")->capture_default_str();
+  app.add_option("--questions", questions_path, "question set (JSON)")->capture_default_str();
+  app.add_option("--chunk-tokens", opt.chunking.target_tokens)->capture_default_str();
+  app.add_option("--overlap", opt.chunking.overlap_tokens)->capture_default_str();
+  app.add_option("--dim", opt.dimension)->capture_default_str();
+  app.add_option("--embedder", opt.embedder_kind)->capture_default_str();
+  opt.threads = 1;  // one thread builds the same HNSW graph every run: figures repeat exactly
+  app.add_option("--threads", opt.threads, "threads for embedding and the HNSW build (more: faster, not repeatable)")->capture_default_str();
+  app.add_option("--heading-weight", opt.heading_weight, "times a chunk's heading counts in BM25")->capture_default_str();
+  double vector_weight = -1, document_weight = -1;
+  app.add_option("--vector-weight", vector_weight, "weight of the vector ranking against BM25's 1 (default: the embedder's)");
+  app.add_option("--document-weight", document_weight, "weight of the whole-document BM25 ranking (default: the embedder's)");
+  app.add_flag("-v,--verbose", verbose, "print each question folio ranks below 1 or answers unsupported (-vv: every answer)");
+  app.add_option("--show-answers", show_answers, "print folio's answer to the first N test questions");
   CLI11_PARSE(app, argc, argv);
-  opt.idf = !no_idf;
 
-  std::vector<Question> questions = LoadQuestions(questions_path);
-  if (questions.empty()) {
-    std::fprintf(stderr, "no questions in %s\n", questions_path.c_str());
+  folio::Result<std::vector<folio::EvalQuestion>> questions = folio::LoadEvalQuestions(questions_path);
+  if (!questions.ok()) {
+    std::fprintf(stderr, "eval-retrieval: %s\n", questions.status().ToString().c_str());
     return 1;
   }
-  char tmpl[] = "/tmp/folio-eval-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) return 1;
-  std::string out = std::string(tmpl) + "/index";
-  folio::Result<folio::BuildReport> report = folio::BuildIndex(kb, out, opt);
-  if (!report.ok()) {
-    std::fprintf(stderr, "build: %s\n", report.status().ToString().c_str());
+  folio::Result<std::unique_ptr<folio::Evaluation>> eval = folio::Evaluation::Open(kb, opt);
+  if (!eval.ok()) {
+    std::fprintf(stderr, "eval-retrieval: %s\n", eval.status().ToString().c_str());
     return 1;
   }
-  auto snap = folio::IndexSnapshot::Open(out);
-  if (!snap.ok()) {
-    std::fprintf(stderr, "open: %s\n", snap.status().ToString().c_str());
-    return 1;
+  if (vector_weight >= 0 || document_weight >= 0) {
+    folio::FusionWeights w = folio::FusionWeightsFor(opt.embedder_kind);
+    if (vector_weight >= 0) w.vector = vector_weight;
+    if (document_weight >= 0) w.document = document_weight;
+    (*eval)->SetFusion(w);
   }
-  auto embedder = (*snap)->MakeQueryEmbedder();
-  if (!embedder.ok()) return 1;
-  std::printf("chunks %llu (target %zu, overlap %zu), embedder %s, %zu questions\n",
-              static_cast<unsigned long long>(report->manifest.chunks), opt.chunking.target_tokens,
-              opt.chunking.overlap_tokens, report->manifest.embedder.c_str(), questions.size());
-  const char* modes[] = {"hybrid", "vector", "keyword"};
-  for (int mode = 0; mode < 3; ++mode) {
-    double hit1 = 0, hit3 = 0, hit5 = 0, mrr = 0;
-    for (const Question& q : questions) {
-      auto vec = (*embedder)->Embed(q.text);
-      std::vector<float> v = mode == 2 ? std::vector<float>{} : *vec;
-      std::string text = mode == 1 ? "" : q.text;
-      auto hits = (*snap)->Search(text, v, folio::SearchOptions{5, true});
-      int rank = 0;
-      for (size_t i = 0; hits.ok() && i < hits->size() && rank == 0; ++i) {
-        for (const std::string& s : q.sources) {
-          if ((*hits)[i].source == s) rank = static_cast<int>(i) + 1;
-        }
-      }
-      hit1 += rank == 1;
-      hit3 += rank >= 1 && rank <= 3;
-      hit5 += rank >= 1;
-      mrr += rank ? 1.0 / rank : 0;
-      if (verbose && mode == 0 && rank != 1) {
-        std::printf("  rank %d: %s -> want %s, got %s\n", rank, q.text.c_str(), q.sources[0].c_str(),
-                    hits.ok() && !hits->empty() ? std::string((*hits)[0].source).c_str() : "-");
+  const folio::IndexManifest& m = (*eval)->manifest();
+  std::printf("%s: %llu files, %llu chunks, embedder %s; %zu questions from %s\n\n", kb.c_str(),
+              static_cast<unsigned long long>(m.documents), static_cast<unsigned long long>(m.chunks),
+              m.embedder.c_str(), questions->size(), questions_path.c_str());
+
+  // tallies[split][kind][method]; split and kind "all" aggregate.
+  std::map<std::string, std::map<std::string, std::map<std::string, Tally>>> tallies;
+  int shown = 0;
+  std::vector<double> took_ms;  // folio: embed, search, passages, answer
+  for (const folio::EvalQuestion& q : *questions) {
+    folio::RankedAnswer bm25 = (*eval)->Bm25(q);
+    auto started = std::chrono::steady_clock::now();
+    folio::RankedAnswer folio_answer = (*eval)->Folio(q);
+    took_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    for (const std::string& split : {q.split, std::string("all")}) {
+      for (const std::string& kind : {q.kind, std::string("all")}) {
+        tallies[split][kind]["BM25"].Add(bm25, !q.expect.empty());
+        tallies[split][kind]["folio"].Add(folio_answer, !q.expect.empty());
       }
     }
-    double n = static_cast<double>(questions.size());
-    std::printf("%-8s hit@1 %.3f  hit@3 %.3f  hit@5 %.3f  MRR %.3f\n", modes[mode], hit1 / n, hit3 / n, hit5 / n,
-                mrr / n);
+    bool miss = folio_answer.rank != 1 || !folio_answer.supported || !folio_answer.clean ||
+                (!q.expect.empty() && !folio_answer.correct);
+    if (verbose >= 2 || (verbose && miss)) {
+      std::printf("[%s %s] %s\n  want %s; rank folio %d, BM25 %d;%s%s%s\n  %s\n\n", q.split.c_str(), q.kind.c_str(),
+                  q.text.c_str(), q.sources[0].c_str(), folio_answer.rank, bm25.rank,
+                  folio_answer.supported ? "" : " unsupported", folio_answer.clean ? "" : (" debris " + folio_answer.debris).c_str(),
+                  q.expect.empty() || folio_answer.correct ? "" : " incorrect", folio_answer.answer.c_str());
+    }
+    if (q.split == "test" && shown < show_answers) {
+      ++shown;
+      std::printf("> %s\n\n%s\n\n", q.text.c_str(), folio_answer.answer.c_str());
+    }
   }
-  std::filesystem::remove_all(tmpl);
+  auto percentiles = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return std::make_pair(v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]);
+  };
+  auto [search_p50, search_p99] = percentiles((*eval)->search_ms());
+  auto [all_p50, all_p99] = percentiles(took_ms);
+  std::printf("folio, one thread: search p50 %.2f ms, p99 %.2f ms; with the passages and the offline answer p50 %.2f ms, p99 %.2f ms\n\n",
+              search_p50, search_p99, all_p50, all_p99);
+  std::printf("| split | kind | ranking | n | recall@1 | recall@3 | recall@5 | MRR | supported | clean | correct |\n");
+  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  for (const char* split : {"test", "tune", "all"}) {
+    for (const char* kind : {"paraphrase", "keyword", "all"}) {
+      auto s = tallies.find(split);
+      if (s == tallies.end() || !s->second.count(kind)) continue;
+      for (const char* method : {"BM25", "folio"}) PrintRow(split, kind, method, s->second[kind][method]);
+    }
+  }
   return 0;
 }

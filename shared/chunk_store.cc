@@ -112,6 +112,16 @@ std::optional<ChunkView> ChunkStore::Get(uint32_t id) const {
   return v;
 }
 
+std::optional<uint32_t> ChunkStore::FirstChunkOf(uint32_t doc_id) const {
+  uint64_t lo = 0, hi = chunks_;
+  while (lo < hi) {  // first chunk whose doc_id >= doc_id
+    uint64_t mid = lo + (hi - lo) / 2;
+    if (Load<uint32_t>(records_ + mid * kRecordBytes + 8) < doc_id) lo = mid + 1; else hi = mid;
+  }
+  if (lo >= chunks_ || Load<uint32_t>(records_ + lo * kRecordBytes + 8) != doc_id) return std::nullopt;
+  return static_cast<uint32_t>(lo);
+}
+
 Status ChunkStore::VerifyAll() const {
   std::string scratch;
   for (uint64_t id = 0; id < chunks_; ++id) {

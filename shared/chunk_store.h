@@ -60,6 +60,10 @@ class ChunkStore {
   // the file (a corrupt store never yields bytes outside the mapping).
   std::optional<ChunkView> Get(uint32_t id) const;
 
+  // The first chunk of document `doc_id` (chunks are stored in document
+  // order), or nullopt if it has none. O(log chunks).
+  std::optional<uint32_t> FirstChunkOf(uint32_t doc_id) const;
+
   uint64_t size() const { return chunks_; }
   uint64_t documents() const { return documents_; }
 

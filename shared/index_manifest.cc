@@ -60,7 +60,7 @@ bool IndexManifest::SameBuildAs(const IndexManifest& o) const {
   return format_version == o.format_version && kb_version == o.kb_version && embedder == o.embedder &&
          embedder_kind == o.embedder_kind && dimension == o.dimension && idf == o.idf &&
          chunk_tokens == o.chunk_tokens && overlap_tokens == o.overlap_tokens && hnsw_m == o.hnsw_m &&
-         hnsw_ef_construction == o.hnsw_ef_construction;
+         hnsw_ef_construction == o.hnsw_ef_construction && bm25_heading_weight == o.bm25_heading_weight;
 }
 
 Result<IndexManifest> ReadManifest(const std::string& path) {
@@ -93,7 +93,7 @@ Result<IndexManifest> ReadManifest(const std::string& path) {
             GetUnsigned(*chunking, "overlap_tokens", &m.overlap_tokens) && GetUnsigned(*hnsw, "M", &m.hnsw_m) &&
             GetUnsigned(*hnsw, "ef_construction", &m.hnsw_ef_construction) &&
             GetUnsigned(*hnsw, "ef_search", &m.hnsw_ef_search) && GetDouble(*bm25, "k1", &m.bm25_k1) &&
-            GetDouble(*bm25, "b", &m.bm25_b) && GetUnsigned(*counts, "documents", &m.documents) &&
+            GetDouble(*bm25, "b", &m.bm25_b) && GetUnsigned(*bm25, "heading_weight", &m.bm25_heading_weight) && GetUnsigned(*counts, "documents", &m.documents) &&
             GetUnsigned(*counts, "chunks", &m.chunks) && GetUnsigned(*counts, "tokens", &m.tokens);
   if (!ok) return Corrupt(path, "a field is missing or has the wrong type");
   for (const auto& [role, f] : files->items()) {
@@ -120,7 +120,7 @@ Status WriteManifest(const std::string& path, const IndexManifest& m) {
       {"embedder", {{"name", m.embedder}, {"kind", m.embedder_kind}, {"dimension", m.dimension}, {"idf", m.idf}}},
       {"chunking", {{"target_tokens", m.chunk_tokens}, {"overlap_tokens", m.overlap_tokens}}},
       {"hnsw", {{"space", "ip"}, {"M", m.hnsw_m}, {"ef_construction", m.hnsw_ef_construction}, {"ef_search", m.hnsw_ef_search}}},
-      {"bm25", {{"k1", m.bm25_k1}, {"b", m.bm25_b}}},
+      {"bm25", {{"k1", m.bm25_k1}, {"b", m.bm25_b}, {"heading_weight", m.bm25_heading_weight}}},
       {"counts", {{"documents", m.documents}, {"chunks", m.chunks}, {"tokens", m.tokens}}},
       {"built_at", m.built_at},
       {"files", files},

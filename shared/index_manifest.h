@@ -12,12 +12,15 @@
 
 namespace folio {
 
-inline constexpr int kIndexFormatVersion = 1;
+// 2: bm25.heading_weight (the heading path counted that many times in BM25)
+//    and BM25 over whole documents (files.doc_bm25, docs_bm25.bin).
+inline constexpr int kIndexFormatVersion = 2;
 inline constexpr char kManifestFile[] = "manifest.json";
 inline constexpr char kHnswFile[] = "vectors.hnsw";
 inline constexpr char kChunksFile[] = "chunks.bin";
 inline constexpr char kBm25File[] = "bm25.bin";
 inline constexpr char kIdfFile[] = "idf.bin";
+inline constexpr char kDocBm25File[] = "docs_bm25.bin";
 
 struct IndexFileInfo {
   std::string name;    // relative to the index directory
@@ -39,11 +42,12 @@ struct IndexManifest {
   int hnsw_ef_search = 0;        // default ef at query time
   double bm25_k1 = 1.2;
   double bm25_b = 0.75;
+  int bm25_heading_weight = 1;   // times a chunk's heading path counts in its BM25 terms
   uint64_t documents = 0;
   uint64_t chunks = 0;
   uint64_t tokens = 0;           // sum of chunk EstimateTokens()
   std::string built_at;          // ISO 8601 UTC, "2025-01-31T12:00:00Z"
-  std::map<std::string, IndexFileInfo> files;  // role ("hnsw", "chunks", "bm25", "idf") -> file
+  std::map<std::string, IndexFileInfo> files;  // role ("hnsw", "chunks", "bm25", "doc_bm25", "idf") -> file
 
   // True if an index built with `other`'s inputs would equal this one: same
   // format, KB content, embedder, chunking and HNSW build parameters.

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <filesystem>
 #include <system_error>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "embedder_factory.h"
 #include "file_util.h"
@@ -73,7 +75,15 @@ Result<std::shared_ptr<IndexSnapshot>> IndexSnapshot::Open(const std::string& di
     if (Status s = chunks->VerifyAll(); !s.ok()) return s;
     if (Status s = bm25->VerifyAll(); !s.ok()) return s;
   }
-  std::shared_ptr<IndexSnapshot> snap(new IndexSnapshot(std::move(*chunks), std::move(*bm25)));
+  Result<std::string> doc_bm25_path = FilePath(dir, m, "doc_bm25", full);
+  if (!doc_bm25_path.ok()) return doc_bm25_path.status();
+  Result<Bm25Index> doc_bm25 = Bm25Index::Open(*doc_bm25_path);
+  if (!doc_bm25.ok()) return doc_bm25.status();
+  if (doc_bm25->documents() != m.documents) return Corrupt(dir, "docs_bm25.bin and the manifest disagree on the documents");
+  if (full) {
+    if (Status s = doc_bm25->VerifyAll(); !s.ok()) return s;
+  }
+  std::shared_ptr<IndexSnapshot> snap(new IndexSnapshot(std::move(*chunks), std::move(*bm25), std::move(*doc_bm25)));
   if (m.idf) {
     Result<std::string> idf_path = FilePath(dir, m, "idf", full);
     if (!idf_path.ok()) return idf_path.status();
@@ -98,6 +108,50 @@ Result<std::unique_ptr<Embedder>> IndexSnapshot::MakeQueryEmbedder() const {
   return e;
 }
 
+std::vector<uint32_t> IndexSnapshot::DocumentRepresentatives(const std::vector<Bm25Hit>& document_hits,
+                                                             const std::vector<uint32_t>& keyword_ranking,
+                                                             const std::vector<uint32_t>& vector_ranking) const {
+  std::unordered_map<uint32_t, uint32_t> best;  // doc id -> its best-ranked candidate chunk
+  for (const std::vector<uint32_t>* ranking : {&keyword_ranking, &vector_ranking}) {
+    for (uint32_t id : *ranking) {
+      std::optional<ChunkView> v = chunks_.Get(id);
+      if (v) best.emplace(v->doc_id, id);
+    }
+  }
+  std::vector<uint32_t> out;
+  std::unordered_set<uint32_t> seen;
+  for (const Bm25Hit& h : document_hits) {
+    auto it = best.find(h.chunk);
+    std::optional<uint32_t> id = it != best.end() ? std::optional<uint32_t>(it->second) : chunks_.FirstChunkOf(h.chunk);
+    if (id && seen.insert(*id).second) out.push_back(*id);
+  }
+  return out;
+}
+
+std::vector<Passage> IndexSnapshot::PassagesFor(const std::vector<SearchHit>& hits, size_t max_related) const {
+  std::vector<Passage> out;
+  for (const SearchHit& h : hits) {
+    Passage p{std::string(h.source), std::string(h.heading), std::string(h.text), h.score, {}};
+    std::optional<uint32_t> first = chunks_.FirstChunkOf(h.doc_id);
+    std::vector<uint32_t> ids;
+    for (uint32_t id = first.value_or(h.chunk_id); first && id < chunks_.size(); ++id) {
+      std::optional<ChunkView> v = chunks_.Get(id);
+      if (!v || v->doc_id != h.doc_id) break;
+      if (id != h.chunk_id) ids.push_back(id);
+    }
+    auto distance = [&](uint32_t id) { return id > h.chunk_id ? id - h.chunk_id : h.chunk_id - id; };
+    std::stable_sort(ids.begin(), ids.end(), [&](uint32_t a, uint32_t b) { return distance(a) < distance(b); });
+    if (ids.size() > max_related) ids.resize(max_related);
+    std::sort(ids.begin(), ids.end());
+    for (uint32_t id : ids) {
+      std::optional<ChunkView> v = chunks_.Get(id);
+      if (v) p.related.push_back({std::string(v->heading), std::string(v->text)});
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text, std::span<const float> query_vector,
                                                      const SearchOptions& options) const {
   if (options.k < 1 || options.k > SearchOptions::kMaxK) {
@@ -114,12 +168,15 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
   }
   const size_t candidates = std::min<size_t>(std::max<size_t>(options.k * 4, 40), chunks_.size());
 
+  const FusionWeights weights = options.fusion ? *options.fusion : FusionWeightsFor(manifest_.embedder_kind);
   std::vector<VectorHit> vector_hits;
   bool nonzero = std::any_of(query_vector.begin(), query_vector.end(), [](float x) { return x != 0.0f; });
-  if (nonzero) {
+  if (nonzero && weights.vector > 0) {  // a ranking of weight 0 would add nothing: not searched
     if (Status s = graph_->Search(query_vector.data(), candidates, &vector_hits); !s.ok()) return s;
   }
-  std::vector<Bm25Hit> keyword_hits = bm25_.Search(IndexTerms(query_text), candidates);
+  const std::vector<std::string> query_terms = IndexTerms(query_text);
+  std::vector<Bm25Hit> keyword_hits = bm25_.Search(query_terms, candidates);
+  std::vector<Bm25Hit> document_hits = doc_bm25_.Search(query_terms, std::min<size_t>(candidates, doc_bm25_.documents()));
 
   std::vector<uint32_t> vector_ranking, keyword_ranking;
   std::vector<float> vector_scores;  // parallel to vector_ranking
@@ -129,7 +186,9 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
     vector_scores.push_back(h.similarity);
   }
   for (const Bm25Hit& h : keyword_hits) keyword_ranking.push_back(h.chunk);
-  std::vector<FusedItem> fused = FuseReciprocalRank(vector_ranking, keyword_ranking);
+  std::vector<uint32_t> document_ranking = DocumentRepresentatives(document_hits, keyword_ranking, vector_ranking);
+  std::vector<FusedItem> fused = FuseReciprocalRank(
+      vector_ranking, keyword_ranking, document_ranking, weights);
 
   // Resolve chunks (a record that fails its bounds check is dropped).
   std::vector<FusedItem> resolved;
@@ -156,6 +215,7 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
     }
     SearchHit hit;
     hit.chunk_id = item.id;
+    hit.doc_id = v->doc_id;
     hit.source = v->source;
     hit.heading = v->heading;
     hit.text = v->text;

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,8 @@
 #include "hnsw_graph.h"
 #include "idf_table.h"
 #include "index_manifest.h"
+#include "prompt.h"
+#include "rank_fusion.h"
 #include "status.h"
 
 namespace folio {
@@ -34,11 +37,15 @@ struct IndexOpenOptions {
 struct SearchOptions {
   size_t k = 5;                // results wanted; 1..kMaxK
   bool one_per_source = true;  // best chunk per source file first (see DiversifyByGroup)
+  // How the vector and keyword rankings are weighed; unset: the weights for
+  // the index's embedder (FusionWeightsFor). Set by benchmarks only.
+  std::optional<FusionWeights> fusion;
   static constexpr size_t kMaxK = 100;
 };
 
 struct SearchHit {
   uint32_t chunk_id = 0;
+  uint32_t doc_id = 0;       // the chunk's document (ChunkView::doc_id)
   std::string_view source;   // views into the snapshot's mapping
   std::string_view heading;
   std::string_view text;
@@ -56,8 +63,10 @@ class IndexSnapshot {
   static Result<std::shared_ptr<IndexSnapshot>> Open(const std::string& dir, const IndexOpenOptions& options = {});
 
   // Hybrid search: the top max(4k, 40) chunks by vector similarity (skipped
-  // if query_vector is empty) and by BM25 on query_text, fused by reciprocal
-  // rank (k = 60), diversified by source, top k. InvalidArgument if k is out of
+  // if query_vector is empty) and by BM25 on query_text, and as many
+  // documents by BM25 over whole documents (each standing for its best
+  // candidate chunk, else its first), fused by weighted reciprocal rank
+  // (k = 60, weights per embedder), diversified by source, top k. InvalidArgument if k is out of
   // range or query_vector has the wrong dimension or non-finite values.
   Result<std::vector<SearchHit>> Search(std::string_view query_text, std::span<const float> query_vector,
                                         const SearchOptions& options) const;
@@ -65,6 +74,11 @@ class IndexSnapshot {
   // The embedder that makes query vectors comparable with this index (same
   // kind, dimension and idf table). Unavailable if that kind is not built in.
   Result<std::unique_ptr<Embedder>> MakeQueryEmbedder() const;
+
+  // The passages for `hits` (best first), each with up to `max_related`
+  // other chunks of its document in `related`, those nearest to the hit
+  // first, then in document order.
+  std::vector<Passage> PassagesFor(const std::vector<SearchHit>& hits, size_t max_related) const;
 
   const IndexManifest& manifest() const { return manifest_; }
   const std::string& dir() const { return dir_; }
@@ -77,12 +91,20 @@ class IndexSnapshot {
   void SetEfSearch(size_t ef) { graph_->SetEfSearch(ef); }
 
  private:
-  IndexSnapshot(ChunkStore chunks, Bm25Index bm25) : chunks_(std::move(chunks)), bm25_(std::move(bm25)) {}
+  IndexSnapshot(ChunkStore chunks, Bm25Index bm25, Bm25Index doc_bm25)
+      : chunks_(std::move(chunks)), bm25_(std::move(bm25)), doc_bm25_(std::move(doc_bm25)) {}
+  // One chunk per document of `document_hits`, in their order: the
+  // document's best chunk among the keyword (then vector) candidates, else
+  // its first chunk.
+  std::vector<uint32_t> DocumentRepresentatives(const std::vector<Bm25Hit>& document_hits,
+                                                const std::vector<uint32_t>& keyword_ranking,
+                                                const std::vector<uint32_t>& vector_ranking) const;
 
   std::string dir_;
   IndexManifest manifest_;
   ChunkStore chunks_;
   Bm25Index bm25_;
+  Bm25Index doc_bm25_;  // BM25 over whole documents (ids are doc ids)
   std::unique_ptr<HnswGraph> graph_;
   std::shared_ptr<const IdfTable> idf_;
 };

@@ -175,6 +175,9 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   if (Status s = options.chunking.Validate(); !s.ok()) return s;
   if (Status s = options.hnsw.Validate(); !s.ok()) return s;
   if (options.threads < 1 || options.threads > 256) return InvalidArgument("bad_threads", "threads must be 1..256");
+  if (options.heading_weight < 1 || options.heading_weight > 16) {
+    return InvalidArgument("bad_heading_weight", "heading weight must be 1..16");
+  }
   if (kb.documents.empty()) return Unprocessable("empty_kb", "no documents to index");
   const bool use_idf = options.idf && options.embedder_kind == "hash";
   auto placeholder_idf = use_idf ? IdfTable::FromDocumentFrequencies({}, 0) : nullptr;
@@ -195,6 +198,7 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   m.hnsw_m = options.hnsw.M;
   m.hnsw_ef_construction = options.hnsw.ef_construction;
   m.hnsw_ef_search = options.hnsw.ef_search;
+  m.bm25_heading_weight = options.heading_weight;
 
   // Unchanged KB and parameters: keep the index in place — if every byte of
   // it is still what its manifest says (a file damaged in place keeps its
@@ -239,8 +243,10 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   m.chunks = chunks.size();
   report.chunk_seconds = SecondsSince(t);
 
-  // Idf and embed.
+  // Terms (for BM25), idf, embed.
   t = Clock::now();
+  std::vector<std::vector<std::string>> chunk_terms(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) chunk_terms[i] = IndexTerms(texts[i]);
   std::shared_ptr<const IdfTable> idf;
   if (use_idf) {
     if (progress) progress({"idf", 0, texts.size()});
@@ -279,11 +285,24 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   m.files["hnsw"] = info;
   {
     Bm25Writer bm25;
-    for (const std::string& text : texts) bm25.AddDocument(IndexTerms(text));
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      std::vector<std::string>& terms = chunk_terms[i];
+      std::vector<std::string> heading = IndexTerms(chunks[i].heading);
+      for (int r = 1; r < m.bm25_heading_weight; ++r) terms.insert(terms.end(), heading.begin(), heading.end());
+      bm25.AddDocument(terms);
+    }
     info = IndexFileInfo{};
     info.name = kBm25File;
     if (Status s = bm25.Write(tmp + "/" + kBm25File, static_cast<float>(m.bm25_k1), static_cast<float>(m.bm25_b), &info.bytes, &info.xxh3); !s.ok()) return s;
     m.files["bm25"] = info;
+  }
+  {  // BM25 over whole documents: the file title and the text
+    Bm25Writer docs;
+    for (const KbDocument& d : kb.documents) docs.AddDocument(IndexTerms(FileTitle(d.source) + "\n" + d.text));
+    info = IndexFileInfo{};
+    info.name = kDocBm25File;
+    if (Status s = docs.Write(tmp + "/" + kDocBm25File, static_cast<float>(m.bm25_k1), static_cast<float>(m.bm25_b), &info.bytes, &info.xxh3); !s.ok()) return s;
+    m.files["doc_bm25"] = info;
   }
   if (progress) progress({"write", 1, 4});
   {

@@ -24,6 +24,10 @@ struct IndexBuildOptions {
   std::string embedder_kind = "hash";  // MakeEmbedder kind
   int dimension = 384;
   bool idf = true;                     // hash embedder only: weigh features by idf
+  // How many times a chunk's heading path counts in BM25 (1: as often as
+  // any word of its text). Headings name what a section is about — the file
+  // title, "Notice period" — so a question's words found there say more.
+  int heading_weight = 3;
   ChunkerOptions chunking;
   HnswParams hnsw;
   int threads = 2;                     // embedding and HNSW build

@@ -1,4 +1,4 @@
-// prompt.cc: prompt assembly under budgets, and the degraded answer.
+// prompt.cc: prompt assembly under budgets.
 //
 // Layout sent to the LLM (one request):
 //   system:    the system prompt, then the fixed rules about reference material
@@ -16,11 +16,8 @@
 #include "prompt.h"
 
 #include <algorithm>
-#include <cmath>
-#include <map>
 #include <cctype>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 #include "token_estimate.h"
@@ -62,50 +59,6 @@ std::string Attribute(std::string_view s) {
   std::string out;
   for (char c : s) out += (c == '"' || c == '\n' || c == '\r') ? ' ' : c;
   return DefuseFences(out);
-}
-
-std::vector<std::string> Words(std::string_view text) {
-  std::vector<std::string> words;
-  std::string w;
-  for (char c : text) {
-    if (std::isalnum(static_cast<unsigned char>(c)) || (static_cast<unsigned char>(c) & 0x80)) {
-      w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    } else if (!w.empty()) {
-      words.push_back(std::move(w));
-      w.clear();
-    }
-  }
-  if (!w.empty()) words.push_back(std::move(w));
-  return words;
-}
-
-std::vector<std::string> Sentences(std::string_view text) {
-  std::vector<std::string> out;
-  std::string current;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '\n' && (i + 1 < text.size() && (text[i + 1] == '\n' || text[i + 1] == '-' || text[i + 1] == '#' ||
-                                              text[i + 1] == '|' || text[i + 1] == '*'))) {
-      out.push_back(current);
-      current.clear();
-      continue;
-    }
-    current += c == '\n' ? ' ' : c;
-    if ((c == '.' || c == '!' || c == '?') && (i + 1 == text.size() || text[i + 1] == ' ' || text[i + 1] == '\n')) {
-      out.push_back(current);
-      current.clear();
-    }
-  }
-  out.push_back(current);
-  std::vector<std::string> cleaned;
-  for (auto& s : out) {
-    size_t b = s.find_first_not_of(" \t-*#|>");
-    if (b == std::string::npos) continue;
-    std::string t = s.substr(b);
-    while (!t.empty() && (t.back() == ' ' || t.back() == '|')) t.pop_back();
-    if (Words(t).size() >= 3) cleaned.push_back(t);
-  }
-  return cleaned;
 }
 
 }  // namespace
@@ -285,61 +238,6 @@ Prompt BuildPrompt(std::string_view system_prompt, const std::vector<Passage>& p
   prompt.question_tokens = EstimateTokens(kQuestionLabel + q);
   prompt.messages.push_back({"user", context + kQuestionLabel + q});
   return prompt;
-}
-
-std::string ComposeFallbackAnswer(std::string_view question, const std::vector<Passage>& passages) {
-  static const std::set<std::string> kStop = {"the", "a", "an", "is", "are", "was", "what", "who", "how", "does",
-                                              "do", "did", "her", "his", "she", "he", "of", "to", "in", "on",
-                                              "and", "or", "for", "with", "about", "you", "your", "can", "i",
-                                              "me", "my", "it", "its", "this", "that", "which", "where", "when"};
-  std::set<std::string> terms;
-  for (auto& w : Words(question))
-    if (!kStop.count(w) && w.size() > 1) terms.insert(w.size() > 4 ? w.substr(0, w.size() - 1) : w);
-
-  struct Scored {
-    double score;
-    size_t order;
-    std::string text, source;
-    std::set<std::string> matched;
-  };
-  std::vector<Scored> scored;
-  std::map<std::string, int> sentence_frequency;
-  size_t order = 0;
-  for (size_t p = 0; p < passages.size(); ++p) {
-    for (auto& sentence : Sentences(passages[p].text)) {
-      Scored s{0, order++, sentence, passages[p].source, {}};
-      for (auto& w : Words(sentence))
-        for (auto& t : terms)
-          if (w.rfind(t, 0) == 0) s.matched.insert(t);
-      for (auto& t : s.matched) ++sentence_frequency[t];
-      s.score = 0.5 / (1.0 + p);  // earlier passages rank higher
-      scored.push_back(std::move(s));
-    }
-  }
-  // A term in every sentence (the person's name) says little; a rare one
-  // ("email") says a lot: weigh matches like idf over the candidates.
-  for (auto& s : scored)
-    for (auto& t : s.matched) s.score += std::log(1.0 + static_cast<double>(scored.size()) / sentence_frequency[t]);
-  std::string answer =
-      "The AI service is unavailable right now, so here is what the knowledge base says that looks relevant:\n";
-  if (scored.empty())
-    return answer + "\nI could not find anything about that in the knowledge base. Please try rephrasing the question.";
-  std::sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
-  // At most three sentences, and only those close to the best one.
-  std::vector<Scored> chosen;
-  for (auto& s : scored)
-    if (chosen.size() < 3 && s.score >= 0.5 * scored.front().score) chosen.push_back(s);
-  std::sort(chosen.begin(), chosen.end(), [](const Scored& a, const Scored& b) { return a.order < b.order; });
-  for (auto& s : chosen) {
-    std::string text = s.text;
-    if (text.size() > 400) {
-      size_t cut = 400;
-      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-      text = text.substr(0, cut) + "…";
-    }
-    answer += "\n- " + text + " (" + s.source + ")";
-  }
-  return answer;
 }
 
 }  // namespace folio

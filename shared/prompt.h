@@ -19,11 +19,21 @@ struct ChatMessage {
   std::string content;
 };
 
+// Another section of a passage's document (an answer may sit beside the
+// section that was found).
+struct RelatedSection {
+  std::string heading;
+  std::string text;
+};
+
 struct Passage {
   std::string source;
   std::string heading;
   std::string text;
   double score = 0;
+  // The other chunks of the same document, in document order (a few at
+  // most): what the offline answer may also quote. Not sent to the LLM.
+  std::vector<RelatedSection> related;
 };
 
 struct PromptBudgets {
@@ -62,11 +72,5 @@ Prompt BuildPrompt(std::string_view system_prompt, const std::vector<Passage>& p
 // characters are dropped, and "<|" / "|>" (chat-template special tokens)
 // are broken. Everything else is kept as is.
 std::string DefuseFences(std::string_view text);
-
-// The answer folio gives without an LLM (no key, breaker open, upstream
-// failed): the passages' sentences most relevant to the question, with
-// their sources, after one honest line saying the AI service is
-// unavailable. Never empty.
-std::string ComposeFallbackAnswer(std::string_view question, const std::vector<Passage>& passages);
 
 }  // namespace folio

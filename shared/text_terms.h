@@ -1,6 +1,7 @@
 // text_terms.h: the one tokenizer of the index: lowercased words, English
-// stopwords and a light stemmer. The BM25 index and the hash embedder both use
-// it, so a query is split exactly as the chunks were at ingest.
+// stopwords and stemming (Porter's for the index terms, a light one for the
+// hash embedder's features). The BM25 indexes, the embedders and the answer
+// composer all use it, so a query is split exactly as the chunks were at ingest.
 // Pure functions; safe from any thread.
 #pragma once
 
@@ -49,8 +50,17 @@ bool IsStopword(std::string_view word);
 // `*scratch`. REQUIRES: `word` is lowercase.
 std::string_view Stem(std::string_view word, std::string* scratch);
 
+// The base form of an irregular past form of a common verb ("grew" ->
+// "grow", "built" -> "build"); any other word as it is. REQUIRES: lowercase.
+std::string_view BaseForm(std::string_view word);
+
+enum class Stemming {
+  kPorter,  // PorterStem (porter_stem.h) of BaseForm: what the index uses
+  kLight,   // Stem above: what the index used before (the plain BM25 baseline of bench/eval-retrieval)
+};
+
 // The index terms of `text`: stemmed words that are not stopwords, in order,
 // duplicates kept. This is what BM25 indexes and what a query is matched on.
-std::vector<std::string> IndexTerms(std::string_view text);
+std::vector<std::string> IndexTerms(std::string_view text, Stemming stemming = Stemming::kPorter);
 
 }  // namespace folio

@@ -44,7 +44,7 @@ bool DecodePayload(std::string_view payload, ChatOutput* out) {
     for (const auto& s : j["sources"])
       if (s.is_object() && s.contains("source") && s["source"].is_string())
         out->sources.push_back({s["source"].get<std::string>(), StringOr(s, "heading"), StringOr(s, "text"),
-                                s.contains("score") && s["score"].is_number() ? s["score"].get<double>() : 0.0});
+                                s.contains("score") && s["score"].is_number() ? s["score"].get<double>() : 0.0, {}});
   return true;
 }
 

@@ -107,6 +107,8 @@ TEST(MakeEmbedderTest, KindsAndErrors) {
 
 TEST(TextTermsTest, IndexTermsDropStopwordsAndStem) {
   EXPECT_EQ(IndexTerms("The Projects of Maya, and her RATE-limiters!"),
+            (std::vector<std::string>{"project", "maya", "rate", "limit"}));
+  EXPECT_EQ(IndexTerms("The Projects of Maya, and her RATE-limiters!", Stemming::kLight),
             (std::vector<std::string>{"project", "maya", "rat", "limiter"}));
 }
 

@@ -188,7 +188,7 @@ class IndexTest : public ::testing::Test {
 
   std::string Top(const IndexSnapshot& snap, const std::string& query) {
     auto embedder = snap.MakeQueryEmbedder();
-    auto hits = snap.Search(query, *(*embedder)->Embed(query), SearchOptions{3, true});
+    auto hits = snap.Search(query, *(*embedder)->Embed(query), SearchOptions{3, true, {}});
     return hits.ok() && !hits->empty() ? std::string((*hits)[0].source) : "";
   }
 
@@ -209,7 +209,7 @@ TEST_F(IndexTest, BuildWritesAConsistentIndex) {
   EXPECT_EQ(m.embedder, "hash-v1+idf");
   EXPECT_EQ(m.dimension, 384);
   EXPECT_EQ(m.chunks, (*snap)->chunks().size());
-  EXPECT_EQ(m.files.size(), 4u);
+  EXPECT_EQ(m.files.size(), 5u);  // hnsw, chunks, bm25, doc_bm25, idf
   EXPECT_EQ(m.built_at.size(), 20u);
   EXPECT_FALSE(fs::exists(out_ + ".old"));
 }
@@ -229,7 +229,10 @@ TEST_F(IndexTest, SearchResultsAreFusedDiversifiedAndBounded) {
   ASSERT_TRUE(snap.ok());
   auto embedder = (*snap)->MakeQueryEmbedder();
   std::vector<float> q = *(*embedder)->Embed("Tollgate rate limiter outcomes");
-  auto hits = (*snap)->Search("Tollgate rate limiter outcomes", q, SearchOptions{3, true});
+  SearchOptions all_lists;  // every ranking counted, the vector one included
+  all_lists.k = 3;
+  all_lists.fusion = FusionWeights{1.0, 1.0, 1.0};
+  auto hits = (*snap)->Search("Tollgate rate limiter outcomes", q, all_lists);
   ASSERT_TRUE(hits.ok());
   ASSERT_EQ(hits->size(), 3u);
   std::set<std::string_view> sources;
@@ -243,11 +246,12 @@ TEST_F(IndexTest, SearchResultsAreFusedDiversifiedAndBounded) {
   EXPECT_GT((*hits)[0].bm25_score, 0.0f);
   EXPECT_GT((*hits)[0].vector_score, 0.0f);
   // More results than files: the rest are further chunks.
-  hits = (*snap)->Search("Tollgate", q, SearchOptions{6, true});
+  all_lists.k = 6;
+  hits = (*snap)->Search("Tollgate", q, all_lists);
   ASSERT_TRUE(hits.ok());
   EXPECT_EQ(hits->size(), 6u);
 
-  EXPECT_FALSE((*snap)->Search("x", q, SearchOptions{0, true}).ok());
+  EXPECT_FALSE((*snap)->Search("x", q, SearchOptions{0, true, {}}).ok());
   EXPECT_FALSE((*snap)->Search("x", std::vector<float>(3, 0.1f), SearchOptions{}).ok());
   std::vector<float> nan(384, std::nanf(""));
   EXPECT_FALSE((*snap)->Search("x", nan, SearchOptions{}).ok());
@@ -317,7 +321,7 @@ TEST_F(IndexTest, EmptyKbAndForeignOutputDirAreRefused) {
 TEST_F(IndexTest, DamagedFilesGiveAnErrorNotACrash) {
   ASSERT_TRUE(BuildIndex(kb_, out_, opt_).ok());
   std::mt19937 rng(3);
-  for (const char* name : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kIdfFile}) {
+  for (const char* name : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kDocBm25File, kIdfFile}) {
     const std::string path = out_ + "/" + name;
     std::string original;
     {
@@ -357,7 +361,7 @@ TEST_F(IndexTest, UnknownFormatVersionIsUnsupported) {
   ASSERT_TRUE(BuildIndex(kb_, out_, opt_).ok());
   std::ifstream in(out_ + "/" + kManifestFile);
   std::string m((std::istreambuf_iterator<char>(in)), {});
-  m.replace(m.find("\"format_version\": 1"), 19, "\"format_version\": 9");
+  m.replace(m.find("\"format_version\": 2"), 19, "\"format_version\": 9");
   WriteFile(out_ + "/" + kManifestFile, m);
   auto snap = IndexSnapshot::Open(out_);
   ASSERT_FALSE(snap.ok());

@@ -1,0 +1,148 @@
+// extractive_answer_test.cc: the offline answer picks the sentence that
+// answers (not a table's header or a bullet cut mid-markup), renders a
+// matching table row with its column names, keeps list items whole, drops
+// near-duplicates, stays within its budget, cites the passages it quotes by
+// their position, and opens with the words of its reason.
+#include "extractive_answer.h"
+
+#include <gtest/gtest.h>
+
+namespace folio {
+namespace {
+
+const Passage kFaqLanguage = {
+    "faq.md", "Frequently Asked Questions > Personal > What is her favourite programming language?",
+    "Go for day-to-day production work, Rust for side projects and anything performance-critical — she wrote "
+    "the Lantern search service and the Hivemind firmware in Rust.",
+    1.0, {}};
+
+const Passage kSkillsLanguages = {
+    "skills.md", "Skills > Programming languages",
+    "| Language | Level | Years | Where she used it |\n"
+    "|---|---|---|---|\n"
+    "| Go | Expert | 7 | Tollgate, Spoke, Driftwood |\n"
+    "| Rust | Advanced | 4 | Lantern search service, Hivemind firmware |\n"
+    "| C | Familiar | — | Embedded experiments, university |\n",
+    0.8, {}};
+
+const Passage kAboutProjects = {
+    "about.md", "About Maya Okafor > Short bio",
+    "Over eight years she has:\n\n"
+    "- built a distributed rate limiter that handles **48,000 requests per second** at peak (see *Tollgate*),\n"
+    "- led the rebuild of a document search engine indexing **340 million blocks** (see *Lantern*),\n"
+    "- written and maintained an open-source Terraform drift detector with over **2,300 GitHub stars** "
+    "(see *Driftwood*),\n",
+    0.9, {}};
+
+bool HasMarkup(const std::string& s) {
+  return s.find("**") != std::string::npos || s.find('|') != std::string::npos || s.find('`') != std::string::npos;
+}
+
+TEST(ExtractiveAnswerTest, AnswersFromTheSectionWhoseHeadingIsTheQuestion) {
+  ExtractiveAnswer a = ComposeExtractiveAnswer("What is her favourite programming language?", {kFaqLanguage, kSkillsLanguages},
+                                               FallbackReason::kNotConfigured);
+  EXPECT_EQ(a.text.rfind("From the knowledge base: Go for day-to-day production work", 0), 0u) << a.text;
+  EXPECT_NE(a.text.find("Hivemind firmware in Rust. [1]"), std::string::npos) << a.text;
+  EXPECT_EQ(a.text.find("Language | Level"), std::string::npos) << a.text;
+  EXPECT_FALSE(HasMarkup(a.text)) << a.text;
+}
+
+TEST(ExtractiveAnswerTest, RendersTheMatchingTableRowWithItsColumnNames) {
+  ExtractiveAnswer a = ComposeExtractiveAnswer("How good is she at Rust?", {kSkillsLanguages}, FallbackReason::kNotConfigured);
+  ASSERT_FALSE(a.parts.empty());
+  EXPECT_EQ(a.parts[0].text, "Language: Rust; Level: Advanced; Years: 4; Where she used it: Lantern search service, Hivemind firmware.");
+  EXPECT_EQ(a.text.find("Go; Level: Expert"), std::string::npos) << "only rows that match: " << a.text;
+}
+
+TEST(ExtractiveAnswerTest, KeepsListItemsWholeAndStripsTheirMarkup) {
+  ExtractiveAnswer a = ComposeExtractiveAnswer("What has she built?", {kAboutProjects}, FallbackReason::kNotConfigured);
+  ASSERT_FALSE(a.parts.empty());
+  EXPECT_EQ(a.parts[0].text, "Built a distributed rate limiter that handles 48,000 requests per second at peak (see Tollgate).");
+  EXPECT_FALSE(HasMarkup(a.text)) << a.text;
+}
+
+TEST(ExtractiveAnswerTest, CitesEachPassageByItsPositionAndListsTheCitedSources) {
+  Passage unrelated = {"contact.md", "Contact", "The best way to reach Maya is email.", 1.0, {}};
+  ExtractiveAnswer a = ComposeExtractiveAnswer("What is her favourite programming language?", {unrelated, kFaqLanguage},
+                                               FallbackReason::kNotConfigured);
+  EXPECT_NE(a.text.find("in Rust. [2]"), std::string::npos) << a.text;
+  EXPECT_NE(a.text.find("\n\nSources: [2] faq.md"), std::string::npos) << a.text;
+  EXPECT_EQ(a.text.find("contact.md"), std::string::npos) << "an uncited passage is not listed: " << a.text;
+  ASSERT_EQ(a.parts.size(), 1u);
+  EXPECT_EQ(a.parts[0].passage, 1u);
+}
+
+TEST(ExtractiveAnswerTest, LeavesOutNearDuplicates) {
+  Passage first = {"a.md", "Notice period", "Her notice period is two months under her current contract.", 1, {}};
+  Passage second = {"b.md", "Notice", "Her notice period is two months under her current contract, she says.", 1, {}};
+  ExtractiveAnswer a = ComposeExtractiveAnswer("What is her notice period?", {first, second}, FallbackReason::kNotConfigured);
+  ASSERT_EQ(a.parts.size(), 1u) << a.text;
+  EXPECT_EQ(a.parts[0].passage, 0u);
+}
+
+TEST(ExtractiveAnswerTest, StaysWithinItsBudget) {
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "The notice period sentence number " + std::to_string(i) + " talks about notice. ";
+  ExtractiveOptions options;
+  options.max_chars = 200;
+  ExtractiveAnswer a = ComposeExtractiveAnswer("notice period", {{"a.md", "Notice", text, 1, {}}}, FallbackReason::kNotConfigured, options);
+  size_t quoted = 0;
+  for (const AnswerPart& p : a.parts) quoted += p.text.size();
+  EXPECT_LE(a.parts.size(), options.max_sentences);
+  EXPECT_LE(quoted, options.max_chars + a.parts.size());  // + the '.' each part may gain
+}
+
+TEST(ExtractiveAnswerTest, CutsALongUnitAtAWordBoundaryOnValidUtf8) {
+  std::string text = "Word word word";
+  for (int i = 0; i < 300; ++i) text += " é";
+  ExtractiveAnswer a = ComposeExtractiveAnswer("word", {{"x.md", "", text, 1, {}}}, FallbackReason::kNotConfigured);
+  ASSERT_EQ(a.parts.size(), 1u);
+  const std::string& s = a.parts[0].text;
+  EXPECT_LE(s.size(), ExtractiveOptions{}.max_chars + 3);
+  EXPECT_EQ(s.substr(s.size() - 3), "\xE2\x80\xA6");
+  for (size_t i = 0; i < s.size();) {  // every sequence complete
+    unsigned char c = s[i];
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    ASSERT_NE(n, 0u) << "a continuation byte starts a character at " << i;
+    ASSERT_LE(i + n, s.size());
+    i += n;
+  }
+}
+
+TEST(ExtractiveAnswerTest, EachReasonHasItsOwnWords) {
+  std::vector<Passage> p = {kFaqLanguage};
+  const std::string q = "favourite language?";
+  EXPECT_EQ(ComposeExtractiveAnswer(q, p, FallbackReason::kNotConfigured).text.rfind("From the knowledge base: ", 0), 0u);
+  EXPECT_EQ(ComposeExtractiveAnswer(q, p, FallbackReason::kProviderFailing)
+                .text.rfind("The AI service is not answering right now; from the knowledge base: ", 0),
+            0u);
+  EXPECT_EQ(ComposeExtractiveAnswer(q, p, FallbackReason::kBudgetExhausted)
+                .text.rfind("The assistant's daily budget is spent; from the knowledge base: ", 0),
+            0u);
+}
+
+TEST(ExtractiveAnswerTest, SaysSoWhenNothingWasRetrieved) {
+  ExtractiveAnswer none = ComposeExtractiveAnswer("anything", {}, FallbackReason::kNotConfigured);
+  EXPECT_NE(none.text.find("could not find"), std::string::npos);
+  EXPECT_TRUE(none.parts.empty());
+  ExtractiveAnswer failing = ComposeExtractiveAnswer("anything", {}, FallbackReason::kProviderFailing);
+  EXPECT_EQ(failing.text.rfind("The AI service is not answering right now", 0), 0u);
+}
+
+TEST(ExtractiveAnswerTest, WithNoMatchingWordsQuotesTheTopPassageFirst) {
+  Passage top = {"contact.md", "Contact", "The best way to reach Maya is email. She replies within two days.", 1, {}};
+  Passage next = {"about.md", "About", "Maya keeps three beehives near Mafra.", 0.5, {}};
+  ExtractiveAnswer a = ComposeExtractiveAnswer("zzz qqq?", {top, next}, FallbackReason::kNotConfigured);
+  ASSERT_FALSE(a.parts.empty());
+  EXPECT_EQ(a.parts[0].text, "The best way to reach Maya is email.");
+}
+
+TEST(FallbackReasonTest, MapsDegradedReasons) {
+  EXPECT_EQ(FallbackReasonFor("llm_not_configured"), FallbackReason::kNotConfigured);
+  EXPECT_EQ(FallbackReasonFor("budget_exhausted"), FallbackReason::kBudgetExhausted);
+  EXPECT_EQ(FallbackReasonFor("breaker_open"), FallbackReason::kProviderFailing);
+  EXPECT_EQ(FallbackReasonFor("upstream_status_500"), FallbackReason::kProviderFailing);
+}
+
+}  // namespace
+}  // namespace folio

@@ -246,7 +246,9 @@ TEST(PromptInjectionTest, InjectionInMessagesStaysInItsOwnMessage) {
   EXPECT_EQ(p.messages[0].role, "system");
   for (size_t i = 1; i < p.messages.size(); ++i) {
     EXPECT_NE(p.messages[i].role, "system") << "message " << i << " may not speak as the system";
-    if (i + 1 < p.messages.size()) EXPECT_FALSE(LooksLikeAFence(p.messages[i].content)) << p.messages[i].content;
+    if (i + 1 < p.messages.size()) {
+      EXPECT_FALSE(LooksLikeAFence(p.messages[i].content)) << p.messages[i].content;
+    }
   }
   // The last holds folio's fences, then the defused question, which adds none.
   const std::string& last = p.messages.back().content;

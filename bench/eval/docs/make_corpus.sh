@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/eval/docs/make_corpus.sh OUT: lays out the large evaluation corpus in
-# OUT from documentation Debian packages ship (scripts/bootstrap installs
-# them): git-doc's manual pages, guides and technical notes (AsciiDoc, as
+# OUT from documentation Debian packages ship (`scripts/bootstrap eval`
+# installs them; this script runs it): git-doc's manual pages, guides and technical notes (AsciiDoc, as
 # OUT/git/…) and the reStructuredText sources of python3.11-doc's library
 # reference, tutorial, HOWTOs, FAQs, language reference and usage guide (as
 # OUT/python/…). Nobody on the team wrote any of it, and it is never copied
@@ -10,11 +10,12 @@
 set -euo pipefail
 OUT="${1:?usage: make_corpus.sh OUT}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+"$HERE/../../../scripts/bootstrap" eval
 GIT_DOC=/usr/share/doc/git-doc
 PY_DOC=/usr/share/doc/python3.11/html/_sources
 for pkg in git-doc python3.11-doc; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
-    || { echo "make_corpus.sh: package $pkg is not installed (run scripts/bootstrap)" >&2; exit 1; }
+    || { echo "make_corpus.sh: package $pkg is not installed (run scripts/bootstrap eval)" >&2; exit 1; }
 done
 rm -rf "$OUT"
 mkdir -p "$OUT/git" "$OUT/python"

@@ -15,6 +15,7 @@
 #include "fuzz_util.h"
 #include "kb_reader.h"
 #include "token_estimate.h"
+#include "utf8.h"
 
 namespace {
 

@@ -12,6 +12,7 @@
 
 #include "kb_reader.h"
 #include "token_estimate.h"
+#include "utf8.h"
 
 namespace folio {
 namespace {

@@ -1,6 +1,7 @@
 // kb_reader_test.cc: what is read, what is skipped and why, UTF-8 repair,
 // the empty-KB error and the stability of kb_version.
 #include "kb_reader.h"
+#include "utf8.h"
 
 #include <gtest/gtest.h>
 

@@ -45,9 +45,4 @@ struct KbReadOptions {
 // says how many files were skipped and why.
 Result<KbContents> ReadKb(const std::string& dir, const KbReadOptions& options = {});
 
-// Replaces each maximal invalid UTF-8 subsequence of `*text` with U+FFFD
-// (the WHATWG/Unicode "best practice"); returns true if anything was replaced.
-// Overlong forms, surrogates and code points above U+10FFFF count as invalid.
-bool RepairUtf8(std::string* text);
-
 }  // namespace folio

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "file_util.h"
-#include "kb_reader.h"
+#include "utf8.h"
 
 namespace folio {
 namespace {

@@ -12,7 +12,7 @@
 #include "index_writer.h"
 #include "log.h"
 #include "response_cache.h"
-#include "startup.h"
+#include "state.h"
 
 namespace folio::fuzz {
 
@@ -41,7 +41,7 @@ void Seed(App& app) {
   (void)app.sessions->StartWithTurn(kKnownSessionId, "Who is Ada?", "Ada is the subject of this knowledge base.", now);
   if (!app.cache) return;
   Intent intent = app.intents ? app.intents->Classify(kCachedQuestion) : Intent::kOther;
-  Knowledge::Current kb = app.knowledge.Get();
+  ServingIndex::Current kb = app.index.Get();
   std::string key = CacheKey({NormalizeMessage(kCachedQuestion), IntentName(intent), kEmptyHistoryDigest, "none",
                               app.prompt_version, kb.index ? kb.index->manifest().kb_version : "none"});
   nlohmann::json payload = {{"text", "Lantern is a project.\nIt lights things."},
@@ -81,7 +81,7 @@ App& FuzzApp() {
     auto* made = new App(std::move(config.value()));  // lives until exit: handlers may keep &app
     Status opened = OpenState(*made);
     if (!opened.ok()) Die("state: " + opened.ToString());
-    if (Status kb = made->knowledge.Load(); !kb.ok()) Die("knowledge: " + kb.ToString());
+    if (Status kb = made->index.Load(); !kb.ok()) Die("knowledge: " + kb.ToString());
     made->readiness.SetReady();
     Seed(*made);
     return made;

@@ -19,7 +19,7 @@
 #include "fcgi_io.h"
 #include "fuzz_util.h"
 #include "router.h"
-#include "shared_answer.h"
+#include "coalesced_answer.h"
 #include "sse.h"
 
 namespace {

@@ -17,7 +17,7 @@
 #include "inflight.h"
 #include "intent.h"
 #include "response_cache.h"
-#include "knowledge.h"
+#include "serving_index.h"
 #include "llm_client.h"
 #include "metrics.h"
 #include "sessions.h"
@@ -54,11 +54,11 @@ class Readiness {
 
 struct App {
   explicit App(Config c)
-      : config(std::move(c)), knowledge(StateLayoutOf(config).index_dir), access(AccessPolicy::FromConfig(config)) {}
+      : config(std::move(c)), index(StateLayoutOf(config).index_dir), access(AccessPolicy::FromConfig(config)) {}
   const Config config;
   const SteadyTime started_at = std::chrono::steady_clock::now();
   Readiness readiness;  // start-up checks of this process
-  Knowledge knowledge;  // the index in service
+  ServingIndex index;  // the index in service, and its watcher
   // API keys, operator endpoints, CORS (access.h). Set before the server
   // starts; main.cc replaces it with AccessPolicy::Locked() when the
   // configuration is invalid.
@@ -92,8 +92,8 @@ struct App {
   std::string NotReadyReason() const {
     std::string reason;
     if (!readiness.IsReady(&reason)) return reason;
-    Status kb = knowledge.status();
-    return kb.ok() || knowledge.in_service() ? "" : kb.message();
+    Status kb = index.status();
+    return kb.ok() || index.in_service() ? "" : kb.message();
   }
 };
 

@@ -23,7 +23,8 @@
 #include "router.h"
 #include "server.h"
 #include "site_settings.h"
-#include "startup.h"
+#include "housekeeper.h"
+#include "state.h"
 
 namespace folio {
 namespace {
@@ -182,8 +183,8 @@ int Main(int argc, char** argv) {
                                         : Unavailable("invalid_config", "invalid configuration: " + config_error);
   // Not ready without an index, but keep serving probes and keep looking:
   // a running folio-ingest will put one in place.
-  (void)app.knowledge.Load();
-  app.knowledge.StartWatching(std::chrono::milliseconds(app.config.Int("INDEX_POLL_MS")));
+  (void)app.index.Load();
+  app.index.StartWatching(std::chrono::milliseconds(app.config.Int("INDEX_POLL_MS")));
   // Accept only now: handlers read the App's state without locks, so it must
   // be complete before the first request (a request served while OpenState
   // was still filling it in crashed workers under load). Meanwhile the
@@ -231,7 +232,7 @@ int Main(int argc, char** argv) {
   long drain_s = app.config.Int("DRAIN_TIMEOUT_S");
   LogInfo("worker_stopping", {{"signal", strsignal(sig)}, {"in_flight", server.in_flight()}, {"drain_s", drain_s}});
   bool drained = server.Stop(std::chrono::seconds(drain_s));
-  app.knowledge.StopWatching();
+  app.index.StopWatching();
   LogInfo("worker_stopped", {{"drained", drained}});
   std::cout.flush();
   _exit(0);  // threads that did not drain die here; nothing else to release

@@ -30,7 +30,7 @@
 #include <cstring>
 
 #include "log.h"
-#include "shared_answer.h"
+#include "coalesced_answer.h"
 
 namespace folio {
 

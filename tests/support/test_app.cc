@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "index_writer.h"
-#include "startup.h"
+#include "state.h"
 
 namespace folio::test {
 
@@ -52,7 +52,7 @@ TestApp::TestApp(const std::map<std::string, std::string>& env, bool with_state)
   Status opened = OpenState(*app_);
   if (!opened.ok()) ADD_FAILURE() << opened.ToString();
   app_->readiness.SetReady();
-  (void)app_->knowledge.Load();  // tests of a missing index check the status themselves
+  (void)app_->index.Load();  // tests of a missing index check the status themselves
 }
 
 TestApp::~TestApp() {

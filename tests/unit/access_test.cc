@@ -11,7 +11,7 @@
 #include <fstream>
 
 #include "handlers/handlers.h"
-#include "shared_answer.h"
+#include "coalesced_answer.h"
 #include "test_app.h"
 
 namespace folio {

@@ -80,7 +80,7 @@ TEST(ProbeTest, PingHasIsoTimestamp) {
 TEST(ProbeTest, ReadyIs503WithReasonUntilStartupPasses) {
   test::TestApp test_app({}, /*with_state=*/false);
   App& app = test_app.app();
-  ASSERT_TRUE(app.knowledge.Load().ok());
+  ASSERT_TRUE(app.index.Load().ok());
   Response before = HandleReady(Request{}, app);
   EXPECT_EQ(before.status, 503);
   EXPECT_EQ(nlohmann::json::parse(before.body)["reason"], "starting");

@@ -5,8 +5,8 @@
 // TryChatFromMemory() is its first half on the accept thread: a canned reply
 // or a cache hit is answered there, without a hand-off; anything else (or a
 // bad request: answered at once) never leaves the accept thread waiting.
-#include "chat.h"
-#include "shared_answer.h"
+#include "answer.h"
+#include "coalesced_answer.h"
 
 #include "handlers.h"
 #include "json_body.h"

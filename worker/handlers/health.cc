@@ -47,17 +47,17 @@ nlohmann::json StartupCheck(App& app) {
   return {{"status", reason == "starting" ? "warn" : "critical"}, {"reason", reason}};
 }
 
-nlohmann::json IndexCheck(const Knowledge& knowledge) {
-  Knowledge::Current kb = knowledge.Get();
-  Status status = knowledge.status();
+nlohmann::json IndexCheck(const ServingIndex& index) {
+  ServingIndex::Current kb = index.Get();
+  Status status = index.status();
   nlohmann::json check = {{"status", status.ok() ? "ok" : kb.index ? "warn" : "critical"},
-                          {"dir", knowledge.index_dir()}};
+                          {"dir", index.index_dir()}};
   if (!status.ok()) check["reason"] = status.message();
   if (kb.index) {
     const IndexManifest& m = kb.index->manifest();
     check.update({{"documents", m.documents}, {"chunks", m.chunks}, {"embedder", m.embedder},
                   {"dimension", m.dimension}, {"kb_version", m.kb_version}, {"built_at", m.built_at},
-                  {"swaps", knowledge.swaps()}});
+                  {"swaps", index.swaps()}});
   }
   return check;
 }
@@ -157,7 +157,7 @@ nlohmann::json AccessCheck(const AccessPolicy& access) {
 
 Response HandleHealth(const Request& request, App& app) {
   nlohmann::json checks = {{"startup", StartupCheck(app)},
-                           {"index", IndexCheck(app.knowledge)},
+                           {"index", IndexCheck(app.index)},
                            {"llm", LlmCheck(app)},
                            {"storage", StorageCheck(app)},
                            {"memory", MemoryCheck(app.config)},

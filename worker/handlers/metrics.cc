@@ -17,7 +17,7 @@ Response HandleMetrics(const Request& request, App& app) {
   int64_t rss_kb = 0;
   for (const ProcessMemory& p : PoolMemory()) rss_kb += p.rss_kb;
   extra.rss_bytes = rss_kb * 1024;
-  if (Knowledge::Current kb = app.knowledge.Get(); kb.index) extra.index_chunks = kb.index->manifest().chunks;
+  if (ServingIndex::Current kb = app.index.Get(); kb.index) extra.index_chunks = kb.index->manifest().chunks;
   if (app.cache) {
     CacheStats cache = app.cache->Stats();
     if (cache.error.empty()) {

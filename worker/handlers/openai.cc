@@ -3,11 +3,11 @@
 // for the last user message and answers in OpenAI's response, streaming-chunk
 // (data: {...} … data: [DONE]) and error formats. Client "system" messages
 // are ignored: folio's own system prompt and its rules stay in force.
-#include "chat.h"
+#include "answer.h"
 #include "handlers.h"
 #include "json_body.h"
 #include "log.h"
-#include "shared_answer.h"
+#include "coalesced_answer.h"
 #include "sse.h"
 
 namespace folio {

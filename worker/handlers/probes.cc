@@ -15,7 +15,7 @@ Response HandleReady(const Request& request, App& app) {
   std::string reason = app.NotReadyReason();
   if (reason.empty()) {
     // Ready on the index in service, but a newer one on disk failed to open.
-    if (Status kb = app.knowledge.status(); !kb.ok() && request.operator_view)
+    if (Status kb = app.index.status(); !kb.ok() && request.operator_view)
       return JsonResponse(200, {{"ready", true}, {"warning", kb.message()}});
     Response r;
     r.body = R"({"ready":true})";

@@ -44,8 +44,8 @@ Response HandleSearch(const Request& request, App& app) {
   Result<SearchRequest> parsed = ParseSearchRequest(request);
   if (!parsed.ok()) return ErrorResponse(parsed.status(), request.request_id);
 
-  Knowledge::Current kb = app.knowledge.Get();
-  if (!kb.index) return ErrorResponse(app.knowledge.status(), request.request_id);
+  ServingIndex::Current kb = app.index.Get();
+  if (!kb.index) return ErrorResponse(app.index.status(), request.request_id);
   Result<std::vector<float>> vector = kb.embedder->Embed(parsed->query);
   if (!vector.ok()) return ErrorResponse(vector.status(), request.request_id);
   SearchOptions options;

@@ -6,7 +6,7 @@
 // the leader's text as it arrives). Safe from any thread of any process.
 #pragma once
 
-#include "chat.h"
+#include "answer.h"
 #include "request.h"
 
 namespace folio {

@@ -1,5 +1,5 @@
-// knowledge.cc: opening, verifying and hot-swapping the index.
-#include "knowledge.h"
+// serving_index.cc: opening, verifying and hot-swapping the index.
+#include "serving_index.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -24,7 +24,7 @@ bool IsIndexFile(const std::string& name) {
 
 }  // namespace
 
-Knowledge::DirId Knowledge::ReadDirId() const {
+ServingIndex::DirId ServingIndex::ReadDirId() const {
   DirId id;
   DIR* dir = opendir(index_dir_.c_str());
   if (dir == nullptr) return id;
@@ -40,7 +40,7 @@ Knowledge::DirId Knowledge::ReadDirId() const {
   return id;
 }
 
-bool Knowledge::ChangedInPlace(const DirId& serving, const DirId& now) {
+bool ServingIndex::ChangedInPlace(const DirId& serving, const DirId& now) {
   for (const auto& [name, was] : serving) {
     if (name == kManifestFile) continue;
     auto it = now.find(name);
@@ -53,9 +53,9 @@ bool Knowledge::ChangedInPlace(const DirId& serving, const DirId& now) {
 // files may have been damaged while no worker was watching them, or while
 // the workers that noticed took them out of service, and hnswlib follows
 // level-0 links unchecked. A read of the whole index, once per worker start.
-Status Knowledge::Load() { return Load(HnswGraph::Verify::kFull, /*in_place=*/false); }
+Status ServingIndex::Load() { return Load(HnswGraph::Verify::kFull, /*in_place=*/false); }
 
-Status Knowledge::Load(HnswGraph::Verify verify, bool in_place) {
+Status ServingIndex::Load(HnswGraph::Verify verify, bool in_place) {
   DirId id = ReadDirId();
   auto start = std::chrono::steady_clock::now();
   IndexOpenOptions options;
@@ -109,7 +109,7 @@ Status Knowledge::Load(HnswGraph::Verify verify, bool in_place) {
   return Status::Ok();
 }
 
-void Knowledge::StartWatching(std::chrono::milliseconds period) {
+void ServingIndex::StartWatching(std::chrono::milliseconds period) {
   watching_ = true;
   watcher_ = std::thread([this, period] {
     uint64_t faults = MappedFileFaults();
@@ -143,22 +143,22 @@ void Knowledge::StartWatching(std::chrono::milliseconds period) {
   });
 }
 
-bool Knowledge::in_service() const {
+bool ServingIndex::in_service() const {
   std::lock_guard<std::mutex> lock(mu_);
   return current_.index != nullptr;
 }
 
-void Knowledge::StopWatching() {
+void ServingIndex::StopWatching() {
   watching_ = false;
   if (watcher_.joinable()) watcher_.join();
 }
 
-Knowledge::Current Knowledge::Get() const {
+ServingIndex::Current ServingIndex::Get() const {
   std::lock_guard<std::mutex> lock(mu_);
   return current_;
 }
 
-Status Knowledge::status() const {
+Status ServingIndex::status() const {
   std::lock_guard<std::mutex> lock(mu_);
   return status_;
 }

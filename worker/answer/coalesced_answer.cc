@@ -7,7 +7,7 @@
 // leader's result — its degraded fallback too, so a failing provider is not
 // asked again by every follower. A leader that dies or lets its lease lapse
 // is replaced by one of the waiters (TakeOver). Results linger 5 s.
-#include "shared_answer.h"
+#include "coalesced_answer.h"
 
 #include "access.h"
 #include "client_address.h"
@@ -89,7 +89,7 @@ MemoryLookup LookUp(App& app, const ChatInput& input, ResponseCache::MissCount m
       return out;
     }
   }
-  Knowledge::Current kb = app.knowledge.Get();
+  ServingIndex::Current kb = app.index.Get();
   out.key = CacheKey({NormalizeMessage(input.message), IntentName(intent), HistoryDigest(input.history),
                       app.llm->configured() ? app.llm->model() : "none", app.prompt_version,
                       kb.index ? kb.index->manifest().kb_version : "none"});

@@ -1,5 +1,5 @@
 // chat.cc: the question → answer pipeline.
-#include "chat.h"
+#include "answer.h"
 
 #include "extractive_answer.h"
 #include "log.h"
@@ -55,7 +55,7 @@ Deadline RequestDeadline(const App& app, SteadyTime received_at) {
 
 std::vector<Passage> Retrieve(App& app, std::string_view question) {
   std::vector<Passage> passages;
-  Knowledge::Current kb = app.knowledge.Get();
+  ServingIndex::Current kb = app.index.Get();
   if (!kb.index) return passages;
   Result<std::vector<float>> vector = kb.embedder->Embed(question);
   SearchOptions options;
@@ -125,34 +125,6 @@ Result<ChatOutput> AnswerFromPassages(App& app, const ChatInput& input, std::vec
   out.text = ComposeExtractiveAnswer(input.message, out.sources, FallbackReasonFor(out.degraded_reason)).text;
   if (on_delta && !StreamText(out.text, on_delta)) return Unavailable("cancelled", "the client went away");
   return out;
-}
-
-Status OpenLlm(App& app) {
-  const Config& config = app.config;
-  Result<std::string> prompt = LoadSystemPrompt(config.Str("PROMPT_FILE"));
-  if (!prompt.ok()) return prompt.status();
-  app.system_prompt = std::move(prompt.value());
-  app.prompt_version = PromptVersion(app.system_prompt);
-
-  LlmClientOptions options;
-  options.base_url = config.Str("LLM_BASE_URL");
-  options.api_key = config.Str("OPENAI_API_KEY");
-  options.model = config.Str("LLM_MODEL");
-  options.retries = static_cast<int>(config.Int("LLM_RETRIES"));
-  app.llm = std::make_unique<LlmClient>(options);
-
-  const StateLayout layout = StateLayoutOf(config);
-  const CircuitBreakerOptions& breaker = layout.breaker;
-  // Shared by every worker process through a mapped file; a process that
-  // cannot map it still works with a breaker of its own.
-  Result<std::unique_ptr<CircuitBreaker>> shared = CircuitBreaker::Open(layout.breaker_path, breaker);
-  if (shared.ok()) {
-    app.breaker = std::move(shared.value());
-  } else {
-    LogWarn("breaker_not_shared", {{"reason", shared.status().message()}});
-    app.breaker = CircuitBreaker::InMemory(breaker);
-  }
-  return Status::Ok();
 }
 
 }  // namespace folio

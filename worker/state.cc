@@ -1,11 +1,11 @@
-// startup.cc: opening the process's shared state, and housekeeping.
-#include "startup.h"
+// state.cc: opening the process's state: the data directory, the LMDB
+// environments, the shared-memory files, the intents and the LLM side.
+#include "state.h"
 
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "chat.h"
 #include "log.h"
 
 namespace folio {
@@ -72,63 +72,32 @@ Status OpenState(App& app) {
   return OpenLlm(app);
 }
 
-Housekeeper::Housekeeper(App& app) : app_(app), thread_(&Housekeeper::Run, this) {}
+Status OpenLlm(App& app) {
+  const Config& config = app.config;
+  Result<std::string> prompt = LoadSystemPrompt(config.Str("PROMPT_FILE"));
+  if (!prompt.ok()) return prompt.status();
+  app.system_prompt = std::move(prompt.value());
+  app.prompt_version = PromptVersion(app.system_prompt);
 
-Housekeeper::~Housekeeper() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
-}
+  LlmClientOptions options;
+  options.base_url = config.Str("LLM_BASE_URL");
+  options.api_key = config.Str("OPENAI_API_KEY");
+  options.model = config.Str("LLM_MODEL");
+  options.retries = static_cast<int>(config.Int("LLM_RETRIES"));
+  app.llm = std::make_unique<LlmClient>(options);
 
-void Housekeeper::Run() {
-  using std::chrono::seconds;
-  const auto sweep_every = seconds(app_.config.Int("SESSION_SWEEP_S"));
-  auto next_readers = std::chrono::steady_clock::now();
-  auto next_sweep = std::chrono::steady_clock::now() + seconds(5);
-  auto next_purge = std::chrono::steady_clock::now() + seconds(5);
-  auto next_evict = std::chrono::steady_clock::now();
-  uint64_t evictions_counted = 0;
-  while (!stop_.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    if (!app_.store) continue;
-    auto now = std::chrono::steady_clock::now();
-    if (now >= next_readers) {
-      // A worker killed mid-read leaves its reader slot behind, in any of
-      // the three environments; enough of them would exhaust the table, and
-      // each pins old pages that writers cannot reuse (the file grows). A
-      // check is one fcntl probe per distinct pid in the table.
-      auto clear = [](const char* env, Result<int> cleared) {
-        if (cleared.ok() && *cleared > 0) LogWarn("stale_readers_cleared", {{"env", env}, {"count", *cleared}});
-      };
-      clear("sessions", app_.store->ClearStaleReaders());
-      if (app_.cache) clear("cache", app_.cache->ClearStaleReaders());
-      if (app_.inflight_store) clear("inflight", app_.inflight_store->ClearStaleReaders());
-      app_.metrics->ReclaimDeadSlots();  // a killed worker's in-flight count
-      next_readers = now + seconds(5);
-    }
-    if (app_.limits) app_.limits->ReclaimDead();  // tickets and upstream slots of killed workers
-    if (now >= next_purge) {
-      if (app_.inflight) (void)app_.inflight->Purge(Metrics::NowMs());
-      if (app_.cache) (void)app_.cache->PurgeExpired(Metrics::NowMs(), 200);
-      next_purge = now + seconds(5);
-    }
-    if (now >= next_evict && app_.sessions) {
-      // Ahead of need: the store keeps room for everyone's next turns.
-      Result<int> evicted = app_.sessions->EvictIfNearFull();
-      if (!evicted.ok()) LogWarn("session_eviction_failed", {{"reason", evicted.status().message()}});
-      next_evict = now + seconds(2);
-    }
-    if (app_.sessions) {  // evictions of this process, the housekeeper's and any commit's
-      const uint64_t evicted = app_.sessions->evicted();
-      app_.metrics->Add(Counter::kSessionsEvicted, static_cast<int64_t>(evicted - evictions_counted));
-      evictions_counted = evicted;
-    }
-    if (now >= next_sweep && app_.sessions) {
-      Result<int> swept = app_.sessions->SweepExpired(UnixNow());
-      if (swept.ok() && *swept > 0) LogInfo("sessions_expired", {{"count", *swept}});
-      if (!swept.ok()) LogWarn("session_sweep_failed", {{"reason", swept.status().message()}});
-      next_sweep = now + sweep_every;
-    }
+  const StateLayout layout = StateLayoutOf(config);
+  const CircuitBreakerOptions& breaker = layout.breaker;
+  // Shared by every worker process through a mapped file; a process that
+  // cannot map it still works with a breaker of its own.
+  Result<std::unique_ptr<CircuitBreaker>> shared = CircuitBreaker::Open(layout.breaker_path, breaker);
+  if (shared.ok()) {
+    app.breaker = std::move(shared.value());
+  } else {
+    LogWarn("breaker_not_shared", {{"reason", shared.status().message()}});
+    app.breaker = CircuitBreaker::InMemory(breaker);
   }
+  return Status::Ok();
 }
 
 }  // namespace folio

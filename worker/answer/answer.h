@@ -58,8 +58,5 @@ Result<ChatOutput> AnswerFromPassages(App& app, const ChatInput& input, std::vec
 // The request's deadline: arrival + REQUEST_TIMEOUT_S.
 Deadline RequestDeadline(const App& app, SteadyTime received_at);
 
-// Opens the LLM client, the shared breaker ($RUN_DIR/breaker.shm) and the
-// system prompt into `app`. Fails only on a bad PROMPT_FILE.
-Status OpenLlm(App& app);
 
 }  // namespace folio

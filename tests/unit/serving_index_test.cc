@@ -1,9 +1,9 @@
-// knowledge_test.cc: the worker refuses an index whose embedder it would not
+// serving_index_test.cc: the worker refuses an index whose embedder it would not
 // reproduce for queries (another model or dimension), and serves it once the
 // configuration matches again; an index file changed under its mapping is
 // taken out of service (a truncated one reads zeros meanwhile), one replaced
 // beside it is not.
-#include "knowledge.h"
+#include "serving_index.h"
 
 #include <gtest/gtest.h>
 
@@ -33,11 +33,11 @@ TEST(KnowledgeTest, EmbedderMismatchIsNotReadyWithTheReason) {
   Result<BuildReport> built = BuildIndex(FOLIO_SOURCE_DIR "/kb", root + "/index", options);
   ASSERT_TRUE(built.ok()) << built.status().ToString();
 
-  Knowledge same(root + "/index");
+  ServingIndex same(root + "/index");
   EXPECT_TRUE(same.Load().ok()) << same.status().ToString();
 
   setenv("EMBEDDING_MODEL", "model-b", 1);
-  Knowledge other(root + "/index");
+  ServingIndex other(root + "/index");
   Status s = other.Load();
   EXPECT_EQ(s.error(), "embedder_mismatch") << s.ToString();
   EXPECT_NE(s.message().find("openai:model-a"), std::string::npos) << s.message();
@@ -89,7 +89,7 @@ TEST(KnowledgeTest, FileChangedUnderItsMappingIsTakenOutOfServiceOneReplacedIsNo
   char tmpl[] = "/tmp/folio-knowledge-XXXXXX";
   std::string root = mkdtemp(tmpl), dir = root + "/index";
   ASSERT_TRUE(BuildIndex(FOLIO_SOURCE_DIR "/kb", dir, IndexBuildOptions{}).ok());
-  Knowledge k(dir);
+  ServingIndex k(dir);
   ASSERT_TRUE(k.Load().ok());
   k.StartWatching(std::chrono::milliseconds(50));
 

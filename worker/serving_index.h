@@ -1,4 +1,4 @@
-// knowledge.h: the index this worker process searches and the embedder for
+// serving_index.h: the index this worker process searches and the embedder for
 // its queries, swapped whole when folio-ingest writes a new index.
 // Get() hands out shared_ptrs: a search holds the snapshot it started with,
 // so an old mapping is released only after its last search finishes.
@@ -20,17 +20,17 @@
 
 namespace folio {
 
-class Knowledge {
+class ServingIndex {
  public:
   struct Current {
     std::shared_ptr<const IndexSnapshot> index;  // null until one opened
     std::shared_ptr<Embedder> embedder;
   };
 
-  explicit Knowledge(std::string index_dir) : index_dir_(std::move(index_dir)) {}
-  ~Knowledge() { StopWatching(); }
-  Knowledge(const Knowledge&) = delete;
-  Knowledge& operator=(const Knowledge&) = delete;
+  explicit ServingIndex(std::string index_dir) : index_dir_(std::move(index_dir)) {}
+  ~ServingIndex() { StopWatching(); }
+  ServingIndex(const ServingIndex&) = delete;
+  ServingIndex& operator=(const ServingIndex&) = delete;
 
   // Opens the index directory now. On failure the previous index (if any)
   // stays in service and the reason is kept for /ready and /api/health.

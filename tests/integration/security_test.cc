@@ -7,6 +7,7 @@
 // only, checked with `openssl s_client`).
 #include <arpa/inet.h>
 #include <ifaddrs.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 
 #include <gtest/gtest.h>
@@ -669,6 +670,25 @@ TEST(ReadyReasonTest, OnlyOperatorsLearnWhyTheInstanceIsNotReady) {
   }
   EXPECT_EQ(stack->Get("/metrics").status, 200) << "the instance itself is an operator";
   fs::remove_all(fs::path(index_dir).parent_path());
+}
+
+// Who can reach folio's own files: a local process that could connect to
+// the FastCGI socket would choose its REMOTE_ADDR and skip nginx; the
+// shared-memory files hold every worker's state; the TLS key is secret.
+TEST(LocalAccessTest, SocketStateFilesAndTlsKeyAreOnlyFoliosAndNginxs) {
+  std::string error;
+  auto stack = TestStack::Start({}, &error);
+  ASSERT_NE(stack, nullptr) << error;
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 07777) : -1;
+  };
+  const std::string run = stack->run_dir();
+  EXPECT_EQ(mode(run) & 0007, 0) << "RUN_DIR is open to others: " << std::oct << mode(run);
+  EXPECT_EQ(mode(run + "/folio.sock"), 0660);
+  for (const char* shm : {"/metrics.shm", "/breaker.shm", "/limits.shm"}) EXPECT_EQ(mode(run + shm), 0600) << shm;
+  EXPECT_EQ(mode(stack->data_dir() + "/tls/key.pem"), 0600);
+  EXPECT_EQ(mode(stack->data_dir() + "/lmdb/data.mdb"), 0600);
 }
 
 }  // namespace

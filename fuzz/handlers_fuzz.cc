@@ -1,17 +1,18 @@
 // handlers_fuzz.cc: JSON request bodies through the real handlers of
-// POST /api/chat (whole, and its accept-thread half TryChatFromMemory),
-// POST /api/search, POST /v1/chat/completions, and session ids through
+// POST /api/chat, POST /api/search, POST /v1/chat/completions, and session ids through
 // GET/DELETE /api/sessions/{id}, with one App per process (fuzz_app.h: the
 // sample index, real LMDB, no LLM, so chats answer degraded).
 //
 // Input framing: the first line names the call and its options, the rest is
 // the body (or, for the session calls, the id):
-//   chat | fast | search | completions | get-session | delete-session
+//   chat | search | completions | get-session | delete-session
+//   ("fast", from older seeds, is chat)
 //   followed by any of: sse (Accept: text/event-stream), text (Content-Type:
 //   text/plain), charset (application/json; charset=utf-8), key (an API key),
 //   gone (the client goes away after the first streamed write).
 // An unknown first word picks a call from its hash, so every input runs one.
-// Checks: no handler throws or crashes; every answer is a JSON body of the
+// Checks: no handler throws or crashes; a slow route's step is either an
+// answer now or work for later, never both or neither; every answer is a JSON body of the
 // route's shape (or an event stream whose events are well-formed JSON); an
 // answer held for a commit is released exactly once.
 #include <chrono>
@@ -32,11 +33,11 @@ using folio::Request;
 using folio::Response;
 using nlohmann::json;
 
-enum class Call { kChat, kFast, kSearch, kCompletions, kGetSession, kDeleteSession, kCount };
+enum class Call { kChat, kSearch, kCompletions, kGetSession, kDeleteSession, kCount };
 
 Call CallNamed(std::string_view word) {
   if (word == "chat") return Call::kChat;
-  if (word == "fast") return Call::kFast;
+  if (word == "fast") return Call::kChat;
   if (word == "search") return Call::kSearch;
   if (word == "completions") return Call::kCompletions;
   if (word == "get-session") return Call::kGetSession;
@@ -109,6 +110,12 @@ void Finish(Response& r, bool gone, bool openai) {
   CheckJsonBody(r, openai);
 }
 
+// What the lifecycle does with a step, on one thread.
+Response Run(folio::Step step) {
+  FUZZ_CHECK(step.now.has_value() != static_cast<bool>(step.later), "a step must be exactly one of now and later");
+  return step.now ? std::move(*step.now) : step.later();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -148,22 +155,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   switch (call) {
     case Call::kChat:
       request.path = "/api/chat";
-      r = folio::HandleChat(request, app);
+      r = Run(folio::HandleChat(request, app));
       break;
-    case Call::kFast: {
-      request.path = "/api/chat";
-      std::optional<Response> fast = folio::TryChatFromMemory(request, app);
-      r = fast ? std::move(*fast) : folio::HandleChat(request, app);
-      break;
-    }
     case Call::kSearch:
       request.path = "/api/search";
-      r = folio::HandleSearch(request, app);
+      r = Run(folio::HandleSearch(request, app));
       break;
     case Call::kCompletions:
       request.path = "/v1/chat/completions";
       openai = true;
-      r = folio::HandleChatCompletions(request, app);
+      r = Run(folio::HandleChatCompletions(request, app));
       break;
     case Call::kGetSession:
     case Call::kDeleteSession:

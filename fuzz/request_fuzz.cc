@@ -1,6 +1,6 @@
-// request_fuzz.cc: FastCGI parameters and body → Request (worker/request.cc
-// ReadRequest, through an in-memory FCGX_Request) → Router::Match over every
-// route folio serves → the error answer's head and log line.
+// request_fuzz.cc: FastCGI parameters and body → Request (transport/fcgi_io.cc
+// ReadFastCgiRequest, through an in-memory FCGX_Request) → MatchRoute over
+// every route folio serves → the error answer's head and log line.
 //
 // Input framing (what nginx's fastcgi_params would send):
 //   NAME=VALUE\n ...   one FastCGI parameter per line (REQUEST_METHOD,
@@ -14,12 +14,13 @@
 #include <string>
 #include <vector>
 
+#include <fcgiapp.h>
 #include <nlohmann/json.hpp>
 
+#include "coalesced_answer.h"
 #include "fcgi_io.h"
 #include "fuzz_util.h"
-#include "router.h"
-#include "coalesced_answer.h"
+#include "routes.h"
 #include "sse.h"
 
 namespace {
@@ -69,7 +70,6 @@ void CheckErrorShape(const folio::Response& r) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const folio::Router router = folio::MakeRouter();
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
   // Parameters up to the first blank line, as NUL-terminated "NAME=VALUE".
@@ -97,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fcgx.in = &in.stream;
   fcgx.ipcFd = -1;
 
-  folio::Request request = folio::ReadRequest(&fcgx);
+  folio::Request request = folio::ReadFastCgiRequest(&fcgx);
   FUZZ_CHECK(!request.request_id.empty(), "a request always has an id");
   FUZZ_CHECK(request.body.size() <= folio::kMaxBodyBytes, "body over the limit was read");
   if (request.read_status.ok()) {
@@ -110,28 +110,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(request.body.empty(), "a failed read kept body bytes");
   }
 
-  folio::RouteMatch match = router.Match(request);
-  if (match.handler != nullptr) {
+  folio::RouteMatch match = folio::MatchRoute(request);
+  if (match.route != nullptr) {
     FUZZ_CHECK(request.read_status.ok(), "a request that failed to read was routed");
     FUZZ_CHECK(IsSafePath(request.path), "an unsafe path was routed: " + request.path);
     FUZZ_CHECK(request.path.rfind("/api/", 0) == 0 || request.path.rfind("/v1/", 0) == 0 ||
                    request.path == "/ping" || request.path == "/ready" || request.path == "/metrics",
                "routed outside the API: " + request.path);
-    FUZZ_CHECK(match.kind == folio::RouteKind::kFast || request.method == "POST", "a slow route that is not a POST");
+    FUZZ_CHECK(match.route->fast || request.method == "POST", "a slow route that is not a POST");
+    FUZZ_CHECK(!match.error, "a routed request with an error");
   } else {
-    CheckErrorShape(match.error);
-    const int s = match.error.status;
+    FUZZ_CHECK(match.error.has_value(), "neither a route nor an error");
+    const folio::Response& error = *match.error;
+    CheckErrorShape(error);
+    const int s = error.status;
     FUZZ_CHECK(s == 400 || s == 404 || s == 405 || s == 413, std::to_string(s));
     bool has_allow = false;
-    for (const auto& [name, value] : match.error.headers) {
+    for (const auto& [name, value] : error.headers) {
       FUZZ_CHECK(name.find_first_of("\r\n:") == name.npos && value.find_first_of("\r\n") == value.npos,
                  "header injection: " + name + ": " + value);
       has_allow = has_allow || name == "Allow";
     }
     FUZZ_CHECK(has_allow == (s == 405), "Allow goes with 405 only");
-    std::string head = folio::ResponseHead(match.error);
+    std::string head = folio::ResponseHead(error);
     FUZZ_CHECK(head.rfind("Status: " + std::to_string(s), 0) == 0, head);
-    folio::LogRequest(request, match.error, /*written=*/true);
+    folio::LogRequest(request, error, /*written=*/true);
   }
   (void)folio::ClientIdOf(request);
   (void)folio::AcceptsEventStream(request);

@@ -18,12 +18,11 @@
 #include <iostream>
 
 #include "fcgi_io.h"
+#include "housekeeper.h"
 #include "log.h"
 #include "mapped_file.h"
-#include "router.h"
 #include "server.h"
 #include "site_settings.h"
-#include "housekeeper.h"
 #include "state.h"
 
 namespace folio {
@@ -166,17 +165,18 @@ int Main(int argc, char** argv) {
 
   sigset_t stop_signals;
   SetUpSignals(&stop_signals);
-  if (FCGX_Init() != 0) {
+  if (Status s = InitFastCgi(); !s.ok()) {
     LogError("fcgx_init_failed");
     return 1;
   }
-  int listen_fd = 0;
+  int listen_fd = 0;  // supervisord's socket
   if (!socket_path.empty()) {
-    listen_fd = FCGX_OpenSocket(socket_path.c_str(), 128);
-    if (listen_fd < 0) {
+    Result<int> opened = OpenFastCgiSocket(socket_path, 128);
+    if (!opened.ok()) {
       LogError("listen_failed", {{"socket", socket_path}});
       return 1;
     }
+    listen_fd = *opened;
   }
 
   Status startup = config_error.empty() ? OpenState(app)
@@ -189,8 +189,7 @@ int Main(int argc, char** argv) {
   // be complete before the first request (a request served while OpenState
   // was still filling it in crashed workers under load). Meanwhile the
   // connections wait in the shared socket's backlog, or go to another worker.
-  Router router = MakeRouter();
-  Server server(app, router);
+  Server server(app);
   server.Start(listen_fd, static_cast<int>(app.config.Int("WORKER_THREADS")),
                static_cast<int>(app.config.Int("CHAT_THREADS")), static_cast<int>(app.config.Int("CHAT_QUEUE")));
   double startup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

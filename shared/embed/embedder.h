@@ -21,6 +21,9 @@ class Embedder {
   // The worker refuses an index whose manifest names another embedder.
   virtual std::string name() const = 0;
   virtual int dimension() const = 0;
+  // True when Embed() waits on the network (a remote API, with its timeouts
+  // and retries): the worker then embeds on a thread that may wait.
+  virtual bool remote() const { return false; }
 
   // Embeds each text; on success out->size() == texts.size() and every
   // vector has dimension() floats with unit L2 norm (or all zeros for a

@@ -56,6 +56,7 @@ class OpenAiEmbedder final : public Embedder {
   // The configured dimension, or the learned one; 0 until a first response
   // when configured as 0.
   int dimension() const override { return dimension_.load(std::memory_order_acquire); }
+  bool remote() const override { return true; }
 
   // One request per batch_size texts, in order. Empty texts get all-zero
   // vectors without a request (the API rejects empty input).

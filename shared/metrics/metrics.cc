@@ -169,16 +169,6 @@ int StatusClass(int status) {
 }
 
 // Probes and scrapes say nothing about load; see WindowStats().
-bool InWindow(Route r) {
-  switch (r) {
-    case Route::kPing: case Route::kReady: case Route::kHealth:
-    case Route::kMetrics: case Route::kCacheStats: case Route::kScaling:
-      return false;
-    default:
-      return true;
-  }
-}
-
 }  // namespace
 
 int64_t ProcessStartTicks(int pid) {
@@ -300,7 +290,7 @@ int64_t Metrics::NowMs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
-void Metrics::RecordRequestAt(Route route, int status, double seconds, int64_t now_ms) {
+void Metrics::RecordRequestAt(Route route, int status, double seconds, int64_t now_ms, bool in_window) {
   MetricsSlot& s = shared_->slots[slot_];
   const int r = static_cast<int>(route);
   const int cls = StatusClass(status);
@@ -311,7 +301,7 @@ void Metrics::RecordRequestAt(Route route, int status, double seconds, int64_t n
   if (status == 503) s.counts.overload[r][1].fetch_add(1, kRelaxed);
   s.counts.latency[r][bucket].fetch_add(1, kRelaxed);
   s.counts.latency_sum_us[r].fetch_add(us, kRelaxed);
-  if (!InWindow(route)) return;
+  if (!in_window) return;
   WindowBucket* w = WindowBucketFor(s.ring, now_ms / (kWindowBucketS * 1000));
   if (w == nullptr) return;  // the window is approximate; totals above are not
   w->v[kWinRequests].fetch_add(1, kRelaxed);

@@ -135,9 +135,14 @@ class Metrics {
 
   // The request path; each is a handful of relaxed atomic adds, no syscall
   // beyond a vDSO clock read. `seconds` < 0 counts as 0.
-  void RecordRequest(Route route, int status, double seconds) { RecordRequestAt(route, status, seconds, NowMs()); }
+  // One answered request. `in_window`: it also counts in the 5-minute
+  // window /api/health/scaling reads (the API's traffic; not the probes and
+  // operator endpoints, which would dilute its latency and error rate).
+  void RecordRequest(Route route, int status, double seconds, bool in_window = true) {
+    RecordRequestAt(route, status, seconds, NowMs(), in_window);
+  }
   // The same at an explicit unix-ms time (window bucketing only; tests).
-  void RecordRequestAt(Route route, int status, double seconds, int64_t now_ms);
+  void RecordRequestAt(Route route, int status, double seconds, int64_t now_ms, bool in_window = true);
   void Add(Counter counter, int64_t n = 1);
   void ObserveUpstream(double seconds);  // one upstream call's latency
 

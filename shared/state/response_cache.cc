@@ -451,7 +451,7 @@ Status ResponseCache::DisabledStatus() const {
   return Unavailable("cache_disabled", "the response cache is disabled: " + disabled_reason_);
 }
 
-Result<std::optional<CachedAnswer>> ResponseCache::Get(std::string_view key, int64_t now_ms, MissCount miss) {
+Result<std::optional<CachedAnswer>> ResponseCache::Get(std::string_view key, int64_t now_ms) {
   if (disabled_) return DisabledStatus();
   if (key.empty() || key.size() > kMaxKeyBytes) return BadEntry("a cache key is 1 to 400 bytes");
   std::optional<Result<CachedAnswer>> found;
@@ -463,7 +463,7 @@ Result<std::optional<CachedAnswer>> ResponseCache::Get(std::string_view key, int
     if (raw->has_value()) found = DecodeCacheRecord(**raw);  // a copy: the view dies with txn
   }
   if (!found || !found->ok() || now_ms >= (*found)->expires_ms) {
-    if (miss == MissCount::kCount) ++pending_misses_;
+    ++pending_misses_;
     if (!found) {
       MaybeFlush(now_ms);
     } else {
@@ -529,11 +529,6 @@ Status ResponseCache::Put(std::string_view key, std::string_view payload, int64_
   if (disabled_) return DisabledStatus();
   if (key.empty() || key.size() > kMaxKeyBytes) return BadEntry("a cache key is 1 to 400 bytes");
   if (payload.size() > kMaxCachePayloadBytes) return BadEntry("payload over kMaxCachePayloadBytes");
-  const nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
-  if (!j.is_object()) return BadEntry("payload is not a JSON object");
-  if (auto it = j.find("degraded"); it != j.end() && it->is_boolean() && it->get<bool>()) {
-    return BadEntry("degraded answers are not cached");
-  }
   const std::string record =
       EncodeCacheRecord(CachedAnswer{std::string(payload), now_ms, now_ms + options_.ttl_s * 1000, now_ms});
   if (Charge(key.size(), record.size()) > options_.max_bytes) return BadEntry("entry larger than max_bytes");

@@ -98,7 +98,7 @@ struct CacheOptions {
   int64_t stats_flush_interval_ms = 5000;
 };
 
-// What Get returns. payload is the bytes Put stored (the answer JSON).
+// What Get returns. payload is the bytes Put stored.
 struct CachedAnswer {
   std::string payload;
   int64_t created_ms = 0;      // unix milliseconds of the Put
@@ -150,19 +150,16 @@ class ResponseCache {
   // touch_interval_ms) or to flush counts. An expired entry counts an
   // expiration and a miss and is deleted; a corrupt one is deleted and logged.
   // Unavailable("cache_disabled") when disabled: callers treat every error as
-  // a miss. MissCount::kNotYet is for a first look whose miss the caller will
-  // count by looking again (the worker's accept thread, before handing the
-  // request to a chat thread).
-  enum class MissCount { kCount, kNotYet };
-  Result<std::optional<CachedAnswer>> Get(std::string_view key, int64_t now_ms, MissCount miss = MissCount::kCount);
-  // Stores `payload` (a non-degraded answer's JSON object; the caller decides
-  // what is cacheable) under `key`, replacing any entry, and evicts least
+  // a miss.
+  Result<std::optional<CachedAnswer>> Get(std::string_view key, int64_t now_ms);
+  // Stores `payload` (opaque bytes: the caller decides what is cacheable and
+  // how it is encoded) under `key`, replacing any entry, and evicts least
   // recently used entries until both bounds hold — all in one write
   // transaction. If the map is full: evicts a quarter of the entries, retries
   // once, and if still full disables the cache and returns
   // Unavailable("cache_disabled"). InvalidArgument("cache_bad_entry") for a key
-  // that is empty or over 400 bytes, a payload that is not a JSON object, has
-  // "degraded": true, or exceeds kMaxCachePayloadBytes or max_bytes.
+  // that is empty or over 400 bytes, or a payload over kMaxCachePayloadBytes
+  // or max_bytes.
   Status Put(std::string_view key, std::string_view payload, int64_t now_ms);
   // Frees reader slots of processes that died inside a read transaction of
   // this environment (Store::ClearStaleReaders). Returns how many.

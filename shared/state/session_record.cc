@@ -78,6 +78,9 @@ class Reader {
 
 Status Corrupt(const char* why) { return Internal("corrupt_record", std::string("session record: ") + why); }
 
+constexpr int64_t kLatestPlausibleSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+bool PlausibleSeconds(int64_t t) { return t >= 0 && t <= kLatestPlausibleSeconds; }
+
 }  // namespace
 
 std::string_view RoleName(Role role) { return role == Role::kAssistant ? "assistant" : "user"; }
@@ -165,6 +168,9 @@ Result<Session> DecodeSession(std::string_view bytes) {
   if (!r.U8(&version)) return Corrupt("empty");
   if (version != kFormatVersion && version != kFormatWithoutMs) return Corrupt("unknown version");
   if (!r.I64(&s.created) || !r.I64(&s.updated)) return Corrupt("truncated header");
+  // Times are seconds since the epoch; anything outside year 0..9999 is a
+  // damaged record, and must not overflow the conversion to milliseconds.
+  if (!PlausibleSeconds(s.created) || !PlausibleSeconds(s.updated)) return Corrupt("time out of range");
   s.updated_ms = s.updated * 1000;
   if (version == kFormatVersion && !r.I64(&s.updated_ms)) return Corrupt("truncated header");
   if (!r.U32(&count)) return Corrupt("truncated header");
@@ -194,7 +200,7 @@ std::optional<RecordTimes> PeekTimes(std::string_view bytes) {
   int64_t created = 0;
   RecordTimes t;
   if (!r.U8(&version) || (version != kFormatVersion && version != kFormatWithoutMs) || !r.I64(&created) ||
-      !r.I64(&t.updated))
+      !r.I64(&t.updated) || !PlausibleSeconds(t.updated))
     return std::nullopt;
   t.updated_ms = t.updated * 1000;
   if (version == kFormatVersion && !r.I64(&t.updated_ms)) return std::nullopt;

@@ -402,7 +402,8 @@ TEST_F(MetricsTest, WindowCoversRecentBucketsOfAllProcesses) {
   for (int i = 0; i < 90; ++i) a->RecordRequestAt(Route::kSearch, 200, 0.1, kT0 - 30'000);
   for (int i = 0; i < 10; ++i) b->RecordRequestAt(Route::kChat, 502, 1.0, kT0 + 1'000);
   b->RecordRequestAt(Route::kChat, 429, 0.001, kT0 + 2'000);
-  for (int i = 0; i < 50; ++i) b->RecordRequestAt(Route::kPing, 200, 0.0001, kT0);  // probes: not load
+  for (int i = 0; i < 50; ++i)  // probes: not load (their route row says so)
+    b->RecordRequestAt(Route::kPing, 200, 0.0001, kT0, /*in_window=*/false);
 
   WindowSummary w = a->WindowStatsAt(60, kT0 + 5'000);
   EXPECT_EQ(w.covered_ms, 65'000);

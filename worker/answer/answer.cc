@@ -1,4 +1,4 @@
-// chat.cc: the question → answer pipeline.
+// answer.cc: the question → answer pipeline.
 #include "answer.h"
 
 #include "extractive_answer.h"
@@ -53,18 +53,23 @@ Deadline RequestDeadline(const App& app, SteadyTime received_at) {
   return Deadline(received_at + std::chrono::seconds(app.config.Int("REQUEST_TIMEOUT_S")));
 }
 
-std::vector<Passage> Retrieve(App& app, std::string_view question) {
-  std::vector<Passage> passages;
-  ServingIndex::Current kb = app.index.Get();
-  if (!kb.index) return passages;
-  Result<std::vector<float>> vector = kb.embedder->Embed(question);
+Result<std::vector<SearchHit>> SearchIndex(const ServingIndex::Current& kb, std::string_view query, size_t k) {
+  Result<std::vector<float>> vector = kb.embedder->Embed(query);
   SearchOptions options;
-  options.k = static_cast<size_t>(app.config.Int("MAX_RETRIEVAL_DOCS"));
-  // A failed embedding (remote embedder down) still leaves keyword search.
+  options.k = k;
+  // A failed embedding (a remote embedder down) still leaves keyword search.
   std::span<const float> query_vector;
   if (vector.ok()) query_vector = *vector;
-  Result<std::vector<SearchHit>> hits = kb.index->Search(question, query_vector, options);
-  if (!hits.ok()) return passages;
+  else LogWarn("query_embedding_failed", {{"reason", vector.status().error()}});
+  return kb.index->Search(query, query_vector, options);
+}
+
+std::vector<Passage> Retrieve(App& app, std::string_view question) {
+  ServingIndex::Current kb = app.index.Get();
+  if (!kb.index) return {};
+  Result<std::vector<SearchHit>> hits =
+      SearchIndex(kb, question, static_cast<size_t>(app.config.Int("MAX_RETRIEVAL_DOCS")));
+  if (!hits.ok()) return {};
   return kb.index->PassagesFor(*hits, kRelatedSections);
 }
 

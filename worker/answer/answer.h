@@ -1,4 +1,4 @@
-// chat.h: answering one question — retrieve passages, build the prompt
+// answer.h: answering one question — retrieve passages, build the prompt
 // within its budgets, ask the LLM (streamed or not), fall back to a degraded
 // answer from the passages when the LLM is not there — shared by POST
 // /api/chat and POST /v1/chat/completions. Safe from any thread.
@@ -32,6 +32,11 @@ struct ChatOutput {
 // Called with each piece of the answer as it is produced; returns false
 // when the client has gone away (the upstream call is then cancelled).
 using DeltaFn = std::function<bool(std::string_view)>;
+
+// Hybrid search of the index in service: BM25 and the query's vector,
+// fused; keyword search alone when the embedder fails (logged). May wait on
+// the network when kb.embedder->remote().
+Result<std::vector<SearchHit>> SearchIndex(const ServingIndex::Current& kb, std::string_view query, size_t k);
 
 // The passages for `question` (at most MAX_RETRIEVAL_DOCS). An empty list
 // when the index is not available: the answer then says so.

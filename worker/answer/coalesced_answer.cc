@@ -1,4 +1,4 @@
-// shared_answer.cc: canned → cache → limits → coalesce → Answer().
+// coalesced_answer.cc: canned → cache → limits → coalesce → Answer().
 //
 // Coalescing: the cache key names the question; the first request to Join
 // it in the in-flight table (LMDB, shared by every process) leads and makes
@@ -10,45 +10,11 @@
 #include "coalesced_answer.h"
 
 #include "access.h"
+#include "answer_record.h"
 #include "client_address.h"
 #include "log.h"
 
 namespace folio {
-
-namespace {
-
-// A cached or coalesced answer keeps what a visitor sees of it: the text,
-// each source with its passage excerpt, and why it is degraded.
-std::string EncodePayload(const ChatOutput& out) {
-  nlohmann::json sources = nlohmann::json::array();
-  for (const Passage& p : out.sources)
-    sources.push_back({{"source", p.source}, {"heading", p.heading}, {"score", p.score}, {"text", PassageExcerpt(p.text)}});
-  return nlohmann::json({{"text", out.text}, {"sources", sources}, {"degraded", out.degraded},
-                         {"degraded_reason", out.degraded_reason}, {"prompt_tokens", out.prompt_tokens},
-                         {"completion_tokens", out.completion_tokens}})
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string StringOr(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-bool DecodePayload(std::string_view payload, ChatOutput* out) {
-  auto j = nlohmann::json::parse(payload, nullptr, false);
-  if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) return false;
-  out->text = j["text"].get<std::string>();
-  out->degraded = j.value("degraded", false) == true;
-  out->degraded_reason = StringOr(j, "degraded_reason");
-  if (j.contains("sources") && j["sources"].is_array())
-    for (const auto& s : j["sources"])
-      if (s.is_object() && s.contains("source") && s["source"].is_string())
-        out->sources.push_back({s["source"].get<std::string>(), StringOr(s, "heading"), StringOr(s, "text"),
-                                s.contains("score") && s["score"].is_number() ? s["score"].get<double>() : 0.0, {}});
-  return true;
-}
-
-}  // namespace
 
 std::string PassageExcerpt(std::string_view text) {
   size_t chars = 0, cut = 0, last_space = std::string_view::npos;
@@ -70,16 +36,7 @@ std::string ClientIdOf(const Request& request) {
   return "ip:" + ClientAddressKey(request.remote_addr);
 }
 
-namespace {
-
-// What canned replies and the cache know of a question, without waiting on
-// anything: the answer if they have it, and the cache key either way.
-struct MemoryLookup {
-  std::string key;
-  std::optional<SharedAnswer> answer;
-};
-
-MemoryLookup LookUp(App& app, const ChatInput& input, ResponseCache::MissCount miss) {
+MemoryLookup LookUpInMemory(App& app, const ChatInput& input) {
   MemoryLookup out;
   Intent intent = app.intents ? app.intents->Classify(input.message) : Intent::kOther;
   if (input.history.empty() && app.intents) {
@@ -93,19 +50,26 @@ MemoryLookup LookUp(App& app, const ChatInput& input, ResponseCache::MissCount m
   out.key = CacheKey({NormalizeMessage(input.message), IntentName(intent), HistoryDigest(input.history),
                       app.llm->configured() ? app.llm->model() : "none", app.prompt_version,
                       kb.index ? kb.index->manifest().kb_version : "none"});
-  if (app.cache) {
-    Result<std::optional<CachedAnswer>> hit = app.cache->Get(out.key, Metrics::NowMs(), miss);
-    SharedAnswer cached;
-    if (hit.ok() && hit->has_value() && DecodePayload((*hit)->payload, &cached.output)) {
-      app.metrics->Add(Counter::kCacheHits);
-      cached.cached = true;
-      out.answer = std::move(cached);
-    }
+  if (!app.cache) return out;
+  Result<std::optional<CachedAnswer>> hit = app.cache->Get(out.key, Metrics::NowMs());
+  AnswerRecordView view;
+  if (hit.ok() && hit->has_value() && ViewAnswerRecord((*hit)->payload, &view)) {
+    app.metrics->Add(Counter::kCacheHits);
+    out.answer.emplace();
+    out.answer->cached = true;
+    out.answer->output.text = std::string(view.text);  // what the session stores
+    out.answer->record = std::move((*hit)->payload);   // the rest, as it is sent
+  } else {
+    app.metrics->Add(Counter::kCacheMisses);
   }
   return out;
 }
 
-}  // namespace
+void ExpandCached(SharedAnswer* answer) {
+  if (answer->record.empty()) return;
+  ChatOutput full;
+  if (DecodeAnswerRecord(answer->record, &full)) answer->output = std::move(full);
+}
 
 bool StreamText(std::string_view text, const DeltaFn& on_delta) {
   constexpr size_t kPiece = 64;
@@ -119,12 +83,23 @@ bool StreamText(std::string_view text, const DeltaFn& on_delta) {
 }
 
 
-std::optional<SharedAnswer> AnswerFromMemory(App& app, const ChatInput& input) {
-  return LookUp(app, input, ResponseCache::MissCount::kNotYet).answer;
+Result<SharedAnswer> ReplayKnown(SharedAnswer known, const DeltaFn& on_delta, const SourcesFn& on_sources) {
+  ExpandCached(&known);
+  if (on_sources && !on_sources(known.output.sources)) return Unavailable("cancelled", "client gone");
+  if (on_delta && !StreamText(known.output.text, on_delta)) return Unavailable("cancelled", "client gone");
+  return known;
 }
 
-Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::string& client_id,
-                                  const DeltaFn& on_delta, int* retry_after_s, const SourcesFn& on_sources) {
+Result<SharedAnswer> AnswerFromAnywhere(App& app, const ChatInput& input, const std::string& client_id,
+                                        const DeltaFn& on_delta, int* retry_after_s, const SourcesFn& on_sources) {
+  MemoryLookup memory = LookUpInMemory(app, input);
+  if (memory.answer) return ReplayKnown(std::move(*memory.answer), on_delta, on_sources);
+  return AnswerShared(app, input, memory.key, client_id, on_delta, retry_after_s, on_sources);
+}
+
+Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::string& key,
+                                  const std::string& client_id, const DeltaFn& on_delta, int* retry_after_s,
+                                  const SourcesFn& on_sources) {
   SharedAnswer result;
   bool sources_sent = false;
   auto announce = [&](const std::vector<Passage>& sources) {
@@ -132,15 +107,6 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     sources_sent = true;
     return on_sources(sources);
   };
-  MemoryLookup memory = LookUp(app, input, ResponseCache::MissCount::kCount);
-  if (memory.answer) {
-    result = std::move(*memory.answer);
-    if (!announce(result.output.sources)) return Unavailable("cancelled", "client gone");
-    if (on_delta && !StreamText(result.output.text, on_delta)) return Unavailable("cancelled", "client gone");
-    return result;
-  }
-  if (app.cache) app.metrics->Add(Counter::kCacheMisses);
-  const std::string& key = memory.key;
   int64_t now = Metrics::NowMs();
   // Only requests that may call the LLM spend the expensive budget.
   if (app.limits && app.llm->configured()) {
@@ -196,8 +162,10 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
         if (registered) (void)app.inflight->Fail(key, out.status().error());
         return out.status();
       }
-      if (registered) (void)app.inflight->Complete(key, EncodePayload(*out));
-      if (app.cache && !out->degraded) (void)app.cache->Put(key, EncodePayload(*out), Metrics::NowMs());
+      const std::string record = EncodeAnswerRecord(*out);
+      if (registered) (void)app.inflight->Complete(key, record);
+      // Degraded answers are never cached: the next asker gets another try at the LLM.
+      if (app.cache && !out->degraded) (void)app.cache->Put(key, record, Metrics::NowMs());
       result.output = std::move(out.value());
       return result;
     }
@@ -233,7 +201,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       }
       return Unavailable(followed->payload, "The AI service stopped in the middle of the answer.");
     }
-    if (!DecodePayload(followed->payload, &result.output)) continue;
+    if (!DecodeAnswerRecord(followed->payload, &result.output)) continue;
     app.metrics->Add(Counter::kCacheCoalesced);
     app.metrics->Add(Counter::kCacheUpstreamSaved);
     if (app.cache) {

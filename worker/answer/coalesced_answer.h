@@ -1,5 +1,5 @@
-// shared_answer.h: an answer that the whole pool pays for once. In front of
-// chat.h's Answer(): canned replies for greetings and thanks, the shared
+// coalesced_answer.h: an answer that the whole pool pays for once. In front
+// of answer.h's Answer(): canned replies for greetings and thanks, the shared
 // response cache (a hit touches neither the LLM nor the index), the
 // per-client budget for LLM-calling requests, and cross-process coalescing
 // (identical concurrent questions make one upstream call; followers stream
@@ -12,24 +12,48 @@
 namespace folio {
 
 struct SharedAnswer {
-  ChatOutput output;
+  ChatOutput output;       // a cache hit's holds only its text until ExpandCached()
   bool cached = false;     // served from the response cache
   bool coalesced = false;  // another request's upstream call answered it
+  std::string record;      // a cache hit's stored record, as it is sent (answer_record.h)
 };
 
-// On error: ResourceExhausted (429, *retry_after_s set), Unavailable "shed"
-// (503, *retry_after_s set), DeadlineExceeded (504), Unavailable "cancelled".
-// on_sources (optional) is called once with the passages the answer rests
-// on, before the first delta: a stream's meta event carries them.
-using SourcesFn = std::function<bool(const std::vector<Passage>&)>;
-Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::string& client_id,
-                                  const DeltaFn& on_delta, int* retry_after_s, const SourcesFn& on_sources = nullptr);
+// What canned replies and the cache know of a question, without waiting on
+// anything: the answer if they have one (a cache hit keeps its record, not
+// decoded), and the cache key either way. Counts the cache hit or miss.
+// Cheap enough for an accept thread (microseconds: one LMDB read).
+struct MemoryLookup {
+  std::string key;
+  std::optional<SharedAnswer> answer;
+};
+MemoryLookup LookUpInMemory(App& app, const ChatInput& input);
 
-// The answer when it needs neither the LLM nor a wait: a canned reply or a
-// cache hit (counted as a hit). nullopt otherwise, with nothing counted:
-// AnswerShared() looks again and counts the miss. Cheap enough for an
-// accept thread (microseconds: one LMDB read).
-std::optional<SharedAnswer> AnswerFromMemory(App& app, const ChatInput& input);
+// A cache hit's sources and usage decoded from its record (a stream and /v1
+// need them as values); any other answer is left as it is.
+void ExpandCached(SharedAnswer* answer);
+
+// The answer to a question memory did not have (`key`: its cache key from
+// LookUpInMemory): the per-client budget of LLM calls, then the in-flight
+// table — lead (Answer(), then publish and cache) or follow another
+// request's answer. On error: ResourceExhausted (429, *retry_after_s set),
+// Unavailable "shed" (503, *retry_after_s set), DeadlineExceeded (504),
+// Unavailable "cancelled". on_sources (optional) is called once with the
+// passages the answer rests on, before the first delta: a stream's meta
+// event carries them.
+using SourcesFn = std::function<bool(const std::vector<Passage>&)>;
+Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::string& key,
+                                  const std::string& client_id, const DeltaFn& on_delta, int* retry_after_s,
+                                  const SourcesFn& on_sources = nullptr);
+
+// A known answer (from LookUpInMemory) told through on_sources and on_delta
+// as AnswerShared tells one. Unavailable "cancelled" if the client went away.
+Result<SharedAnswer> ReplayKnown(SharedAnswer known, const DeltaFn& on_delta, const SourcesFn& on_sources);
+
+// LookUpInMemory, then ReplayKnown or AnswerShared: a question from start
+// to answer, on a thread that may wait (/v1/chat/completions).
+Result<SharedAnswer> AnswerFromAnywhere(App& app, const ChatInput& input, const std::string& client_id,
+                                        const DeltaFn& on_delta, int* retry_after_s,
+                                        const SourcesFn& on_sources = nullptr);
 
 // Sends `text` to on_delta in a few UTF-8-safe pieces, as a stream replays a
 // cached or coalesced answer. false once on_delta refuses (client gone).

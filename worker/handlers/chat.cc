@@ -1,14 +1,16 @@
 // chat.cc: POST /api/chat {"message", "session_id"?, "stream"?} — folio's main
-// job. parse → session → retrieve → answer (chat.h) → commit the turn →
-// answer as JSON, or as Server-Sent Events (meta, token…, done | error).
-// Runs on a chat thread (RouteKind::kSlow): it may wait seconds on the LLM.
-// TryChatFromMemory() is its first half on the accept thread: a canned reply
-// or a cache hit is answered there, without a hand-off; anything else (or a
-// bad request: answered at once) never leaves the accept thread waiting.
-#include "answer.h"
-#include "coalesced_answer.h"
-
+// job. parse → session → memory (canned, cache) → answer (coalesced_answer.h)
+// → commit the turn → answer as JSON, or as Server-Sent Events (meta,
+// token…, done | error). A slow route: its first part runs on the accept
+// thread and answers what needs no wait (a bad request, a canned reply, a
+// cache hit); the rest, with the parsed turn and its cache key, runs on a
+// chat thread, where it may wait seconds on the LLM.
 #include "handlers.h"
+
+#include "answer.h"
+#include "answer_record.h"
+#include "coalesced_answer.h"
+#include "http_client.h"
 #include "json_body.h"
 #include "log.h"
 #include "sse.h"
@@ -51,25 +53,6 @@ Result<ChatRequest> ParseChatRequest(const Request& request) {
   return out;
 }
 
-// Each source with the passage it came from (cut at kMaxPassageChars), so a
-// visitor can read it without another request.
-nlohmann::json SourcesJson(const std::vector<Passage>& sources) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const Passage& p : sources)
-    out.push_back({{"source", p.source},
-                   {"heading", p.heading},
-                   {"score", std::round(p.score * 10000) / 10000},
-                   {"text", PassageExcerpt(p.text)}});
-  return out;
-}
-
-// Why an answer is degraded ("llm_not_configured": no model is set up, a
-// normal mode; anything else: the provider is failing), null when it is not.
-nlohmann::json DegradedReason(const ChatOutput& out) {
-  if (!out.degraded) return nullptr;
-  return out.degraded_reason.empty() ? "upstream_unavailable" : out.degraded_reason;
-}
-
 nlohmann::json UsageJson(const ChatOutput& out) {
   return {{"prompt_tokens", out.prompt_tokens}, {"completion_tokens", out.completion_tokens}};
 }
@@ -83,23 +66,23 @@ void LogCommitFailure(const Status& s, const std::string& session_id, const std:
 // commit with the turns of concurrent chats; a failure is logged, never
 // shown: the answer exists.
 void CommitTurn(App& app, const std::string& session_id, bool new_session, const std::string& message,
-                const ChatOutput& out, const std::string& request_id) {
-  Status s = new_session ? app.sessions->StartWithTurn(session_id, message, out.text, UnixNow())
-                         : app.sessions->AppendTurn(session_id, message, out.text, UnixNow());
+                const std::string& answer, const std::string& request_id) {
+  Status s = new_session ? app.sessions->StartWithTurn(session_id, message, answer, UnixNow())
+                         : app.sessions->AppendTurn(session_id, message, answer, UnixNow());
   if (!s.ok()) LogCommitFailure(s, session_id, request_id);
 }
 
 // CommitTurn without the wait: `then` runs once the turn is on disk.
 void CommitTurnThen(App& app, const std::string& session_id, bool new_session, const std::string& message,
-                    const ChatOutput& out, const std::string& request_id, std::function<void()> then) {
+                    const std::string& answer, const std::string& request_id, std::function<void()> then) {
   auto done = [session_id, request_id, then = std::move(then)](const Status& s) {
     if (!s.ok()) LogCommitFailure(s, session_id, request_id);
     then();
   };
   if (new_session) {
-    app.sessions->StartWithTurnAsync(session_id, message, out.text, UnixNow(), std::move(done));
+    app.sessions->StartWithTurnAsync(session_id, message, answer, UnixNow(), std::move(done));
   } else {
-    app.sessions->AppendTurnAsync(session_id, message, out.text, UnixNow(), std::move(done));
+    app.sessions->AppendTurnAsync(session_id, message, answer, UnixNow(), std::move(done));
   }
 }
 
@@ -137,9 +120,8 @@ Result<ChatTurn> PrepareTurn(const Request& request, App& app, int* retry_after_
   }
   turn.client = ClientIdOf(request);
   // Each new session costs its client one of CLIENT_SESSIONS_PER_MIN: one
-  // client cannot fill the store with sessions (counted once, by the first
-  // half that sees the request).
-  if (turn.new_session && app.limits && !request.fast_try_declined) {
+  // client cannot fill the store with sessions.
+  if (turn.new_session && app.limits) {
     Decision d = app.limits->AdmitNewSession(turn.client, Metrics::NowMs());
     if (!d.allowed) {
       *retry_after_s = d.retry_after_s;
@@ -156,26 +138,23 @@ Response ErrorWithRetry(const Status& status, int retry_after, const std::string
   return r;
 }
 
-// The answer as JSON, sent once its turn is committed: on this thread
-// (a chat thread may wait), or by the server once the disk is done (`hold`:
-// the accept thread goes back to accepting meanwhile).
-Response AnswerJson(App& app, const ChatTurn& turn, const SharedAnswer& shared, bool hold) {
-  const ChatOutput& out = shared.output;
-  Response r = JsonResponse(200, {{"response", out.text},
-                            {"session_id", turn.session_id},
-                            {"sources", SourcesJson(out.sources)},
-                            {"cached", shared.cached},
-                            {"degraded", out.degraded},
-                            {"degraded_reason", DegradedReason(out)},
-                            {"usage", UsageJson(out)},
-                            {"request_id", turn.input.request_id}});
-  if (!hold) {
-    CommitTurn(app, turn.session_id, turn.new_session, turn.input.message, out, turn.input.request_id);
-    return r;
-  }
+// The answer as JSON, sent by the lifecycle once its turn is durable (the
+// thread that made it moves on meanwhile). The answer's own members come
+// from its record (a cache hit: as stored, nothing parsed or built) and the
+// request's fields are added around them.
+Response AnswerJson(App& app, const ChatTurn& turn, const SharedAnswer& shared) {
+  AnswerRecordView view;
+  const std::string members =
+      !shared.record.empty() && ViewAnswerRecord(shared.record, &view) ? std::string(view.members) : AnswerJsonMembers(shared.output);
+  Response r;
+  r.body.reserve(members.size() + 128);
+  r.body.append("{").append(members);
+  r.body.append(",\"session_id\":\"").append(turn.session_id).append("\"");  // base64url: nothing to escape
+  r.body.append(",\"cached\":").append(shared.cached ? "true" : "false");
+  r.body.append(",\"request_id\":").append(nlohmann::json(turn.input.request_id).dump()).append("}");
   r.hold_until = [&app, session_id = turn.session_id, new_session = turn.new_session, message = turn.input.message,
-                  out, request_id = turn.input.request_id](std::function<void()> send) {
-    CommitTurnThen(app, session_id, new_session, message, out, request_id, std::move(send));
+                  text = shared.output.text, request_id = turn.input.request_id](std::function<void()> send) {
+    CommitTurnThen(app, session_id, new_session, message, text, request_id, std::move(send));
   };
   return r;
 }
@@ -184,7 +163,8 @@ Response AnswerJson(App& app, const ChatTurn& turn, const SharedAnswer& shared, 
 using StreamAnswerFn = std::function<Result<SharedAnswer>(const DeltaFn& on_delta, const SourcesFn& on_sources)>;
 
 // meta (session id, sources) goes out as soon as the sources are known,
-// before the first token; done repeats the sources of the final answer.
+// before the first token; done repeats the sources of the final answer. The
+// turn is committed (durably) before done.
 Response AnswerStream(App& app, ChatTurn turn, StreamAnswerFn answer) {
   Response r;
   MakeEventStream(r);
@@ -200,7 +180,7 @@ Response AnswerStream(App& app, ChatTurn turn, StreamAnswerFn answer) {
     };
     Result<SharedAnswer> shared = answer(on_delta, on_sources);
     if (!shared.ok()) {
-      if (shared.status().error() == "cancelled") {
+      if (IsCancelled(shared.status())) {
         LogInfo("chat_cancelled", {{"request_id", input.request_id}});
         return;
       }
@@ -209,46 +189,47 @@ Response AnswerStream(App& app, ChatTurn turn, StreamAnswerFn answer) {
       return;
     }
     const ChatOutput& out = shared->output;
-    CommitTurn(app, turn.session_id, turn.new_session, input.message, out, input.request_id);
+    CommitTurn(app, turn.session_id, turn.new_session, input.message, out.text, input.request_id);
     w.Write(SseEvent("done", {{"usage", UsageJson(out)}, {"cached", shared->cached}, {"degraded", out.degraded},
-                              {"degraded_reason", DegradedReason(out)}, {"sources", SourcesJson(out.sources)}, {"session_id", turn.session_id}}));
+                              {"degraded_reason", DegradedReasonJson(out)}, {"sources", SourcesJson(out.sources)},
+                              {"session_id", turn.session_id}}));
   };
   return r;
 }
 
 }  // namespace
 
-Response HandleChat(const Request& request, App& app) {
+Step HandleChat(const Request& request, App& app) {
   int retry_after = 0;
-  Result<ChatTurn> turn = PrepareTurn(request, app, &retry_after);
-  if (!turn.ok()) return ErrorWithRetry(turn.status(), retry_after, request.request_id);
-  if (!turn->request.stream) {
-    Result<SharedAnswer> shared = AnswerShared(app, turn->input, turn->client, nullptr, &retry_after);
-    if (!shared.ok()) return ErrorWithRetry(shared.status(), retry_after, request.request_id);
-    return AnswerJson(app, *turn, *shared, /*hold=*/false);
+  Result<ChatTurn> parsed = PrepareTurn(request, app, &retry_after);
+  if (!parsed.ok()) return {ErrorWithRetry(parsed.status(), retry_after, request.request_id), {}};
+  ChatTurn turn = std::move(parsed.value());
+  MemoryLookup memory = LookUpInMemory(app, turn.input);
+  if (memory.answer) {  // a canned reply or a cache hit: answered here
+    if (!turn.request.stream) return {AnswerJson(app, turn, *memory.answer), {}};
+    return {AnswerStream(app, std::move(turn),
+                         [known = std::move(*memory.answer)](const DeltaFn& on_delta, const SourcesFn& on_sources) {
+                           return ReplayKnown(known, on_delta, on_sources);
+                         }),
+            {}};
   }
-  const ChatInput input = turn->input;
-  const std::string client = turn->client;
-  return AnswerStream(app, std::move(turn.value()),
-                      [&app, input, client](const DeltaFn& on_delta, const SourcesFn& on_sources) {
-                        int retry_after = 0;
-                        return AnswerShared(app, input, client, on_delta, &retry_after, on_sources);
-                      });
-}
-
-std::optional<Response> TryChatFromMemory(const Request& request, App& app) {
-  int retry_after = 0;
-  Result<ChatTurn> turn = PrepareTurn(request, app, &retry_after);
-  if (!turn.ok()) return ErrorWithRetry(turn.status(), retry_after, request.request_id);
-  std::optional<SharedAnswer> known = AnswerFromMemory(app, turn->input);
-  if (!known) return std::nullopt;
-  if (!turn->request.stream) return AnswerJson(app, *turn, *known, /*hold=*/true);
-  return AnswerStream(app, std::move(turn.value()),
-                      [known = std::move(*known)](const DeltaFn& on_delta, const SourcesFn& on_sources) -> Result<SharedAnswer> {
-                        if (!on_sources(known.output.sources) || !StreamText(known.output.text, on_delta))
-                          return Unavailable("cancelled", "client gone");
-                        return known;
-                      });
+  // The rest may wait on the LLM or on another request's answer: a chat
+  // thread takes it, with the parsed turn and its cache key.
+  return {std::nullopt, [&app, turn = std::move(turn), key = std::move(memory.key)]() mutable -> Response {
+            if (!turn.request.stream) {
+              int retry_after = 0;
+              Result<SharedAnswer> shared = AnswerShared(app, turn.input, key, turn.client, nullptr, &retry_after);
+              if (!shared.ok()) return ErrorWithRetry(shared.status(), retry_after, turn.input.request_id);
+              return AnswerJson(app, turn, *shared);
+            }
+            const ChatInput input = turn.input;
+            const std::string client = turn.client;
+            return AnswerStream(app, std::move(turn),
+                                [&app, input, key, client](const DeltaFn& on_delta, const SourcesFn& on_sources) {
+                                  int retry_after = 0;
+                                  return AnswerShared(app, input, key, client, on_delta, &retry_after, on_sources);
+                                });
+          }};
 }
 
 }  // namespace folio

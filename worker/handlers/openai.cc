@@ -5,6 +5,7 @@
 // are ignored: folio's own system prompt and its rules stay in force.
 #include "answer.h"
 #include "handlers.h"
+#include "http_client.h"
 #include "json_body.h"
 #include "log.h"
 #include "coalesced_answer.h"
@@ -83,28 +84,18 @@ nlohmann::json FolioExtension(const ChatOutput& out) {
   return {{"sources", sources}, {"degraded", out.degraded}};
 }
 
-}  // namespace
-
-Response HandleModels(const Request& request, App& app) {
-  return JsonResponse(200, {{"object", "list"},
-                            {"data", {{{"id", kModelId}, {"object", "model"}, {"created", 1735689600},
-                                       {"owned_by", "folio"}}}}});
-}
-
-Response HandleChatCompletions(const Request& request, App& app) {
-  Result<CompletionRequest> parsed = ParseCompletionRequest(request);
-  if (!parsed.ok()) return OpenAiError(parsed.status(), request.request_id);
-  if (!app.llm) return OpenAiError(Unavailable("not_ready", "This server is still starting."), request.request_id);
-  ChatInput input{parsed->question, std::move(parsed->history), request.request_id, request.received_at};
-  const std::string client = ClientIdOf(request);
-  const std::string id = "chatcmpl-" + request.request_id;
+// The answer, plain or streamed (OpenAI's chunks), on a chat thread.
+Response Complete(App& app, CompletionRequest parsed, const std::string& request_id, SteadyTime received_at,
+                  const std::string& client) {
+  ChatInput input{parsed.question, std::move(parsed.history), request_id, received_at};
+  const std::string id = "chatcmpl-" + request_id;
   const int64_t created = UnixNow();
 
-  if (!parsed->stream) {
+  if (!parsed.stream) {
     int retry_after = 0;
-    Result<SharedAnswer> shared = AnswerShared(app, input, client, nullptr, &retry_after);
+    Result<SharedAnswer> shared = AnswerFromAnywhere(app, input, client, nullptr, &retry_after);
     if (!shared.ok()) {
-      Response r = OpenAiError(shared.status(), request.request_id);
+      Response r = OpenAiError(shared.status(), request_id);
       if (retry_after > 0) r.AddHeader("Retry-After", std::to_string(retry_after));
       return r;
     }
@@ -130,10 +121,10 @@ Response HandleChatCompletions(const Request& request, App& app) {
       return w.Write(DataLine(Chunk(id, created, {{"content", delta}}, nullptr))) && w.Flush();
     };
     int retry_after = 0;
-    Result<SharedAnswer> shared = AnswerShared(app, input, client, on_delta, &retry_after);
+    Result<SharedAnswer> shared = AnswerFromAnywhere(app, input, client, on_delta, &retry_after);
     Result<ChatOutput> out = shared.ok() ? Result<ChatOutput>(shared->output) : Result<ChatOutput>(shared.status());
     if (!out.ok()) {
-      if (out.status().error() == "cancelled") return;
+      if (IsCancelled(out.status())) return;
       // OpenAI streams report a failure as an error object on a data line.
       w.Write(DataLine({{"error", {{"message", out.status().message()}, {"type", "api_error"},
                                    {"code", out.status().error()}}}}));
@@ -148,6 +139,25 @@ Response HandleChatCompletions(const Request& request, App& app) {
     w.Write("data: [DONE]\n\n");
   };
   return r;
+}
+
+}  // namespace
+
+Response HandleModels(const Request& request, App& app) {
+  return JsonResponse(200, {{"object", "list"},
+                            {"data", {{{"id", kModelId}, {"object", "model"}, {"created", 1735689600},
+                                       {"owned_by", "folio"}}}}});
+}
+
+Step HandleChatCompletions(const Request& request, App& app) {
+  Result<CompletionRequest> parsed = ParseCompletionRequest(request);
+  if (!parsed.ok()) return {OpenAiError(parsed.status(), request.request_id), {}};
+  if (!app.llm) return {OpenAiError(Unavailable("not_ready", "This server is still starting."), request.request_id), {}};
+  // Everything else runs on a chat thread: it may wait on the LLM.
+  return {std::nullopt, [&app, parsed = std::move(parsed.value()), request_id = request.request_id,
+                         received_at = request.received_at, client = ClientIdOf(request)]() mutable {
+            return Complete(app, std::move(parsed), request_id, received_at, client);
+          }};
 }
 
 }  // namespace folio

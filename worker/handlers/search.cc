@@ -1,7 +1,10 @@
 // search.cc: POST /api/search {"query": "...", "k": 10} — hybrid (BM25 +
 // vector) search over the knowledge base, for people and for debugging
-// retrieval. parse → validate → embed → search → answer.
+// retrieval. parse → validate → embed → search → answer; on a chat thread
+// when the index's embedder is remote (it may wait on its API).
 #include "handlers.h"
+
+#include "answer.h"
 #include "json_body.h"
 #include "log.h"
 
@@ -39,28 +42,28 @@ Result<SearchRequest> ParseSearchRequest(const Request& request) {
 
 }  // namespace
 
-Response HandleSearch(const Request& request, App& app) {
-  auto start = std::chrono::steady_clock::now();
+Step HandleSearch(const Request& request, App& app) {
+  const auto start = request.received_at;
   Result<SearchRequest> parsed = ParseSearchRequest(request);
-  if (!parsed.ok()) return ErrorResponse(parsed.status(), request.request_id);
-
+  if (!parsed.ok()) return {ErrorResponse(parsed.status(), request.request_id), {}};
   ServingIndex::Current kb = app.index.Get();
-  if (!kb.index) return ErrorResponse(app.index.status(), request.request_id);
-  Result<std::vector<float>> vector = kb.embedder->Embed(parsed->query);
-  if (!vector.ok()) return ErrorResponse(vector.status(), request.request_id);
-  SearchOptions options;
-  options.k = static_cast<size_t>(parsed->k);
-  Result<std::vector<SearchHit>> hits = kb.index->Search(parsed->query, *vector, options);
-  if (!hits.ok()) return ErrorResponse(hits.status(), request.request_id);
-
-  nlohmann::json results = nlohmann::json::array();
-  for (const SearchHit& hit : *hits)
-    results.push_back({{"source", hit.source}, {"heading", hit.heading}, {"text", hit.text},
-                       {"score", std::round(static_cast<double>(hit.score) * 10000) / 10000}});
-  double took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return JsonResponse(200, {{"results", results},
-                            {"kb_version", kb.index->manifest().kb_version},
-                            {"took_ms", std::round(took_ms * 1000) / 1000}});
+  if (!kb.index) return {ErrorResponse(app.index.status(), request.request_id), {}};
+  auto search = [kb, parsed = std::move(parsed.value()), request_id = request.request_id, start] {
+    Result<std::vector<SearchHit>> hits = SearchIndex(kb, parsed.query, static_cast<size_t>(parsed.k));
+    if (!hits.ok()) return ErrorResponse(hits.status(), request_id);
+    nlohmann::json results = nlohmann::json::array();
+    for (const SearchHit& hit : *hits)
+      results.push_back({{"source", hit.source}, {"heading", hit.heading}, {"text", hit.text},
+                         {"score", std::round(static_cast<double>(hit.score) * 10000) / 10000}});
+    double took_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return JsonResponse(200, {{"results", results},
+                              {"kb_version", kb.index->manifest().kb_version},
+                              {"took_ms", std::round(took_ms * 1000) / 1000}});
+  };
+  // A local embedder answers here in microseconds; a remote one may wait
+  // seconds on its API, which is a chat thread's job.
+  if (kb.embedder->remote()) return {std::nullopt, std::move(search)};
+  return {search(), {}};
 }
 
 }  // namespace folio

@@ -3,20 +3,11 @@
 
 #include <cctype>
 
+#include "routes.h"
+
 namespace folio {
 
 namespace {
-
-enum class PathClass { kProbe, kProbeWithReason, kOperator, kApi, kOther };
-
-PathClass ClassOf(const std::string& path) {
-  if (path == "/ping") return PathClass::kProbe;
-  if (path == "/ready") return PathClass::kProbeWithReason;
-  if (path == "/metrics" || path == "/api/health" || path == "/api/health/scaling" || path == "/api/cache/stats")
-    return PathClass::kOperator;
-  if (path.rfind("/api/", 0) == 0 || path.rfind("/v1/", 0) == 0) return PathClass::kApi;
-  return PathClass::kOther;
-}
 
 bool IsOpenAiPath(const std::string& path) { return path.rfind("/v1/", 0) == 0; }
 
@@ -153,9 +144,9 @@ bool IsLoopback(std::string_view addr) {
 }
 
 std::optional<Response> CheckAccess(Request* request, AccessPolicy& policy) {
-  const PathClass cls = ClassOf(request->path);
+  const AccessClass cls = AccessClassOf(request->path);
   if (request->method == "OPTIONS" && policy.cors.enabled() && !request->origin.empty() &&
-      (cls == PathClass::kApi || cls == PathClass::kOperator)) {
+      (cls == AccessClass::kApi || cls == AccessClass::kOperator)) {
     if (!policy.cors.Allows(request->origin))
       return ErrorResponse(PermissionDenied("cors_origin_not_allowed", "This origin may not call the API."),
                            request->request_id);
@@ -165,15 +156,15 @@ std::optional<Response> CheckAccess(Request* request, AccessPolicy& policy) {
     return r;
   }
   switch (cls) {
-    case PathClass::kProbe:
-    case PathClass::kOther:
+    case AccessClass::kProbe:
+    case AccessClass::kOpen:
       return std::nullopt;
-    case PathClass::kOperator:
+    case AccessClass::kOperator:
       return CheckOperator(request, policy);
-    case PathClass::kProbeWithReason:  // never refused: the reason is for operators
+    case AccessClass::kProbeWithReason:  // never refused: the reason is for operators
       (void)CheckOperator(request, policy);
       return std::nullopt;
-    case PathClass::kApi: {
+    case AccessClass::kApi: {
       if (policy.locked)
         return AccessError(Unavailable("not_ready", "This server's configuration is invalid; see /ready."), *request);
       Presented p = Present(request, policy);

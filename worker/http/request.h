@@ -1,6 +1,6 @@
-// request.h: folio's view of one HTTP request and its response, independent
-// of FastCGI. request.cc is the only file that includes <fcgiapp.h>: it
-// fills a Request from an FCGX_Request and writes a Response back.
+// request.h: folio's view of one HTTP request, its response, and the
+// connection that carries them (Exchange), independent of FastCGI
+// (transport/fcgi_io.cc implements Exchange over libfcgi; tests fake it).
 // Handlers take a const Request& and return a Response value.
 #pragma once
 
@@ -38,9 +38,6 @@ struct Request {
   std::string client_id;      // "key:<16 hex of its SHA-256>"; "" → ClientIdOf derives one
   std::string key_tag;        // first 4 hex digits of the presented key's SHA-256, for logs
   bool operator_view = true;  // false: /api/health and /ready answer with their status only
-  // The route's no-wait half (RouteMatch::fast_try) already ran on this
-  // request and declined it: what it counted (a new session) is counted.
-  bool fast_try_declined = false;
   SteadyTime received_at = std::chrono::steady_clock::now();
   // A problem found while reading (body too large, incomplete): the request
   // is answered with it instead of being routed.
@@ -54,6 +51,19 @@ class StreamWriter {
   virtual ~StreamWriter() = default;
   virtual bool Write(std::string_view data) = 0;
   virtual bool Flush() = 0;
+};
+
+// One accepted request's connection. Used by one thread at a time (the
+// accept thread, then possibly a chat thread or the group-commit thread);
+// Finish() exactly once, last. Write() and Flush() return false once the
+// peer has gone away.
+class Exchange : public StreamWriter {
+ public:
+  // The request's parameters and body (at most kMaxBodyBytes); problems
+  // reading go to Request::read_status, never thrown. Called once, first.
+  virtual Request Read() = 0;
+  // Ends the request and closes its connection.
+  virtual void Finish(const Request& request) = 0;
 };
 
 struct Response {
@@ -86,6 +96,10 @@ const char* ReasonPhrase(int status);
 
 // Serialises status line and headers the way FastCGI responders send them.
 std::string ResponseHead(const Response& response);
+
+// Writes the head and the body, or runs the stream producer after the head.
+// Returns false when the peer went away mid-write.
+bool WriteResponse(StreamWriter& out, const Response& response);
 
 // The worker's log line for an answered request (method, path, status,
 // duration, request id). Probes that succeed are logged at debug.

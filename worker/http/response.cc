@@ -1,30 +1,29 @@
 // response.cc: building responses — JSON bodies, the error shape, the
-// FastCGI "Status:" head.
+// CGI-style head FastCGI responders send — writing them, and the request's
+// log line.
 #include "request.h"
 
 #include "log.h"
+#include "routes.h"
 
 namespace folio {
 
-namespace {
-
-// Probes are logged at debug: a keep-alive cron every few minutes and a
-// platform health check every few seconds would drown the request log.
-bool IsProbe(const std::string& path) { return path == "/ping" || path == "/ready"; }
-
-}  // namespace
-
 std::string LoggedPath(const std::string& path) {
-  static const std::string kSessions = "/api/sessions/";
-  if (path.rfind(kSessions, 0) == 0 && path.size() > kSessions.size() + 6)
-    return path.substr(0, kSessions.size() + 6) + "\xE2\x80\xA6";
+  const RouteSpec* route = RouteForPath(path);
+  if (route && route->secret_path) {  // the pattern's prefix, then 6 characters of the secret
+    const size_t keep = route->pattern.size() - 1 + 6;
+    if (path.size() > keep) return path.substr(0, keep) + "\xE2\x80\xA6";
+  }
   return Excerpt(path, 120);
 }
 
 void LogRequest(const Request& req, const Response& resp, bool written) {
+  // Probes are logged at debug: a keep-alive cron every few minutes and a
+  // platform health check every few seconds would drown the request log.
+  const RouteSpec* route = RouteForPath(req.path);
   LogLevel level = resp.status >= 500 ? LogLevel::kError
-                   : IsProbe(req.path) && resp.status < 400 ? LogLevel::kDebug
-                                                            : LogLevel::kInfo;
+                   : route && route->probe && resp.status < 400 ? LogLevel::kDebug
+                                                                : LogLevel::kInfo;
   if (!LogEnabled(level)) return;
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.received_at).count();
   nlohmann::json fields = {{"request_id", req.request_id}, {"method", Excerpt(req.method, 16)},
@@ -69,6 +68,14 @@ const char* ReasonPhrase(int status) {
     case 504: return "Gateway Timeout";
     default: return "Unknown";
   }
+}
+
+bool WriteResponse(StreamWriter& out, const Response& response) {
+  if (!out.Write(ResponseHead(response))) return false;
+  if (!response.stream) return out.Write(response.body);
+  if (!out.Flush()) return false;
+  response.stream(out);
+  return out.Flush();
 }
 
 std::string ResponseHead(const Response& response) {

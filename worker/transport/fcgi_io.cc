@@ -1,12 +1,15 @@
-// request.cc: FCGX ⇄ Request/Response. The only includer of <fcgiapp.h>
-// besides server.cc's accept loop, which hands FCGX_Request objects here.
-#include "request.h"
+// fcgi_io.cc: FCGX_Request ⇄ Exchange. The only includer of <fcgiapp.h>.
+#include "fcgi_io.h"
 
+#include <fcgiapp.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
 #include <random>
+#include <thread>
 
-#include "fcgi_io.h"
+#include "log.h"
 
 namespace folio {
 
@@ -25,24 +28,6 @@ std::string MakeRequestId() {
   return buf;
 }
 
-class FcgiStreamWriter : public StreamWriter {
- public:
-  explicit FcgiStreamWriter(FCGX_Request* r) : r_(r) {}
-  bool Write(std::string_view data) override {
-    if (failed_) return false;
-    if (FCGX_PutStr(data.data(), static_cast<int>(data.size()), r_->out) != static_cast<int>(data.size()))
-      failed_ = true;
-    return !failed_;
-  }
-  bool Flush() override {
-    if (!failed_ && FCGX_FFlush(r_->out) != 0) failed_ = true;
-    return !failed_;
-  }
-
- private:
-  FCGX_Request* r_;
-  bool failed_ = false;
-};
 
 bool IsUnixSocket(int fd) {
   sockaddr_storage addr{};
@@ -52,7 +37,7 @@ bool IsUnixSocket(int fd) {
 
 }  // namespace
 
-Request ReadRequest(FCGX_Request* r) {
+Request ReadFastCgiRequest(FCGX_Request* r) {
   Request req;
   req.method = Param(r, "REQUEST_METHOD");
   req.path = Param(r, "DOCUMENT_URI");
@@ -92,23 +77,81 @@ Request ReadRequest(FCGX_Request* r) {
   return req;
 }
 
-bool WriteResponse(FCGX_Request* r, const Response& response) {
-  std::string head = ResponseHead(response);
-  FcgiStreamWriter writer(r);
-  if (!writer.Write(head)) return false;
-  if (response.stream) {
-    if (!writer.Flush()) return false;
-    response.stream(writer);
-    return writer.Flush();
+namespace {
+
+// One accepted FCGX_Request, owned; finished (and freed) exactly once.
+class FcgiExchange : public Exchange {
+ public:
+  explicit FcgiExchange(std::unique_ptr<FCGX_Request> r) : r_(std::move(r)) {}
+  ~FcgiExchange() override {
+    if (!finished_) FCGX_Finish_r(r_.get());  // never left open, whatever happened
   }
-  return writer.Write(response.body);
+  FcgiExchange(const FcgiExchange&) = delete;
+  FcgiExchange& operator=(const FcgiExchange&) = delete;
+
+  Request Read() override { return ReadFastCgiRequest(r_.get()); }
+
+  bool Write(std::string_view data) override {
+    if (failed_) return false;
+    if (FCGX_PutStr(data.data(), static_cast<int>(data.size()), r_->out) != static_cast<int>(data.size()))
+      failed_ = true;
+    return !failed_;
+  }
+  bool Flush() override {
+    if (!failed_ && FCGX_FFlush(r_->out) != 0) failed_ = true;
+    return !failed_;
+  }
+
+  // libfcgi's own close half-closes and then waits (up to 2 s) until nginx
+  // closes first — a lingering close that keeps a TCP stack from answering
+  // unread request bytes with a RST that could destroy the response in
+  // flight. On a Unix socket there is no such RST: what was written stays in
+  // nginx's receive queue and is read before end-of-file. So there, when the
+  // whole request was read, the connection is closed at once; the wait cost a
+  // sleep and a wake-up per request, and made the group-commit thread, which
+  // sends a batch of answers, wait on nginx once per answer.
+  void Finish(const Request& request) override {
+    if (finished_) return;
+    finished_ = true;
+    // A worker process listens on one socket all its life (supervisord's).
+    static const bool unix_socket = IsUnixSocket(r_->listen_sock);
+    if (unix_socket && request.read_status.ok()) FCGX_Detach(r_.get());
+    FCGX_Finish_r(r_.get());
+  }
+
+ private:
+  std::unique_ptr<FCGX_Request> r_;
+  bool failed_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+Status InitFastCgi() {
+  return FCGX_Init() == 0 ? Status::Ok() : Internal("fcgx_init", "FCGX_Init failed");
 }
 
-void FinishRequest(FCGX_Request* r, const Request& request) {
-  // A worker process listens on one socket all its life (supervisord's).
-  static const bool unix_socket = IsUnixSocket(r->listen_sock);
-  if (unix_socket && request.read_status.ok()) FCGX_Detach(r);  // Detach: close without the lingering wait
-  FCGX_Finish_r(r);
+Result<int> OpenFastCgiSocket(const std::string& path, int backlog) {
+  int fd = FCGX_OpenSocket(path.c_str(), backlog);
+  if (fd < 0) return Unavailable("listen_failed", "cannot listen on " + path);
+  return fd;
+}
+
+void StopAcceptingFastCgi() { FCGX_ShutdownPending(); }
+
+std::unique_ptr<Exchange> FcgiListener::Accept() {
+  auto r = std::make_unique<FCGX_Request>();
+  // FCGI_FAIL_ACCEPT_ON_INTR: a signal ends a blocked accept() (EINTR),
+  // which is how a stopping process wakes its accept threads.
+  FCGX_InitRequest(r.get(), listen_fd_, FCGI_FAIL_ACCEPT_ON_INTR);
+  const int rc = FCGX_Accept_r(r.get());
+  if (rc >= 0) return std::make_unique<FcgiExchange>(std::move(r));
+  FCGX_Free(r.get(), 1);
+  if (rc != -EINTR) {
+    LogError("accept_failed", {{"errno", -rc}, {"error", std::strerror(-rc)}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // don't spin on a broken socket
+  }
+  return nullptr;
 }
 
 }  // namespace folio

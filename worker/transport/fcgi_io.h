@@ -1,30 +1,50 @@
-// fcgi_io.h: the bridge between libfcgi's FCGX_Request and folio's
-// Request/Response. Only request.cc and server.cc include this header.
+// fcgi_io.h: the FastCGI transport — the only part of folio that knows
+// libfcgi (<fcgiapp.h> is included by fcgi_io.cc alone). It turns accepted
+// FastCGI requests into Exchanges (http/request.h); everything above it sees
+// only those. Each accept thread owns one FcgiListener; an Exchange may then
+// move to another thread (one at a time) until it is finished.
 #pragma once
 
-#include <fcgiapp.h>
+#include <memory>
+#include <string>
 
 #include "request.h"
+#include "status.h"
+
+struct FCGX_Request;  // <fcgiapp.h>
 
 namespace folio {
 
-// Reads params and body (at most kMaxBodyBytes) of an accepted request.
-// Problems reading are put in Request::read_status, never thrown.
-Request ReadRequest(FCGX_Request* r);
+// Once per process, before any listener. Internal("fcgx_init") on failure.
+Status InitFastCgi();
 
-// Writes head and body (or runs the stream producer). Returns false when the
-// peer (nginx) has gone away mid-write.
-bool WriteResponse(FCGX_Request* r, const Response& response);
+// A listening socket at `path` (for running outside supervisord, which
+// otherwise passes its socket as fd 0). Unavailable on failure.
+Result<int> OpenFastCgiSocket(const std::string& path, int backlog);
 
-// Ends the request: flushes, frees its streams and closes its connection.
-// libfcgi's own close half-closes and then waits (up to 2 s) until nginx
-// closes first — a lingering close that keeps a TCP stack from answering
-// unread request bytes with a RST that could destroy the response in
-// flight. On a Unix socket there is no such RST: what was written stays in
-// nginx's receive queue and is read before end-of-file. So there, when the
-// whole request was read, the connection is closed at once; the wait cost a
-// sleep and a wake-up per request, and made the group-commit thread, which
-// sends a batch of answers, wait on nginx once per answer.
-void FinishRequest(FCGX_Request* r, const Request& request);
+// Makes every blocked and future Accept() return nullptr: the process is
+// stopping. The socket itself stays open (other processes share it).
+void StopAcceptingFastCgi();
+
+// The Request an accepted FastCGI request's parameters and body make, its
+// read problem (a bad or too large Content-Length, a short body) in
+// read_status. Exchange::Read's work; public for the request fuzzer.
+Request ReadFastCgiRequest(FCGX_Request* r);
+
+class FcgiListener {
+ public:
+  explicit FcgiListener(int listen_fd) : listen_fd_(listen_fd) {}
+  FcgiListener(const FcgiListener&) = delete;
+  FcgiListener& operator=(const FcgiListener&) = delete;
+
+  // Blocks until a request arrives. nullptr when interrupted (a signal
+  // without SA_RESTART: how Server::Stop wakes accept threads) or after
+  // StopAcceptingFastCgi(); an accept error is logged and retried after a
+  // pause (a broken socket must not spin).
+  std::unique_ptr<Exchange> Accept();
+
+ private:
+  const int listen_fd_;
+};
 
 }  // namespace folio

@@ -114,7 +114,7 @@ Result<std::unique_ptr<ClientLimits>> OpenLimits(const Context& ctx) {
     return NotFound("no_limits", "no limits file at " + Shown(ctx.layout.limits_path) + " (no worker has run)");
   }
   LimitOptions options;
-  options.daily_token_budget = ctx.config.Int("LLM_DAILY_TOKEN_BUDGET");
+  options.daily_token_budget = ctx.config.settings().llm_daily_token_budget;
   return ClientLimits::Open(ctx.layout.limits_path, options);
 }
 

@@ -143,7 +143,7 @@ Section BreakerSection(const StateLayout& layout) {
 
 // The day's LLM token spend against LLM_DAILY_TOKEN_BUDGET.
 Section BudgetSection(const Context& ctx) {
-  const int64_t budget = ctx.config.Int("LLM_DAILY_TOKEN_BUDGET");
+  const int64_t budget = ctx.config.settings().llm_daily_token_budget;
   Result<std::unique_ptr<ClientLimits>> limits = OpenLimits(ctx);
   if (!limits.ok() && limits.status().code() == Code::kNotFound) {
     return Section{"budget", Json{{"ok", true}, {"present", false}, {"daily_token_budget", budget}},

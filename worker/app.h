@@ -1,6 +1,6 @@
 // app.h: the state one worker process shares among its threads and hands to
-// every handler: configuration, start time, readiness. Later issues add the
-// store, index and LLM client here. Everything in App is safe to use from
+// every handler: settings, start time, readiness, the index in service, the
+// shared state and the LLM client. Everything in App is safe to use from
 // any thread of the process; nothing in it survives fork() or is shared
 // with other processes (that is LMDB's job).
 #pragma once
@@ -56,6 +56,7 @@ struct App {
   explicit App(Config c)
       : config(std::move(c)), index(StateLayoutOf(config).index_dir), access(AccessPolicy::FromConfig(config)) {}
   const Config config;
+  const Settings& settings = config.settings();  // typed, read everywhere
   const SteadyTime started_at = std::chrono::steady_clock::now();
   Readiness readiness;  // start-up checks of this process
   ServingIndex index;  // the index in service, and its watcher
@@ -67,17 +68,17 @@ struct App {
   // then (handlers answer 503 while they are null).
   std::unique_ptr<Store> store;               // $DATA_DIR/lmdb: durable, every commit synced
   std::unique_ptr<SessionStore> sessions;
-  // The LLM side (chat.cc OpenLlm): immutable once opened.
   // Never null: in-memory until OpenState maps $RUN_DIR/metrics.shm (one
   // slot per process, summed on read).
   std::unique_ptr<Metrics> metrics = Metrics::InMemory();
-  // Shared state of issue 5 (null when it could not be opened: chat then
+  // Shared state across processes (null when it could not be opened: chat then
   // works without a cache, coalescing or limits rather than not at all).
   std::unique_ptr<ResponseCache> cache;      // $DATA_DIR/cache (no fsync)
   std::unique_ptr<Store> inflight_store;     // $DATA_DIR/inflight (no fsync)
   std::unique_ptr<InflightTable> inflight;
   std::unique_ptr<ClientLimits> limits;      // $RUN_DIR/limits.shm
   std::unique_ptr<IntentClassifier> intents;
+  // The LLM side (state.cc OpenLlm): immutable once opened.
   std::unique_ptr<LlmClient> llm;
   std::unique_ptr<CircuitBreaker> breaker;  // shared with every worker process
   std::string system_prompt, prompt_version;

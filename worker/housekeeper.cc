@@ -21,7 +21,7 @@ Housekeeper::~Housekeeper() {
 
 void Housekeeper::Run() {
   using std::chrono::seconds;
-  const auto sweep_every = seconds(app_.config.Int("SESSION_SWEEP_S"));
+  const auto sweep_every = seconds(app_.settings.session_sweep_s);
   auto next_readers = std::chrono::steady_clock::now();
   auto next_sweep = std::chrono::steady_clock::now() + seconds(5);
   auto next_purge = std::chrono::steady_clock::now() + seconds(5);

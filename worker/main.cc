@@ -72,7 +72,7 @@ int ExportEnvAndExit() {
   for (const auto& var : ConfigVars()) {
     if (var.kind == VarKind::kSecret) continue;
     std::string quoted;
-    for (char c : config->Str(var.name)) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    for (char c : config->Text(var)) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
     std::cout << "export " << var.name << "='" << quoted << "'\n";
   }
   return 0;
@@ -160,7 +160,7 @@ int Main(int argc, char** argv) {
                                                     }).value()));
   // Fail closed: the defaults may be more open than what was configured.
   if (!config_error.empty()) app.access = AccessPolicy::Locked();
-  InitLogging(app.config.Str("LOG_LEVEL"));
+  InitLogging(app.settings.log_level);
   LogInfo("worker_start", {{"version", FOLIO_VERSION}, {"config", app.config.Masked()}});
 
   sigset_t stop_signals;
@@ -184,14 +184,14 @@ int Main(int argc, char** argv) {
   // Not ready without an index, but keep serving probes and keep looking:
   // a running folio-ingest will put one in place.
   (void)app.index.Load();
-  app.index.StartWatching(std::chrono::milliseconds(app.config.Int("INDEX_POLL_MS")));
+  app.index.StartWatching(std::chrono::milliseconds(app.settings.index_poll_ms));
   // Accept only now: handlers read the App's state without locks, so it must
   // be complete before the first request (a request served while OpenState
   // was still filling it in crashed workers under load). Meanwhile the
   // connections wait in the shared socket's backlog, or go to another worker.
   Server server(app);
-  server.Start(listen_fd, static_cast<int>(app.config.Int("WORKER_THREADS")),
-               static_cast<int>(app.config.Int("CHAT_THREADS")), static_cast<int>(app.config.Int("CHAT_QUEUE")));
+  server.Start(listen_fd, static_cast<int>(app.settings.worker_threads),
+               static_cast<int>(app.settings.chat_threads), static_cast<int>(app.settings.chat_queue));
   double startup_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (startup.ok()) app.readiness.SetReady();
   else app.readiness.SetNotReady(startup.message());
@@ -217,7 +217,7 @@ int Main(int argc, char** argv) {
     // STATE_RETRY_S, then exit so supervisord starts a fresh worker that
     // tries again. State is only ever opened before accepting, never under
     // live handlers, so a new process is the way to retry.
-    const timespec retry_after = {static_cast<time_t>(app.config.Int("STATE_RETRY_S")), 0};
+    const timespec retry_after = {static_cast<time_t>(app.settings.state_retry_s), 0};
     sig = sigtimedwait(&stop_signals, nullptr, &retry_after);
     if (sig < 0) {
       LogWarn("worker_exiting_to_retry_state", {{"reason", startup.message()}});
@@ -228,7 +228,7 @@ int Main(int argc, char** argv) {
   } else {
     sigwait(&stop_signals, &sig);
   }
-  long drain_s = app.config.Int("DRAIN_TIMEOUT_S");
+  long drain_s = app.settings.drain_timeout_s;
   LogInfo("worker_stopping", {{"signal", strsignal(sig)}, {"in_flight", server.in_flight()}, {"drain_s", drain_s}});
   bool drained = server.Stop(std::chrono::seconds(drain_s));
   app.index.StopWatching();

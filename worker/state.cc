@@ -13,8 +13,8 @@ namespace folio {
 // Cache, in-flight table, limits, intents: each optional. A failure is
 // logged (and shown by /api/health) but never stops the worker.
 void OpenSharedState(App& app) {
-  const Config& config = app.config;
-  const StateLayout layout = StateLayoutOf(config);
+  const Settings& settings = app.settings;
+  const StateLayout layout = StateLayoutOf(app.config);
   if (layout.cache_enabled) {
     Result<std::unique_ptr<ResponseCache>> opened = ResponseCache::Open(layout.cache);
     if (opened.ok()) app.cache = std::move(opened.value());
@@ -30,16 +30,16 @@ void OpenSharedState(App& app) {
   }
   if (!app.inflight) LogError("inflight_unavailable", {{"path", layout.inflight_store.path}});
   LimitOptions limits;
-  limits.client_rpm = static_cast<int>(config.Int("CLIENT_RPM"));
-  limits.client_expensive_rpm = static_cast<int>(config.Int("CLIENT_EXPENSIVE_RPM"));
-  limits.client_max_concurrent = static_cast<int>(config.Int("CLIENT_MAX_CONCURRENT"));
-  limits.max_concurrent_llm = static_cast<int>(config.Int("MAX_CONCURRENT_LLM"));
-  limits.client_sessions_per_min = static_cast<int>(config.Int("CLIENT_SESSIONS_PER_MIN"));
-  limits.daily_token_budget = config.Int("LLM_DAILY_TOKEN_BUDGET");
+  limits.client_rpm = static_cast<int>(settings.client_rpm);
+  limits.client_expensive_rpm = static_cast<int>(settings.client_expensive_rpm);
+  limits.client_max_concurrent = static_cast<int>(settings.client_max_concurrent);
+  limits.max_concurrent_llm = static_cast<int>(settings.max_concurrent_llm);
+  limits.client_sessions_per_min = static_cast<int>(settings.client_sessions_per_min);
+  limits.daily_token_budget = settings.llm_daily_token_budget;
   Result<std::unique_ptr<ClientLimits>> opened_limits = ClientLimits::Open(layout.limits_path, limits);
   if (opened_limits.ok()) app.limits = std::move(opened_limits.value());
   else LogError("limits_unavailable", {{"reason", opened_limits.status().message()}});
-  Result<IntentClassifier> intents = IntentClassifier::Load(config.Str("INTENTS_FILE"));
+  Result<IntentClassifier> intents = IntentClassifier::Load(settings.intents_file);
   if (intents.ok()) app.intents = std::make_unique<IntentClassifier>(std::move(intents.value()));
   else LogError("intents_unavailable", {{"reason", intents.status().message()}});
 }
@@ -73,20 +73,20 @@ Status OpenState(App& app) {
 }
 
 Status OpenLlm(App& app) {
-  const Config& config = app.config;
-  Result<std::string> prompt = LoadSystemPrompt(config.Str("PROMPT_FILE"));
+  const Settings& settings = app.settings;
+  Result<std::string> prompt = LoadSystemPrompt(settings.prompt_file);
   if (!prompt.ok()) return prompt.status();
   app.system_prompt = std::move(prompt.value());
   app.prompt_version = PromptVersion(app.system_prompt);
 
   LlmClientOptions options;
-  options.base_url = config.Str("LLM_BASE_URL");
-  options.api_key = config.Str("OPENAI_API_KEY");
-  options.model = config.Str("LLM_MODEL");
-  options.retries = static_cast<int>(config.Int("LLM_RETRIES"));
+  options.base_url = settings.llm_base_url;
+  options.api_key = settings.openai_api_key;
+  options.model = settings.llm_model;
+  options.retries = static_cast<int>(settings.llm_retries);
   app.llm = std::make_unique<LlmClient>(options);
 
-  const StateLayout layout = StateLayoutOf(config);
+  const StateLayout layout = StateLayoutOf(app.config);
   const CircuitBreakerOptions& breaker = layout.breaker;
   // Shared by every worker process through a mapped file; a process that
   // cannot map it still works with a breaker of its own.

@@ -24,86 +24,86 @@ namespace {
 
 const std::vector<ConfigVar> kConfigVars = {
     // Network and layout (read by scripts/start and nginx's template too).
-    {"PORT", VarKind::kInt, "8080", 1, 65535, "", "plain HTTP port nginx listens on"},
-    {"TLS_PORT", VarKind::kInt, "8443", 1, 65535, "", "HTTPS port nginx listens on"},
-    {"LISTEN_ADDR", VarKind::kString, "0.0.0.0", 0, 0, "", "address nginx binds (127.0.0.1 for local only)"},
-    {"TLS_CERT", VarKind::kString, "", 0, 0, "", "PEM certificate; empty: a self-signed pair is made in DATA_DIR/tls"},
-    {"TLS_KEY", VarKind::kString, "", 0, 0, "", "PEM private key for TLS_CERT"},
-    {"DATA_DIR", VarKind::kString, ".data", 0, 0, "", "LMDB environment, index, TLS pair"},
-    {"LOG_DIR", VarKind::kString, ".logs", 0, 0, "", "supervisord, nginx and worker logs"},
-    {"RUN_DIR", VarKind::kString, ".run", 0, 0, "", "sockets, pid files, rendered nginx config"},
-    {"STATE_RETRY_S", VarKind::kInt, "10", 1, 3600, "", "a worker that could not open DATA_DIR or its session store answers /ready 503 with the reason this long, then exits for supervisord to start one that retries"},
+    {"PORT", VarKind::kInt, "8080", 1, 65535, "", "plain HTTP port nginx listens on", &Settings::port},
+    {"TLS_PORT", VarKind::kInt, "8443", 1, 65535, "", "HTTPS port nginx listens on", &Settings::tls_port},
+    {"LISTEN_ADDR", VarKind::kString, "0.0.0.0", 0, 0, "", "address nginx binds (127.0.0.1 for local only)", &Settings::listen_addr},
+    {"TLS_CERT", VarKind::kString, "", 0, 0, "", "PEM certificate; empty: a self-signed pair is made in DATA_DIR/tls", &Settings::tls_cert},
+    {"TLS_KEY", VarKind::kString, "", 0, 0, "", "PEM private key for TLS_CERT", &Settings::tls_key},
+    {"DATA_DIR", VarKind::kString, ".data", 0, 0, "", "LMDB environment, index, TLS pair", &Settings::data_dir},
+    {"LOG_DIR", VarKind::kString, ".logs", 0, 0, "", "supervisord, nginx and worker logs", &Settings::log_dir},
+    {"RUN_DIR", VarKind::kString, ".run", 0, 0, "", "sockets, pid files, rendered nginx config", &Settings::run_dir},
+    {"STATE_RETRY_S", VarKind::kInt, "10", 1, 3600, "", "a worker that could not open DATA_DIR or its session store answers /ready 503 with the reason this long, then exits for supervisord to start one that retries", &Settings::state_retry_s},
     // Knowledge base.
-    {"KB_DIR", VarKind::kString, "kb", 0, 0, "", "knowledge base folder scripts/start ingests when there is no index"},
-    {"INDEX_DIR", VarKind::kString, "", 0, 0, "", "index directory written by folio-ingest; empty: $DATA_DIR/index"},
-    {"INDEX_POLL_MS", VarKind::kInt, "1000", 100, 600000, "", "how often workers look for a new index (hot swap)"},
-    {"MAX_RETRIEVAL_DOCS", VarKind::kInt, "3", 1, 20, "", "retrieved chunks given to the LLM per question"},
+    {"KB_DIR", VarKind::kString, "kb", 0, 0, "", "knowledge base folder scripts/start ingests when there is no index", &Settings::kb_dir},
+    {"INDEX_DIR", VarKind::kString, "", 0, 0, "", "index directory written by folio-ingest; empty: $DATA_DIR/index", &Settings::index_dir},
+    {"INDEX_POLL_MS", VarKind::kInt, "1000", 100, 600000, "", "how often workers look for a new index (hot swap)", &Settings::index_poll_ms},
+    {"MAX_RETRIEVAL_DOCS", VarKind::kInt, "3", 1, 20, "", "retrieved chunks given to the LLM per question", &Settings::max_retrieval_docs},
     // Shared state (LMDB under DATA_DIR).
-    {"LMDB_MAP_MB", VarKind::kInt, "256", 8, 65536, "", "size limit of the sessions LMDB environment ($DATA_DIR/lmdb); near it, the least recently used sessions are evicted"},
-    {"SESSION_TTL_S", VarKind::kInt, "86400", 60, 31536000, "", "a session idle this long expires"},
-    {"MAX_HISTORY_MESSAGES", VarKind::kInt, "5", 0, 100, "", "the prompt window: the last messages of a session offered to the LLM"},
-    {"SESSION_MAX_MESSAGES", VarKind::kInt, "100", 2, 10000, "", "messages of a session kept: the transcript GET /api/sessions/{id} returns (oldest dropped first)"},
-    {"SESSION_MAX_KB", VarKind::kInt, "64", 4, 4096, "", "bytes a session may hold (its oldest messages are dropped to fit): bounds what one client can store"},
-    {"SESSION_SWEEP_S", VarKind::kInt, "300", 5, 86400, "", "how often a worker deletes expired sessions"},
+    {"LMDB_MAP_MB", VarKind::kInt, "256", 8, 65536, "", "size limit of the sessions LMDB environment ($DATA_DIR/lmdb); near it, the least recently used sessions are evicted", &Settings::lmdb_map_mb},
+    {"SESSION_TTL_S", VarKind::kInt, "86400", 60, 31536000, "", "a session idle this long expires", &Settings::session_ttl_s},
+    {"MAX_HISTORY_MESSAGES", VarKind::kInt, "5", 0, 100, "", "the prompt window: the last messages of a session offered to the LLM", &Settings::max_history_messages},
+    {"SESSION_MAX_MESSAGES", VarKind::kInt, "100", 2, 10000, "", "messages of a session kept: the transcript GET /api/sessions/{id} returns (oldest dropped first)", &Settings::session_max_messages},
+    {"SESSION_MAX_KB", VarKind::kInt, "64", 4, 4096, "", "bytes a session may hold (its oldest messages are dropped to fit): bounds what one client can store", &Settings::session_max_kb},
+    {"SESSION_SWEEP_S", VarKind::kInt, "300", 5, 86400, "", "how often a worker deletes expired sessions", &Settings::session_sweep_s},
     // Response cache ($DATA_DIR/cache, no fsync: rebuildable), coalescing, limits.
-    {"CACHE_TTL_S", VarKind::kInt, "1800", 0, 31536000, "", "a cached answer expires this long after it was stored; 0: no cache"},
-    {"CACHE_MAX_ENTRIES", VarKind::kInt, "10000", 1, 10000000, "", "cached answers kept (least recently used evicted)"},
-    {"CACHE_MAX_MB", VarKind::kInt, "32", 1, 65536, "", "bytes of cached answers kept (least recently used evicted)"},
-    {"INTENTS_FILE", VarKind::kString, "", 0, 0, "", "intent rules and canned replies (JSON); empty: config/intents.json built in"},
-    {"CLIENT_RPM", VarKind::kInt, "100", 0, 10000000, "", "requests per minute per client (API key, else IP); 0: unlimited"},
-    {"CLIENT_EXPENSIVE_RPM", VarKind::kInt, "20", 0, 10000000, "", "LLM-calling requests per minute per client (cache hits are free)"},
-    {"CLIENT_SESSIONS_PER_MIN", VarKind::kInt, "10", 0, 10000000, "", "new sessions per minute per client (chats without a session_id); 0: unlimited"},
-    {"CLIENT_MAX_CONCURRENT", VarKind::kInt, "5", 0, 15, "", "concurrent requests per client per worker process; 0: unlimited"},
-    {"MAX_CONCURRENT_LLM", VarKind::kInt, "32", 1, 256, "", "upstream LLM calls in flight across all workers; beyond: 503 + Retry-After"},
+    {"CACHE_TTL_S", VarKind::kInt, "1800", 0, 31536000, "", "a cached answer expires this long after it was stored; 0: no cache", &Settings::cache_ttl_s},
+    {"CACHE_MAX_ENTRIES", VarKind::kInt, "10000", 1, 10000000, "", "cached answers kept (least recently used evicted)", &Settings::cache_max_entries},
+    {"CACHE_MAX_MB", VarKind::kInt, "32", 1, 65536, "", "bytes of cached answers kept (least recently used evicted)", &Settings::cache_max_mb},
+    {"INTENTS_FILE", VarKind::kString, "", 0, 0, "", "intent rules and canned replies (JSON); empty: config/intents.json built in", &Settings::intents_file},
+    {"CLIENT_RPM", VarKind::kInt, "100", 0, 10000000, "", "requests per minute per client (API key, else IP); 0: unlimited", &Settings::client_rpm},
+    {"CLIENT_EXPENSIVE_RPM", VarKind::kInt, "20", 0, 10000000, "", "LLM-calling requests per minute per client (cache hits are free)", &Settings::client_expensive_rpm},
+    {"CLIENT_SESSIONS_PER_MIN", VarKind::kInt, "10", 0, 10000000, "", "new sessions per minute per client (chats without a session_id); 0: unlimited", &Settings::client_sessions_per_min},
+    {"CLIENT_MAX_CONCURRENT", VarKind::kInt, "5", 0, 15, "", "concurrent requests per client per worker process; 0: unlimited", &Settings::client_max_concurrent},
+    {"MAX_CONCURRENT_LLM", VarKind::kInt, "32", 1, 256, "", "upstream LLM calls in flight across all workers; beyond: 503 + Retry-After", &Settings::max_concurrent_llm},
     // Process model.
-    {"WORKERS", VarKind::kInt, "2", 1, 64, "", "FastCGI worker processes"},
-    {"WORKER_THREADS", VarKind::kInt, "4", 1, 256, "", "accept threads per worker process"},
-    {"CHAT_THREADS", VarKind::kInt, "16", 1, 1024, "", "threads per worker process for requests that wait on the LLM"},
-    {"CHAT_QUEUE", VarKind::kInt, "32", 0, 100000, "", "requests per worker process that may wait for a chat thread before 503"},
-    {"NGINX_WORKERS", VarKind::kInt, "1", 1, 64, "", "nginx worker processes"},
-    {"DRAIN_TIMEOUT_S", VarKind::kInt, "10", 1, 300, "", "seconds in-flight requests get to finish on SIGTERM"},
-    {"REQUEST_TIMEOUT_S", VarKind::kInt, "30", 1, 600, "", "whole-request deadline, counted from arrival"},
+    {"WORKERS", VarKind::kInt, "2", 1, 64, "", "FastCGI worker processes", &Settings::workers},
+    {"WORKER_THREADS", VarKind::kInt, "4", 1, 256, "", "accept threads per worker process", &Settings::worker_threads},
+    {"CHAT_THREADS", VarKind::kInt, "16", 1, 1024, "", "threads per worker process for requests that wait on the LLM", &Settings::chat_threads},
+    {"CHAT_QUEUE", VarKind::kInt, "32", 0, 100000, "", "requests per worker process that may wait for a chat thread before 503", &Settings::chat_queue},
+    {"NGINX_WORKERS", VarKind::kInt, "1", 1, 64, "", "nginx worker processes", &Settings::nginx_workers},
+    {"DRAIN_TIMEOUT_S", VarKind::kInt, "10", 1, 300, "", "seconds in-flight requests get to finish on SIGTERM", &Settings::drain_timeout_s},
+    {"REQUEST_TIMEOUT_S", VarKind::kInt, "30", 1, 600, "", "whole-request deadline, counted from arrival", &Settings::request_timeout_s},
     // nginx limits.
-    {"RATE_LIMIT_RPS", VarKind::kInt, "10", 1, 1000000, "", "per-client requests/s on /api/ and /v1/ (nginx limit_req; a client is an address, an IPv6 /64)"},
-    {"RATE_LIMIT_BURST", VarKind::kInt, "20", 1, 1000000, "", "per-client burst above RATE_LIMIT_RPS"},
-    {"CONN_LIMIT_PER_IP", VarKind::kInt, "32", 1, 65535, "", "requests in progress at once per client address (IPv6: per /64), on every path (nginx limit_conn)"},
-    {"PROBE_RATE_LIMIT_RPS", VarKind::kInt, "20", 1, 1000000, "", "per-client requests/s on /ping and /ready (generous: health checks and crons send a few a minute)"},
-    {"PROBE_RATE_LIMIT_BURST", VarKind::kInt, "100", 1, 1000000, "", "per-client burst above PROBE_RATE_LIMIT_RPS"},
-    {"NGINX_CONNECTIONS", VarKind::kInt, "8192", 256, 1000000, "", "connections per nginx worker (≈ 1 KB each when idle); the open-file limit is raised to match, within the hard limit"},
-    {"TRUSTED_PROXIES", VarKind::kString, "", 0, 0, "", "comma-separated CIDRs of the proxies in front of nginx (a platform's edge, a load balancer) whose X-Forwarded-For names the client; empty: trust no one, the header changes nothing"},
+    {"RATE_LIMIT_RPS", VarKind::kInt, "10", 1, 1000000, "", "per-client requests/s on /api/ and /v1/ (nginx limit_req; a client is an address, an IPv6 /64)", &Settings::rate_limit_rps},
+    {"RATE_LIMIT_BURST", VarKind::kInt, "20", 1, 1000000, "", "per-client burst above RATE_LIMIT_RPS", &Settings::rate_limit_burst},
+    {"CONN_LIMIT_PER_IP", VarKind::kInt, "32", 1, 65535, "", "requests in progress at once per client address (IPv6: per /64), on every path (nginx limit_conn)", &Settings::conn_limit_per_ip},
+    {"PROBE_RATE_LIMIT_RPS", VarKind::kInt, "20", 1, 1000000, "", "per-client requests/s on /ping and /ready (generous: health checks and crons send a few a minute)", &Settings::probe_rate_limit_rps},
+    {"PROBE_RATE_LIMIT_BURST", VarKind::kInt, "100", 1, 1000000, "", "per-client burst above PROBE_RATE_LIMIT_RPS", &Settings::probe_rate_limit_burst},
+    {"NGINX_CONNECTIONS", VarKind::kInt, "8192", 256, 1000000, "", "connections per nginx worker (≈ 1 KB each when idle); the open-file limit is raised to match, within the hard limit", &Settings::nginx_connections},
+    {"TRUSTED_PROXIES", VarKind::kString, "", 0, 0, "", "comma-separated CIDRs of the proxies in front of nginx (a platform's edge, a load balancer) whose X-Forwarded-For names the client; empty: trust no one, the header changes nothing", &Settings::trusted_proxies},
     // Access (worker/access.h): API keys, operator endpoints, browsers.
-    {"API_KEYS_FILE", VarKind::kString, "", 0, 0, "", "hashes of the keys allowed to call /api/* and /v1/*, one `sha256:<hex> [operator]` a line (`folio-worker --hash-key` makes one); reloaded when it changes; empty: no key needed"},
-    {"OPERATOR_ACCESS", VarKind::kEnum, "auto", 0, 0, "auto|open|loopback|operator", "who may read /metrics, /api/cache/stats, /api/health/scaling, /api/health's details and /ready's reason (others get the status only): auto = operator when API_KEYS_FILE is set, else loopback (behind a proxy on the same host, loopback is every visitor: use operator); /ping and /ready stay open"},
-    {"CORS_ORIGINS", VarKind::kString, "", 0, 0, "", "browser origins allowed to call the API, comma-separated `https://host[:port]`; empty: no CORS headers"},
+    {"API_KEYS_FILE", VarKind::kString, "", 0, 0, "", "hashes of the keys allowed to call /api/* and /v1/*, one `sha256:<hex> [operator]` a line (`folio-worker --hash-key` makes one); reloaded when it changes; empty: no key needed", &Settings::api_keys_file},
+    {"OPERATOR_ACCESS", VarKind::kEnum, "auto", 0, 0, "auto|open|loopback|operator", "who may read /metrics, /api/cache/stats, /api/health/scaling, /api/health's details and /ready's reason (others get the status only): auto = operator when API_KEYS_FILE is set, else loopback (behind a proxy on the same host, loopback is every visitor: use operator); /ping and /ready stay open", &Settings::operator_access},
+    {"CORS_ORIGINS", VarKind::kString, "", 0, 0, "", "browser origins allowed to call the API, comma-separated `https://host[:port]`; empty: no CORS headers", &Settings::cors_origins},
     // The chat page and the widget (web/, served by nginx).
-    {"SITE_FILE", VarKind::kString, "config/site.json", 0, 0, "", "the page's and widget's settings: assistant name, greeting, suggested questions, accent colour, privacy note (JSON; docs/OPERATIONS.md); relative paths from the folio directory; read at start"},
+    {"SITE_FILE", VarKind::kString, "config/site.json", 0, 0, "", "the page's and widget's settings: assistant name, greeting, suggested questions, accent colour, privacy note (JSON; docs/OPERATIONS.md); relative paths from the folio directory; read at start", &Settings::site_file},
     // Health.
-    {"MEMORY_LIMIT_MB", VarKind::kInt, "512", 32, 1048576, "", "instance memory the health check compares against"},
-    {"MEMORY_WARN_PERCENT", VarKind::kInt, "80", 10, 100, "", "health turns degraded above this share of MEMORY_LIMIT_MB"},
-    {"SCALE_AVG_RESPONSE_S", VarKind::kInt, "8", 0, 3600, "", "scaling advice: average response time (5 min) that triggers"},
-    {"SCALE_CONCURRENCY", VarKind::kInt, "10", 0, 100000, "", "scaling advice: concurrent requests that trigger"},
-    {"SCALE_MEMORY_MB", VarKind::kInt, "400", 0, 1048576, "", "scaling advice: memory in use that triggers"},
-    {"SCALE_ERROR_RATE_PCT", VarKind::kInt, "5", 0, 100, "", "scaling advice: 5xx share (5 min) that triggers"},
+    {"MEMORY_LIMIT_MB", VarKind::kInt, "512", 32, 1048576, "", "instance memory the health check compares against", &Settings::memory_limit_mb},
+    {"MEMORY_WARN_PERCENT", VarKind::kInt, "80", 10, 100, "", "health turns degraded above this share of MEMORY_LIMIT_MB", &Settings::memory_warn_percent},
+    {"SCALE_AVG_RESPONSE_S", VarKind::kInt, "8", 0, 3600, "", "scaling advice: average response time (5 min) that triggers", &Settings::scale_avg_response_s},
+    {"SCALE_CONCURRENCY", VarKind::kInt, "10", 0, 100000, "", "scaling advice: concurrent requests that trigger", &Settings::scale_concurrency},
+    {"SCALE_MEMORY_MB", VarKind::kInt, "400", 0, 1048576, "", "scaling advice: memory in use that triggers", &Settings::scale_memory_mb},
+    {"SCALE_ERROR_RATE_PCT", VarKind::kInt, "5", 0, 100, "", "scaling advice: 5xx share (5 min) that triggers", &Settings::scale_error_rate_pct},
     // Logs.
-    {"LOG_LEVEL", VarKind::kEnum, "info", 0, 0, "trace|debug|info|warn|error", "worker log level"},
+    {"LOG_LEVEL", VarKind::kEnum, "info", 0, 0, "trace|debug|info|warn|error", "worker log level", &Settings::log_level},
     // The LLM: any OpenAI-compatible chat-completions API.
-    {"OPENAI_API_KEY", VarKind::kSecret, "", 0, 0, "", "key for the OpenAI-compatible API; empty: degraded answers from the KB"},
-    {"LLM_BASE_URL", VarKind::kString, "https://api.openai.com/v1", 0, 0, "", "OpenAI-compatible API base, up to /v1"},
-    {"LLM_MODEL", VarKind::kString, "gpt-4o-mini", 0, 0, "", "chat model name sent upstream"},
-    {"LLM_RETRIES", VarKind::kInt, "2", 0, 10, "", "extra attempts on connection errors, timeouts, 429 and 5xx"},
-    {"LLM_DAILY_TOKEN_BUDGET", VarKind::kInt, "0", 0, 1000000000000, "", "LLM tokens (prompt + completion, as the provider counts them) all workers may spend per UTC day; once spent, answers come from the knowledge base, marked degraded, until midnight; 0: no budget"},
-    {"LLM_REQUIRED", VarKind::kBool, "false", 0, 0, "", "true: a missing OPENAI_API_KEY stops start-up"},
-    {"BREAKER_THRESHOLD", VarKind::kInt, "5", 1, 1000, "", "consecutive upstream failures that open the circuit breaker"},
-    {"BREAKER_COOLDOWN_S", VarKind::kInt, "30", 1, 3600, "", "seconds the breaker stays open before one trial call"},
-    {"EMBEDDING_BASE_URL", VarKind::kString, "", 0, 0, "", "embeddings API for --embedder openai; empty: LLM_BASE_URL"},
-    {"EMBEDDING_MODEL", VarKind::kString, "text-embedding-3-small", 0, 0, "", "embedding model for --embedder openai"},
-    {"LLM_PRICE_PROMPT_UDOLLARS_PER_MTOK", VarKind::kInt, "150000", 0, 1000000000, "", "price of a million prompt tokens, micro-dollars (for the cost metric)"},
-    {"LLM_PRICE_COMPLETION_UDOLLARS_PER_MTOK", VarKind::kInt, "600000", 0, 1000000000, "", "price of a million completion tokens, micro-dollars"},
+    {"OPENAI_API_KEY", VarKind::kSecret, "", 0, 0, "", "key for the OpenAI-compatible API; empty: degraded answers from the KB", &Settings::openai_api_key},
+    {"LLM_BASE_URL", VarKind::kString, "https://api.openai.com/v1", 0, 0, "", "OpenAI-compatible API base, up to /v1", &Settings::llm_base_url},
+    {"LLM_MODEL", VarKind::kString, "gpt-4o-mini", 0, 0, "", "chat model name sent upstream", &Settings::llm_model},
+    {"LLM_RETRIES", VarKind::kInt, "2", 0, 10, "", "extra attempts on connection errors, timeouts, 429 and 5xx", &Settings::llm_retries},
+    {"LLM_DAILY_TOKEN_BUDGET", VarKind::kInt, "0", 0, 1000000000000, "", "LLM tokens (prompt + completion, as the provider counts them) all workers may spend per UTC day; once spent, answers come from the knowledge base, marked degraded, until midnight; 0: no budget", &Settings::llm_daily_token_budget},
+    {"LLM_REQUIRED", VarKind::kBool, "false", 0, 0, "", "true: a missing OPENAI_API_KEY stops start-up", &Settings::llm_required},
+    {"BREAKER_THRESHOLD", VarKind::kInt, "5", 1, 1000, "", "consecutive upstream failures that open the circuit breaker", &Settings::breaker_threshold},
+    {"BREAKER_COOLDOWN_S", VarKind::kInt, "30", 1, 3600, "", "seconds the breaker stays open before one trial call", &Settings::breaker_cooldown_s},
+    {"EMBEDDING_BASE_URL", VarKind::kString, "", 0, 0, "", "embeddings API for --embedder openai; empty: LLM_BASE_URL", &Settings::embedding_base_url},
+    {"EMBEDDING_MODEL", VarKind::kString, "text-embedding-3-small", 0, 0, "", "embedding model for --embedder openai", &Settings::embedding_model},
+    {"LLM_PRICE_PROMPT_UDOLLARS_PER_MTOK", VarKind::kInt, "150000", 0, 1000000000, "", "price of a million prompt tokens, micro-dollars (for the cost metric)", &Settings::llm_price_prompt_udollars_per_mtok},
+    {"LLM_PRICE_COMPLETION_UDOLLARS_PER_MTOK", VarKind::kInt, "600000", 0, 1000000000, "", "price of a million completion tokens, micro-dollars", &Settings::llm_price_completion_udollars_per_mtok},
     // The prompt and its budgets (tokens, estimated: shared/token_estimate.h).
-    {"PROMPT_FILE", VarKind::kString, "", 0, 0, "", "system prompt file; empty: the built-in prompt"},
-    {"MAX_TOKENS_CONTEXT", VarKind::kInt, "2000", 50, 100000, "", "budget for retrieved passages in the prompt"},
-    {"MAX_TOKENS_HISTORY", VarKind::kInt, "500", 0, 100000, "", "budget for earlier turns in the prompt"},
-    {"MAX_TOKENS_RESPONSE", VarKind::kInt, "600", 16, 32000, "", "max_tokens asked of the LLM"},
+    {"PROMPT_FILE", VarKind::kString, "", 0, 0, "", "system prompt file; empty: the built-in prompt", &Settings::prompt_file},
+    {"MAX_TOKENS_CONTEXT", VarKind::kInt, "2000", 50, 100000, "", "budget for retrieved passages in the prompt", &Settings::max_tokens_context},
+    {"MAX_TOKENS_HISTORY", VarKind::kInt, "500", 0, 100000, "", "budget for earlier turns in the prompt", &Settings::max_tokens_history},
+    {"MAX_TOKENS_RESPONSE", VarKind::kInt, "600", 16, 32000, "", "max_tokens asked of the LLM", &Settings::max_tokens_response},
 };
 
 bool ParseLong(const std::string& s, long* out) {
@@ -144,25 +144,41 @@ const ConfigVar* Find(const std::string& name) {
   return nullptr;
 }
 
+// Stores a value that passed validation in the field its row names. (A
+// value that failed leaves the field's zero: Load() returns no Config then.)
+void Assign(const ConfigVar& var, const std::string& value, Settings* settings) {
+  if (auto* field = std::get_if<long Settings::*>(&var.field)) {
+    long n = 0;
+    ParseLong(value, &n);
+    settings->*(*field) = n;
+  } else if (auto* field = std::get_if<bool Settings::*>(&var.field)) {
+    bool b = false;
+    ParseBool(value, &b);
+    settings->*(*field) = b;
+  } else if (auto* field = std::get_if<std::string Settings::*>(&var.field)) {
+    settings->*(*field) = value;
+  }
+}
+
 // API_KEYS_FILE must load now (a start-up refused beats a worker that
 // turns every client away), OPERATOR_ACCESS=operator needs an operator key,
 // and every CORS origin must be one a browser could send.
-void CheckAccessSettings(const Config& config, std::vector<std::string>* problems) {
-  const std::string& keys_file = config.Str("API_KEYS_FILE");
+void CheckAccessSettings(const Settings& settings, std::vector<std::string>* problems) {
+  const std::string& keys_file = settings.api_keys_file;
   size_t operators = 0;
   if (!keys_file.empty()) {
     Result<std::vector<ApiKeyEntry>> keys = ReadApiKeysFile(keys_file);
     if (!keys.ok()) problems->push_back("API_KEYS_FILE: " + keys.status().message());
     else
       for (const ApiKeyEntry& e : *keys) operators += e.role == KeyRole::kOperator;
-    if (keys.ok() && operators == 0 && config.Str("OPERATOR_ACCESS") == "operator")
+    if (keys.ok() && operators == 0 && settings.operator_access == "operator")
       problems->push_back("OPERATOR_ACCESS: \"operator\" needs a key marked operator in API_KEYS_FILE " + keys_file);
-  } else if (config.Str("OPERATOR_ACCESS") == "operator") {
+  } else if (settings.operator_access == "operator") {
     problems->push_back("OPERATOR_ACCESS: \"operator\" needs API_KEYS_FILE with a key marked operator");
   }
-  Result<CorsPolicy> cors = CorsPolicy::Parse(config.Str("CORS_ORIGINS"));
+  Result<CorsPolicy> cors = CorsPolicy::Parse(settings.cors_origins);
   if (!cors.ok()) problems->push_back("CORS_ORIGINS: " + cors.status().message());
-  Result<std::vector<std::string>> proxies = ParseCidrList(config.Str("TRUSTED_PROXIES"));
+  Result<std::vector<std::string>> proxies = ParseCidrList(settings.trusted_proxies);
   if (!proxies.ok()) problems->push_back("TRUSTED_PROXIES: " + proxies.status().message());
 }
 
@@ -202,34 +218,21 @@ Result<Config> Config::Load(std::vector<std::string>* problems, const EnvFn& get
         break;
     }
     config.values_[var.name] = value;
+    Assign(var, value, &config.settings_);
   }
   // Cross-field rules.
-  if (config.Bool("LLM_REQUIRED") && config.Str("OPENAI_API_KEY").empty())
+  if (config.settings_.llm_required && config.settings_.openai_api_key.empty())
     problems->push_back("OPENAI_API_KEY: required because LLM_REQUIRED=true, got nothing");
-  CheckAccessSettings(config, problems);
+  CheckAccessSettings(config.settings_, problems);
   if (problems->size() != before)
     return InvalidArgument("invalid_config", std::to_string(problems->size() - before) + " invalid setting(s)");
   return config;
 }
 
-long Config::Int(const std::string& name) const {
-  long n = 0;
-  auto it = values_.find(name);
-  if (it != values_.end()) ParseLong(it->second, &n);
-  return n;
-}
-
-const std::string& Config::Str(const std::string& name) const {
-  static const std::string kEmpty;
-  auto it = values_.find(name);
-  return it == values_.end() ? kEmpty : it->second;
-}
-
-bool Config::Bool(const std::string& name) const {
-  bool b = false;
-  auto it = values_.find(name);
-  if (it != values_.end()) ParseBool(it->second, &b);
-  return b;
+std::string Config::Text(const ConfigVar& var) const {
+  if (auto* field = std::get_if<long Settings::*>(&var.field)) return std::to_string(settings_.*(*field));
+  if (auto* field = std::get_if<bool Settings::*>(&var.field)) return settings_.*(*field) ? "true" : "false";
+  return settings_.*std::get<std::string Settings::*>(var.field);
 }
 
 std::map<std::string, std::string> Config::Masked() const {

@@ -41,8 +41,8 @@ void CountUpstream(App& app, const Result<LlmResult>& llm, std::chrono::steady_c
   m.ObserveUpstream(std::chrono::duration<double>(took).count());
   m.Add(Counter::kPromptTokens, llm->prompt_tokens);
   m.Add(Counter::kCompletionTokens, llm->completion_tokens);
-  int64_t cost = (int64_t{llm->prompt_tokens} * app.config.Int("LLM_PRICE_PROMPT_UDOLLARS_PER_MTOK") +
-                  int64_t{llm->completion_tokens} * app.config.Int("LLM_PRICE_COMPLETION_UDOLLARS_PER_MTOK")) /
+  int64_t cost = (int64_t{llm->prompt_tokens} * app.settings.llm_price_prompt_udollars_per_mtok +
+                  int64_t{llm->completion_tokens} * app.settings.llm_price_completion_udollars_per_mtok) /
                  1000000;
   m.Add(Counter::kCostMicroDollars, cost);
 }
@@ -50,7 +50,7 @@ void CountUpstream(App& app, const Result<LlmResult>& llm, std::chrono::steady_c
 }  // namespace
 
 Deadline RequestDeadline(const App& app, SteadyTime received_at) {
-  return Deadline(received_at + std::chrono::seconds(app.config.Int("REQUEST_TIMEOUT_S")));
+  return Deadline(received_at + std::chrono::seconds(app.settings.request_timeout_s));
 }
 
 Result<std::vector<SearchHit>> SearchIndex(const ServingIndex::Current& kb, std::string_view query, size_t k) {
@@ -68,7 +68,7 @@ std::vector<Passage> Retrieve(App& app, std::string_view question) {
   ServingIndex::Current kb = app.index.Get();
   if (!kb.index) return {};
   Result<std::vector<SearchHit>> hits =
-      SearchIndex(kb, question, static_cast<size_t>(app.config.Int("MAX_RETRIEVAL_DOCS")));
+      SearchIndex(kb, question, static_cast<size_t>(app.settings.max_retrieval_docs));
   if (!hits.ok()) return {};
   return kb.index->PassagesFor(*hits, kRelatedSections);
 }
@@ -80,10 +80,10 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   Deadline deadline = RequestDeadline(app, input.received_at);
 
   PromptBudgets budgets;
-  budgets.context_tokens = static_cast<size_t>(app.config.Int("MAX_TOKENS_CONTEXT"));
-  budgets.history_tokens = static_cast<size_t>(app.config.Int("MAX_TOKENS_HISTORY"));
-  budgets.response_tokens = static_cast<size_t>(app.config.Int("MAX_TOKENS_RESPONSE"));
-  budgets.max_passages = static_cast<size_t>(app.config.Int("MAX_RETRIEVAL_DOCS"));
+  budgets.context_tokens = static_cast<size_t>(app.settings.max_tokens_context);
+  budgets.history_tokens = static_cast<size_t>(app.settings.max_tokens_history);
+  budgets.response_tokens = static_cast<size_t>(app.settings.max_tokens_response);
+  budgets.max_passages = static_cast<size_t>(app.settings.max_retrieval_docs);
   Prompt prompt = BuildPrompt(app.system_prompt, out.sources, input.history, input.message, budgets);
 
   auto call_start = std::chrono::steady_clock::now();
@@ -110,7 +110,7 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   }
   const Status& why = llm.ok() ? Status(Code::kUnavailable, "upstream_empty", "the LLM answered nothing") : llm.status();
   if (why.code() == Code::kDeadlineExceeded)
-    return DeadlineExceeded("timeout", "The answer took longer than " + std::to_string(app.config.Int("REQUEST_TIMEOUT_S")) + " s.");
+    return DeadlineExceeded("timeout", "The answer took longer than " + std::to_string(app.settings.request_timeout_s) + " s.");
   if (why.error() == "cancelled") return why;
   if (delivered && client_streaming)  // part of an LLM answer reached the client: no fallback after it
     return Unavailable("upstream_stream_broken", "The AI service stopped in the middle of the answer.");

@@ -118,7 +118,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     }
   }
   Deadline deadline = RequestDeadline(app, input.received_at);
-  const int64_t lease_ms = app.config.Int("REQUEST_TIMEOUT_S") * 1000;
+  const int64_t lease_ms = app.settings.request_timeout_s * 1000;
   std::string streamed;  // the answer's text already sent to this client
   DeltaFn counted = on_delta ? DeltaFn([&](std::string_view d) { streamed.append(d); return on_delta(d); }) : nullptr;
 

@@ -113,7 +113,7 @@ Result<ChatTurn> PrepareTurn(const Request& request, App& app, int* retry_after_
     Result<Session> session = app.sessions->Get(turn.session_id, UnixNow());
     if (!session.ok()) return session.status();
     // The prompt window: the transcript's last MAX_HISTORY_MESSAGES.
-    const size_t window = static_cast<size_t>(app.config.Int("MAX_HISTORY_MESSAGES"));
+    const size_t window = static_cast<size_t>(app.settings.max_history_messages);
     const size_t first = session->messages.size() > window ? session->messages.size() - window : 0;
     for (size_t i = first; i < session->messages.size(); ++i)
       turn.input.history.push_back({std::string(RoleName(session->messages[i].role)), session->messages[i].content});

@@ -12,9 +12,9 @@ namespace folio {
 
 namespace {
 
-nlohmann::json MemoryCheck(const Config& config) {
-  const int64_t limit_mb = config.Int("MEMORY_LIMIT_MB");
-  const int64_t warn_mb = limit_mb * config.Int("MEMORY_WARN_PERCENT") / 100;
+nlohmann::json MemoryCheck(const Settings& settings) {
+  const int64_t limit_mb = settings.memory_limit_mb;
+  const int64_t warn_mb = limit_mb * settings.memory_warn_percent / 100;
   ProcessMemory self = SelfMemory();
   std::vector<ProcessMemory> pool = PoolMemory();
   int64_t pool_rss_kb = 0, pool_pss_kb = 0;
@@ -160,7 +160,7 @@ Response HandleHealth(const Request& request, App& app) {
                            {"index", IndexCheck(app.index)},
                            {"llm", LlmCheck(app)},
                            {"storage", StorageCheck(app)},
-                           {"memory", MemoryCheck(app.config)},
+                           {"memory", MemoryCheck(app.settings)},
                            {"access", AccessCheck(app.access)}};
   bool warn = false, critical = false;
   for (const auto& [name, check] : checks.items()) {

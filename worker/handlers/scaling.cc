@@ -19,11 +19,11 @@ const char* ProfileFor(double limit_mb) { return limit_mb < 1024 ? "mvp" : limit
 }  // namespace
 
 Response HandleScaling(const Request& request, App& app) {
-  const Config& c = app.config;
+  const Settings& c = app.settings;
   MetricsSnapshot now = app.metrics->Read();
   WindowSummary window = app.metrics->WindowStats(kWindowS);
   int64_t cgroup_limit = CgroupMemoryLimitBytes();
-  double limit_mb = cgroup_limit > 0 ? cgroup_limit / 1048576.0 : static_cast<double>(c.Int("MEMORY_LIMIT_MB"));
+  double limit_mb = cgroup_limit > 0 ? cgroup_limit / 1048576.0 : static_cast<double>(c.memory_limit_mb);
   int64_t cgroup_used = cgroup_limit > 0 ? CgroupMemoryBytes() : -1;
   double used_mb = 0;
   if (cgroup_used > 0) {
@@ -36,13 +36,13 @@ Response HandleScaling(const Request& request, App& app) {
   auto fire = [&](const char* name, double value, double threshold, const char* advice) {
     if (value > threshold) triggers.push_back({{"trigger", name}, {"value", value}, {"threshold", threshold}, {"advice", advice}});
   };
-  fire("avg_response_time_s", window.avg_seconds, static_cast<double>(c.Int("SCALE_AVG_RESPONSE_S")),
+  fire("avg_response_time_s", window.avg_seconds, static_cast<double>(c.scale_avg_response_s),
        "answers are slow: check upstream latency in /metrics; more CHAT_THREADS will not help a slow provider");
-  fire("concurrent_requests", static_cast<double>(now.in_flight), static_cast<double>(c.Int("SCALE_CONCURRENCY")),
+  fire("concurrent_requests", static_cast<double>(now.in_flight), static_cast<double>(c.scale_concurrency),
        "many requests at once: raise WORKERS or CHAT_THREADS if memory allows, or a larger instance");
-  fire("memory_mb", used_mb, static_cast<double>(c.Int("SCALE_MEMORY_MB")),
+  fire("memory_mb", used_mb, static_cast<double>(c.scale_memory_mb),
        "memory is high: lower WORKERS or CACHE_MAX_MB, or move to a larger instance");
-  fire("error_rate_pct", window.error_rate * 100.0, static_cast<double>(c.Int("SCALE_ERROR_RATE_PCT")),
+  fire("error_rate_pct", window.error_rate * 100.0, static_cast<double>(c.scale_error_rate_pct),
        "errors are frequent: read the worker log and the llm check of /api/health");
   std::string recommendation = triggers.empty()         ? "ok: the current instance is enough"
                                : triggers.size() == 1   ? "watch: one trigger fired"

@@ -103,22 +103,22 @@ std::optional<Response> CheckOperator(Request* request, AccessPolicy& policy) {
 
 AccessPolicy AccessPolicy::FromConfig(const Config& config) {
   AccessPolicy policy;
-  const std::string& keys_file = config.Str("API_KEYS_FILE");
+  const std::string& keys_file = config.settings().api_keys_file;
   if (!keys_file.empty()) policy.keys = ApiKeys::Open(keys_file);
   policy.operator_access = OperatorAccessOf(config);
-  Result<CorsPolicy> cors = CorsPolicy::Parse(config.Str("CORS_ORIGINS"));
+  Result<CorsPolicy> cors = CorsPolicy::Parse(config.settings().cors_origins);
   if (cors.ok()) policy.cors = std::move(cors.value());
   return policy;
 }
 
 OperatorAccess OperatorAccessOf(const Config& config) {
-  const std::string& access = config.Str("OPERATOR_ACCESS");
+  const std::string& access = config.settings().operator_access;
   if (access == "open") return OperatorAccess::kOpen;
   if (access == "loopback") return OperatorAccess::kLoopback;
   if (access == "operator") return OperatorAccess::kOperator;
   // "auto": with keys, operators are who hold an operator key; without,
   // the instance itself (an operator's curl, folio-admin).
-  return config.Str("API_KEYS_FILE").empty() ? OperatorAccess::kLoopback : OperatorAccess::kOperator;
+  return config.settings().api_keys_file.empty() ? OperatorAccess::kLoopback : OperatorAccess::kOperator;
 }
 
 AccessPolicy AccessPolicy::Locked() {

@@ -2,7 +2,7 @@
 // it looks at what is due: stale LMDB reader slots and killed workers'
 // in-flight counts (every 5 s), killed workers' tickets and upstream slots
 // (every pass), finished in-flight entries and expired cache entries
-// (every 5 s), session eviction ahead of need (every 2 s), and the sweep of
+// (every 5 s, with this process's cache counts), session eviction ahead of need (every 2 s), and the sweep of
 // expired sessions (every SESSION_SWEEP_S).
 #include "housekeeper.h"
 
@@ -49,6 +49,9 @@ void Housekeeper::Run() {
     if (now >= next_purge) {
       if (app_.inflight) (void)app_.inflight->Purge(Metrics::NowMs());
       if (app_.cache) (void)app_.cache->PurgeExpired(Metrics::NowMs(), 200);
+      // This process's cache counts reach the shared totals even when it
+      // serves nothing more (a busy one folds them in on its next lookup).
+      if (app_.cache) (void)app_.cache->Flush();
       next_purge = now + seconds(5);
     }
     if (now >= next_evict && app_.sessions) {

@@ -17,11 +17,7 @@ MOCK_PID=$!
 wait_http "http://127.0.0.1:$MOCK_PORT/v1/models" 200 10
 
 BODY='{"message":"What is Tollgate and what was her role?"}'
-cat > "$WORK/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-LUA
+post_lua "$WORK/post.lua" "$BODY"
 
 start_stack "$WORK/trivial" FOLIO_WORKER="$FOLIO_BIN/trivial-responder"
 wait_http "http://127.0.0.1:$STACK_PORT/ping" 200 20

@@ -68,6 +68,15 @@ run_wrk() {
   echo "$(printf '%s\n' "${rps[@]}" | median) $(printf '%s\n' "${p50[@]}" | median) $(printf '%s\n' "${p99[@]}" | median)"
 }
 
+# post_lua FILE BODY: a wrk script that POSTs BODY as JSON.
+post_lua() {
+  cat > "$1" <<LUA
+wrk.method = "POST"
+wrk.body = '$2'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+}
+
 machine_line() {
   echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, wrk -t1, median of $BENCH_RUNS × ${BENCH_SECONDS} s"
 }

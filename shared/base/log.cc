@@ -85,4 +85,24 @@ std::string Excerpt(std::string_view s, size_t max_bytes) {
   return std::string(s.substr(0, cut)) + "\xE2\x80\xA6";
 }
 
+void LogMembers(LogLevel level, std::string_view members) {
+  auto& logger = Logger();
+  if (logger->should_log(ToSpd(level))) logger->log(ToSpd(level), members);
+}
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  // Plain ASCII without quotes, backslashes or control characters, the usual
+  // case (ids, methods, paths), is copied as is; anything else goes through
+  // nlohmann::json, which escapes and repairs it exactly as Log() does.
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
+      out->append(nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      return;
+    }
+  }
+  out->push_back('"');
+  out->append(s);
+  out->push_back('"');
+}
+
 }  // namespace folio

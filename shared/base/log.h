@@ -22,6 +22,16 @@ bool LogEnabled(LogLevel level);
 // Writes {"ts":...,"level":...,"pid":...,"event":event, ...fields}.
 void Log(LogLevel level, std::string_view event, const nlohmann::json& fields = nlohmann::json::object());
 
+// The hot path's form of Log(): `members` is the rest of the object, already
+// rendered ("\"event\":\"request\",\"status\":200"), written as given.
+// REQUIRES: `members` is valid JSON members text (build strings with
+// AppendJsonString).
+void LogMembers(LogLevel level, std::string_view members);
+
+// Appends `s` to `out` as a JSON string, quotes included: what Log() would
+// write for it (control characters escaped, invalid UTF-8 replaced by U+FFFD).
+void AppendJsonString(std::string* out, std::string_view s);
+
 inline void LogInfo(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) { Log(LogLevel::kInfo, e, f); }
 inline void LogWarn(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) { Log(LogLevel::kWarn, e, f); }
 inline void LogError(std::string_view e, const nlohmann::json& f = nlohmann::json::object()) { Log(LogLevel::kError, e, f); }

@@ -26,12 +26,26 @@ void LogRequest(const Request& req, const Response& resp, bool written) {
                                                                 : LogLevel::kInfo;
   if (!LogEnabled(level)) return;
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.received_at).count();
-  nlohmann::json fields = {{"request_id", req.request_id}, {"method", Excerpt(req.method, 16)},
-                           {"path", LoggedPath(req.path)}, {"status", resp.status},
-                           {"duration_ms", ms}};
-  if (!req.key_tag.empty()) fields["key"] = req.key_tag;  // which key, never the key
-  if (!written) fields["client_gone"] = true;
-  Log(level, "request", fields);
+  // One line per request: rendered by hand rather than through a json
+  // object (a third of a cache hit's logging cost), with Log()'s output: its
+  // fields in nlohmann::json's (sorted) key order, numbers as it prints them.
+  std::string line;
+  line.reserve(160 + req.path.size());
+  line.append("\"event\":\"request\"");
+  if (!written) line.append(",\"client_gone\":true");
+  line.append(",\"duration_ms\":").append(nlohmann::json(ms).dump());
+  if (!req.key_tag.empty()) {  // which key, never the key
+    line.append(",\"key\":");
+    AppendJsonString(&line, req.key_tag);
+  }
+  line.append(",\"method\":");
+  AppendJsonString(&line, Excerpt(req.method, 16));
+  line.append(",\"path\":");
+  AppendJsonString(&line, LoggedPath(req.path));
+  line.append(",\"request_id\":");
+  AppendJsonString(&line, req.request_id);
+  line.append(",\"status\":").append(std::to_string(resp.status));
+  LogMembers(level, line);
 }
 
 Response JsonResponse(int status, const nlohmann::json& body) {

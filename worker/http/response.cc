@@ -31,7 +31,8 @@ void LogRequest(const Request& req, const Response& resp, bool written) {
   // fields in nlohmann::json's (sorted) key order, numbers as it prints them.
   std::string line;
   line.reserve(160 + req.path.size());
-  line.append("\"event\":\"request\"");
+  line.append("\"event\":");
+  AppendJsonString(&line, "request");
   if (!written) line.append(",\"client_gone\":true");
   line.append(",\"duration_ms\":").append(nlohmann::json(ms).dump());
   if (!req.key_tag.empty()) {  // which key, never the key

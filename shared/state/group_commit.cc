@@ -1,7 +1,8 @@
 // group_commit.cc: the committer thread.
 //
 // It sleeps until the queue is non-empty, takes the whole queue, runs every
-// op in one transaction, commits with one sync, then calls each op's `done`.
+// op in one transaction, commits with one sync, then calls each op's `done`
+// (pipelined: after the next batch's commit, or a Sync() when none follows).
 // Writes that queue meanwhile form the next batch. Nobody waits for more than
 // the batch ahead of it plus its own.
 #include "group_commit.h"
@@ -16,6 +17,7 @@ namespace folio {
 
 GroupCommit::GroupCommit(Store* store, BatchObserver observer, MakeRoom make_room)
     : store_(store),
+      pipelined_(store->commit_sync() == CommitSync::kDataEveryCommit),
       observer_(std::move(observer)),
       make_room_(std::move(make_room)),
       committer_(&GroupCommit::Run, this) {}
@@ -47,12 +49,17 @@ void GroupCommit::Submit(Op op, Done done) {
 
 void GroupCommit::Run() {
   std::vector<Pending> batch;
+  std::vector<Pending> unsynced;  // pipelined: committed, meta page not yet synced
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is committed
+      if (unsynced.empty()) work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && unsynced.empty()) return;  // stopping, and everything is on disk
       batch.swap(queue_);
+    }
+    if (batch.empty()) {  // nothing follows the last batch: sync it on its own
+      Release(unsynced, store_->Sync());
+      continue;
     }
     Status txn_status = CommitBatch(batch);
     if (txn_status.error() == "store_full" && make_room_ && make_room_()) {
@@ -67,17 +74,31 @@ void GroupCommit::Run() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++counters_.batches;
-      last_failure_ = std::move(failure);
+      last_failure_ = failure;
     }
-    for (Pending& p : batch) {
-      try {
-        p.done(p.result);
-      } catch (...) {  // a caller's bug must not stop every later commit
-        LogError("group_commit_callback_threw", {});
-      }
+    // This commit's sync carried the previous batch's meta page; a failed
+    // commit may not have synced at all.
+    if (!unsynced.empty()) Release(unsynced, failure.status.ok() ? Status::Ok() : store_->Sync());
+    if (pipelined_ && failure.status.ok()) {
+      unsynced.swap(batch);
+    } else {
+      Release(batch, Status::Ok());
     }
-    batch.clear();
   }
+}
+
+// Runs each write's `done` with its result, or with `unsynced` when that is
+// an error (the sync that would have made the batch durable failed).
+void GroupCommit::Release(std::vector<Pending>& batch, const Status& unsynced) {
+  for (Pending& p : batch) {
+    if (p.result.ok() && !unsynced.ok()) p.result = unsynced;
+    try {
+      p.done(p.result);
+    } catch (...) {  // a caller's bug must not stop every later commit
+      LogError("group_commit_callback_threw", {});
+    }
+  }
+  batch.clear();
 }
 
 Status GroupCommit::CommitBatch(std::vector<Pending>& batch) {
@@ -94,7 +115,7 @@ Status GroupCommit::CommitBatch(std::vector<Pending>& batch) {
           }
           return Status::Ok();
         },
-        Durability::kSynced);
+        pipelined_ ? Durability::kSyncedByNext : Durability::kSynced);
   } catch (...) {  // the transaction was aborted on the way out
     txn_status = Internal("group_commit_op_threw", "a write threw; its batch was not committed");
   }

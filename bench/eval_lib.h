@@ -88,7 +88,7 @@ class Evaluation {
   mutable std::vector<double> search_ms_;
   std::string temp_dir_;
   std::shared_ptr<IndexSnapshot> index_;
-  std::unique_ptr<Embedder> embedder_;
+  std::unique_ptr<Embedder> embedder_;  // null when the index has no vectors
   std::unique_ptr<Bm25Index> plain_;
   std::map<std::string, std::vector<std::string>, std::less<>> file_words_;  // source -> sorted distinct words
 };

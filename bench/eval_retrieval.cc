@@ -72,6 +72,8 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "print each question folio ranks below 1 or answers unsupported (-vv: every answer)");
   app.add_option("--show-answers", show_answers, "print folio's answer to the first N test questions");
   CLI11_PARSE(app, argc, argv);
+  // A vector ranking weighed in needs the vectors, whatever the embedder's own weight.
+  if (vector_weight > 0) opt.vectors = folio::IndexBuildOptions::Vectors::kAlways;
 
   folio::Result<std::vector<folio::EvalQuestion>> questions = folio::LoadEvalQuestions(questions_path);
   if (!questions.ok()) {

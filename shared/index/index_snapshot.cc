@@ -52,7 +52,7 @@ Result<std::shared_ptr<IndexSnapshot>> IndexSnapshot::Open(const std::string& di
   const IndexManifest& m = *manifest;
   const bool full = options.verify == HnswGraph::Verify::kFull;
   if (m.chunks == 0) return Corrupt(dir, "the index has no chunks");
-  if (m.dimension < 1 || m.dimension > 65536) return Corrupt(dir, "bad dimension");
+  if (m.vectors && (m.dimension < 1 || m.dimension > 65536)) return Corrupt(dir, "bad dimension");
 
   Result<std::string> chunks_path = FilePath(dir, m, "chunks", full);
   if (!chunks_path.ok()) return chunks_path.status();
@@ -62,12 +62,18 @@ Result<std::shared_ptr<IndexSnapshot>> IndexSnapshot::Open(const std::string& di
   if (!bm25_path.ok()) return bm25_path.status();
   Result<Bm25Index> bm25 = Bm25Index::Open(*bm25_path);
   if (!bm25.ok()) return bm25.status();
-  Result<std::string> hnsw_path = FilePath(dir, m, "hnsw", full);
-  if (!hnsw_path.ok()) return hnsw_path.status();
-  Result<std::unique_ptr<HnswGraph>> graph = HnswGraph::Open(*hnsw_path, m.dimension, options.verify);
-  if (!graph.ok()) return graph.status();
+  std::unique_ptr<HnswGraph> graph;
+  if (m.vectors) {
+    Result<std::string> hnsw_path = FilePath(dir, m, "hnsw", full);
+    if (!hnsw_path.ok()) return hnsw_path.status();
+    Result<std::unique_ptr<HnswGraph>> opened = HnswGraph::Open(*hnsw_path, m.dimension, options.verify);
+    if (!opened.ok()) return opened.status();
+    graph = std::move(*opened);
+  } else if (m.files.count("hnsw") || m.idf) {
+    return Corrupt(dir, "the manifest lists vectors for an index without them");
+  }
 
-  if (chunks->size() != m.chunks || bm25->documents() != m.chunks || (*graph)->size() != m.chunks ||
+  if (chunks->size() != m.chunks || bm25->documents() != m.chunks || (graph && graph->size() != m.chunks) ||
       chunks->documents() != m.documents) {
     return Corrupt(dir, "files disagree on the number of chunks");
   }
@@ -93,12 +99,13 @@ Result<std::shared_ptr<IndexSnapshot>> IndexSnapshot::Open(const std::string& di
   }
   snap->dir_ = dir;
   snap->manifest_ = std::move(*manifest);
-  snap->graph_ = std::move(*graph);
-  snap->graph_->SetEfSearch(static_cast<size_t>(std::max(1, snap->manifest_.hnsw_ef_search)));
+  snap->graph_ = std::move(graph);
+  if (snap->graph_) snap->graph_->SetEfSearch(static_cast<size_t>(std::max(1, snap->manifest_.hnsw_ef_search)));
   return snap;
 }
 
 Result<std::unique_ptr<Embedder>> IndexSnapshot::MakeQueryEmbedder() const {
+  if (!graph_) return Unprocessable("index_without_vectors", dir_ + " has no vectors: queries are not embedded");
   Result<std::unique_ptr<Embedder>> e = MakeEmbedder(manifest_.embedder_kind, {manifest_.dimension, idf_});
   if (!e.ok()) return e.status();
   if ((*e)->name() != manifest_.embedder || (*e)->dimension() != manifest_.dimension) {
@@ -157,6 +164,7 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
   if (options.k < 1 || options.k > SearchOptions::kMaxK) {
     return InvalidArgument("bad_k", "k must be between 1 and " + std::to_string(SearchOptions::kMaxK));
   }
+  if (!graph_) query_vector = {};  // nothing to compare it with
   if (!query_vector.empty()) {
     if (query_vector.size() != static_cast<size_t>(manifest_.dimension)) {
       return InvalidArgument("bad_query_vector", "query vector has " + std::to_string(query_vector.size()) +

@@ -1,6 +1,6 @@
-// index_snapshot.h: one opened index directory (manifest, HNSW graph, chunk
-// store, BM25 index, idf table), all mmapped read-only, and hybrid search
-// over it. Open it once per process and share it: Search is safe from any
+// index_snapshot.h: one opened index directory (manifest, chunk store, BM25
+// indexes; the HNSW graph and idf table when the index has vectors), all
+// mmapped read-only, and hybrid search over it. Open it once per process and share it: Search is safe from any
 // number of threads. Hot swap: open the new directory, then replace the
 // shared_ptr; views returned by Search stay valid while the caller holds the
 // snapshot they came from.
@@ -63,7 +63,8 @@ class IndexSnapshot {
   static Result<std::shared_ptr<IndexSnapshot>> Open(const std::string& dir, const IndexOpenOptions& options = {});
 
   // Hybrid search: the top max(4k, 40) chunks by vector similarity (skipped
-  // if query_vector is empty) and by BM25 on query_text, and as many
+  // if query_vector is empty, the index has no vectors or their weight is 0)
+  // and by BM25 on query_text, and as many
   // documents by BM25 over whole documents (each standing for its best
   // candidate chunk, else its first), fused by weighted reciprocal rank
   // (k = 60, weights per embedder), diversified by source, top k. InvalidArgument if k is out of
@@ -72,7 +73,8 @@ class IndexSnapshot {
                                         const SearchOptions& options) const;
 
   // The embedder that makes query vectors comparable with this index (same
-  // kind, dimension and idf table). Unavailable if that kind is not built in.
+  // kind, dimension and idf table). Unavailable if that kind is not built
+  // in; Unprocessable ("index_without_vectors") if !has_vectors().
   Result<std::unique_ptr<Embedder>> MakeQueryEmbedder() const;
 
   // The passages for `hits` (best first), each with up to `max_related`
@@ -83,12 +85,17 @@ class IndexSnapshot {
   const IndexManifest& manifest() const { return manifest_; }
   const std::string& dir() const { return dir_; }
   const ChunkStore& chunks() const { return chunks_; }
-  const HnswGraph& graph() const { return *graph_; }
+  // False when the index was built without vectors (manifest().vectors):
+  // queries need no embedding.
+  bool has_vectors() const { return graph_ != nullptr; }
+  const HnswGraph& graph() const { return *graph_; }  // REQUIRES: has_vectors()
   const Bm25Index& bm25() const { return bm25_; }
   std::shared_ptr<const IdfTable> idf() const { return idf_; }
 
   // REQUIRES: no concurrent Search (benchmarks and tests only).
-  void SetEfSearch(size_t ef) { graph_->SetEfSearch(ef); }
+  void SetEfSearch(size_t ef) {
+    if (graph_) graph_->SetEfSearch(ef);
+  }
 
  private:
   IndexSnapshot(ChunkStore chunks, Bm25Index bm25, Bm25Index doc_bm25)
@@ -105,7 +112,7 @@ class IndexSnapshot {
   ChunkStore chunks_;
   Bm25Index bm25_;
   Bm25Index doc_bm25_;  // BM25 over whole documents (ids are doc ids)
-  std::unique_ptr<HnswGraph> graph_;
+  std::unique_ptr<HnswGraph> graph_;  // null without vectors
   std::shared_ptr<const IdfTable> idf_;
 };
 

@@ -227,8 +227,10 @@ int main(int argc, char** argv) {
     Clock::time_point s = Clock::now();
     auto v = embedder->Embed(qtext[q]);
     Clock::time_point s2 = Clock::now();
-    // Weighted as an index of a learned embedder is: the vector ranking searched.
-    auto hits = (*snap)->Search(qtext[q], *v, folio::SearchOptions{10, true, folio::FusionWeights{}});
+    folio::SearchOptions options;  // weighted as an index of a learned embedder is: the graph searched
+    options.k = 10;
+    options.fusion = folio::FusionWeights{};
+    auto hits = (*snap)->Search(qtext[q], *v, options);
     lat.push_back(Since(s2) * 1000);
     lat_embed.push_back(std::chrono::duration<double>(s2 - s).count() * 1000);
     if (!hits.ok() || hits->empty()) std::fprintf(stderr, "query %zu: no hits\n", q);

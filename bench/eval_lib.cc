@@ -158,6 +158,7 @@ RankedAnswer Evaluation::Folio(const EvalQuestion& q) const {
   if (vector.ok()) query_vector = *vector;
   SearchOptions options;
   options.fusion = fusion_;
+  options.keyword = keyword_;
   auto started = std::chrono::steady_clock::now();
   Result<std::vector<SearchHit>> hits = index_->Search(q.text, query_vector, options);
   search_ms_.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());

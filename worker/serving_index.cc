@@ -17,7 +17,7 @@ namespace {
 // mapped, so its changes must neither reload the index nor look like an
 // in-place change of a mapped file, which takes the index out of service.
 bool IsIndexFile(const std::string& name) {
-  for (const char* f : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kDocBm25File, kIdfFile})
+  for (const char* f : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kDocBm25File, kAnchorsFile, kIdfFile})
     if (name == f) return true;
   return false;
 }

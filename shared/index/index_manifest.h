@@ -15,7 +15,8 @@ namespace folio {
 // 2: bm25.heading_weight (the heading path counted that many times in BM25)
 //    and BM25 over whole documents (files.doc_bm25, docs_bm25.bin).
 // 3: embedder.vectors: the HNSW graph (and the idf table of its embedder)
-//    only when something searches it.
+//    only when something searches it; BM25 over each document's anchor
+//    text (files.anchors, anchors_bm25.bin).
 // Another version is refused, with a message that says to run folio-ingest
 // again (which replaces it).
 inline constexpr int kIndexFormatVersion = 3;
@@ -25,6 +26,7 @@ inline constexpr char kChunksFile[] = "chunks.bin";
 inline constexpr char kBm25File[] = "bm25.bin";
 inline constexpr char kIdfFile[] = "idf.bin";
 inline constexpr char kDocBm25File[] = "docs_bm25.bin";
+inline constexpr char kAnchorsFile[] = "anchors_bm25.bin";
 
 struct IndexFileInfo {
   std::string name;    // relative to the index directory
@@ -56,7 +58,7 @@ struct IndexManifest {
   uint64_t chunks = 0;
   uint64_t tokens = 0;           // sum of chunk EstimateTokens()
   std::string built_at;          // ISO 8601 UTC, "2025-01-31T12:00:00Z"
-  std::map<std::string, IndexFileInfo> files;  // role ("hnsw", "chunks", "bm25", "doc_bm25", "idf") -> file
+  std::map<std::string, IndexFileInfo> files;  // role ("hnsw", "chunks", "bm25", "doc_bm25", "anchors", "idf") -> file
 
   // True if an index built with `other`'s inputs would equal this one: same
   // format, KB content, embedder, chunking and HNSW build parameters.

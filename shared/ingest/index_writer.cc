@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "anchor_text.h"
 #include "bm25_index.h"
 #include "chunk_store.h"
 #include "embedder_factory.h"
@@ -312,6 +313,14 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
     info.name = kDocBm25File;
     if (Status s = docs.Write(tmp + "/" + kDocBm25File, static_cast<float>(m.bm25_k1), static_cast<float>(m.bm25_b), &info.bytes, &info.xxh3); !s.ok()) return s;
     m.files["doc_bm25"] = info;
+  }
+  {  // BM25 over what the other documents say around each one's name
+    Bm25Writer anchors;
+    for (const std::string& text : AnchorTexts(kb.documents)) anchors.AddDocument(IndexTerms(text));
+    info = IndexFileInfo{};
+    info.name = kAnchorsFile;
+    if (Status s = anchors.Write(tmp + "/" + kAnchorsFile, static_cast<float>(m.bm25_k1), static_cast<float>(m.bm25_b), &info.bytes, &info.xxh3); !s.ok()) return s;
+    m.files["anchors"] = info;
   }
   if (progress) progress({"write", 1, 4});
   {

@@ -189,7 +189,9 @@ class IndexTest : public ::testing::Test {
   std::string Top(const IndexSnapshot& snap, const std::string& query) {
     std::vector<float> vector;
     if (snap.has_vectors()) vector = *(*snap.MakeQueryEmbedder())->Embed(query);
-    auto hits = snap.Search(query, vector, SearchOptions{3, true, {}});
+    SearchOptions options;
+    options.k = 3;
+    auto hits = snap.Search(query, vector, options);
     return hits.ok() && !hits->empty() ? std::string((*hits)[0].source) : "";
   }
 
@@ -214,7 +216,7 @@ TEST_F(IndexTest, BuildWritesAConsistentIndex) {
   // The hash embedder's ranking has weight 0: no vectors, no graph, no idf.
   EXPECT_FALSE(m.vectors);
   EXPECT_FALSE((*snap)->has_vectors());
-  EXPECT_EQ(m.files.size(), 3u);  // chunks, bm25, doc_bm25
+  EXPECT_EQ(m.files.size(), 4u);  // chunks, bm25, doc_bm25, anchors
   EXPECT_FALSE(fs::exists(out_ + "/" + kHnswFile));
   EXPECT_FALSE(fs::exists(out_ + "/" + kIdfFile));
   EXPECT_EQ((*snap)->MakeQueryEmbedder().status().error(), "index_without_vectors");
@@ -231,7 +233,7 @@ TEST_F(IndexTest, VectorsAndTheirGraphAreBuiltWhenAsked) {
   EXPECT_TRUE((*snap)->has_vectors());
   EXPECT_EQ(m.embedder, "hash-v1+idf");
   EXPECT_EQ(m.dimension, 384);
-  EXPECT_EQ(m.files.size(), 5u);  // hnsw, chunks, bm25, doc_bm25, idf
+  EXPECT_EQ(m.files.size(), 6u);  // hnsw, chunks, bm25, doc_bm25, anchors, idf
   EXPECT_EQ((*snap)->graph().size(), m.chunks);
   // Another vector mode is another build.
   opt_.vectors = IndexBuildOptions::Vectors::kAuto;
@@ -269,7 +271,7 @@ TEST_F(IndexTest, SearchResultsAreFusedDiversifiedAndBounded) {
   std::vector<float> q = *(*embedder)->Embed("Tollgate rate limiter outcomes");
   SearchOptions all_lists;  // every ranking counted, the vector one included
   all_lists.k = 3;
-  all_lists.fusion = FusionWeights{1.0, 1.0, 1.0};
+  all_lists.fusion = FusionWeights{1.0, 1.0};
   auto hits = (*snap)->Search("Tollgate rate limiter outcomes", q, all_lists);
   ASSERT_TRUE(hits.ok());
   ASSERT_EQ(hits->size(), 3u);
@@ -289,7 +291,9 @@ TEST_F(IndexTest, SearchResultsAreFusedDiversifiedAndBounded) {
   ASSERT_TRUE(hits.ok());
   EXPECT_EQ(hits->size(), 6u);
 
-  EXPECT_FALSE((*snap)->Search("x", q, SearchOptions{0, true, {}}).ok());
+  SearchOptions none;
+  none.k = 0;
+  EXPECT_FALSE((*snap)->Search("x", q, none).ok());
   EXPECT_FALSE((*snap)->Search("x", std::vector<float>(3, 0.1f), SearchOptions{}).ok());
   std::vector<float> nan(384, std::nanf(""));
   EXPECT_FALSE((*snap)->Search("x", nan, SearchOptions{}).ok());
@@ -363,7 +367,7 @@ TEST_F(IndexTest, DamagedFilesGiveAnErrorNotACrash) {
   opt_.vectors = IndexBuildOptions::Vectors::kAlways;  // every kind of file
   ASSERT_TRUE(BuildIndex(kb_, out_, opt_).ok());
   std::mt19937 rng(3);
-  for (const char* name : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kDocBm25File, kIdfFile}) {
+  for (const char* name : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kDocBm25File, kAnchorsFile, kIdfFile}) {
     const std::string path = out_ + "/" + name;
     std::string original;
     {

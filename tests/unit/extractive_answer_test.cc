@@ -1,11 +1,15 @@
 // extractive_answer_test.cc: the offline answer picks the sentence that
 // answers (not a table's header or a bullet cut mid-markup), renders a
 // matching table row with its column names, keeps list items whole, drops
-// near-duplicates, stays within its budget, cites the passages it quotes by
-// their position, and opens with the words of its reason.
+// near-duplicates, quotes each retrieved page that is about the question,
+// stays within its budget, cites the passages it quotes by their position,
+// and opens with the words of its reason.
 #include "extractive_answer.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
 
 namespace folio {
 namespace {
@@ -70,6 +74,27 @@ TEST(ExtractiveAnswerTest, CitesEachPassageByItsPositionAndListsTheCitedSources)
   EXPECT_EQ(a.text.find("contact.md"), std::string::npos) << "an uncited passage is not listed: " << a.text;
   ASSERT_EQ(a.parts.size(), 1u);
   EXPECT_EQ(a.parts[0].passage, 1u);
+}
+
+// The first passage's sentences match more of the question, but the
+// second retrieved page says something about it too: it is quoted, before
+// more of the first; a third page about something else is not.
+TEST(ExtractiveAnswerTest, EachRetrievedPageAboutTheQuestionIsQuoted) {
+  Passage guide = {"guide.md", "Guide > Mail",
+                   "Our maintainer reads every commit mailed to the list, with its author, subject line and diff "
+                   "stat, from files kept by the archive. Maintainers answer mailed commits within the week, in the "
+                   "order the files arrive, unless a release is near. The maintainer keeps the mailed files of each "
+                   "commit for a year, then removes them from the archive.",
+                   0.9, {}};
+  Passage command = {"format-patch.md", "format-patch", "Prepare one patch file per commit, ready to send.", 0.8, {}};
+  Passage other = {"weather.md", "Weather", "Rain is expected on the coast tomorrow.", 0.5, {}};
+  ExtractiveAnswer a = ComposeExtractiveAnswer("How do I turn commits into files to mail to the maintainer?",
+                                               {guide, command, other}, FallbackReason::kNotConfigured);
+  std::vector<size_t> passages;
+  for (const AnswerPart& p : a.parts) passages.push_back(p.passage);
+  EXPECT_NE(std::find(passages.begin(), passages.end(), 1u), passages.end()) << a.text;
+  EXPECT_EQ(std::find(passages.begin(), passages.end(), 2u), passages.end()) << a.text;
+  EXPECT_NE(a.text.find("Sources: [1] guide.md; [2] format-patch.md"), std::string::npos) << a.text;
 }
 
 TEST(ExtractiveAnswerTest, LeavesOutNearDuplicates) {

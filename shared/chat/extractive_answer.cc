@@ -128,11 +128,29 @@ double Jaccard(const std::vector<std::string>& a, const std::vector<std::string>
 
 // A command synopsis or a line of code rather than prose: brackets, pipes
 // and the like make up more than an eighth of its characters (a chunk cut
-// in the middle of a code block leaves such lines without their fence).
+// in the middle of a code block leaves such lines without their fence); or
+// it holds a word made only of three or more markup characters ("<<<",
+// "===", "---"): once its code spans are stripped, such a word reads as
+// leftover markup, whatever the page meant by it.
 bool LooksLikeCode(std::string_view text) {
+  constexpr std::string_view kMarkup = "=-~^<>*#|+`";
   size_t symbols = 0;
   for (char c : text) symbols += std::string_view("[]{}<>|=$\\_*#`~^@%&;").find(c) != std::string_view::npos;
-  return symbols * 8 > text.size();
+  if (symbols * 8 > text.size()) return true;
+  size_t run = 0;  // markup characters since the last space
+  bool only_markup = true;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == ' ') {
+      if (only_markup && run >= 3) return true;
+      run = 0;
+      only_markup = true;
+    } else if (kMarkup.find(text[i]) != std::string_view::npos) {
+      ++run;
+    } else {
+      only_markup = false;
+    }
+  }
+  return false;
 }
 
 // The units of one section of text (a passage or one of its related

@@ -117,9 +117,11 @@ Result<std::unique_ptr<Evaluation>> Evaluation::Open(const std::string& kb_dir, 
   Result<std::shared_ptr<IndexSnapshot>> snap = IndexSnapshot::Open(e->temp_dir_ + "/index");
   if (!snap.ok()) return snap.status();
   e->index_ = std::move(*snap);
-  Result<std::unique_ptr<Embedder>> embedder = e->index_->MakeQueryEmbedder();
-  if (!embedder.ok()) return embedder.status();
-  e->embedder_ = std::move(*embedder);
+  if (e->index_->has_vectors()) {
+    Result<std::unique_ptr<Embedder>> embedder = e->index_->MakeQueryEmbedder();
+    if (!embedder.ok()) return embedder.status();
+    e->embedder_ = std::move(*embedder);
+  }
 
   Bm25Writer plain;
   const ChunkStore& chunks = e->index_->chunks();
@@ -150,11 +152,13 @@ RankedAnswer Evaluation::Bm25(const EvalQuestion& q) const {
 
 RankedAnswer Evaluation::Folio(const EvalQuestion& q) const {
   std::vector<Passage> top;
-  Result<std::vector<float>> vector = embedder_->Embed(q.text);
+  Result<std::vector<float>> vector = std::vector<float>{};
+  if (embedder_) vector = embedder_->Embed(q.text);
   std::span<const float> query_vector;
   if (vector.ok()) query_vector = *vector;
   SearchOptions options;
   options.fusion = fusion_;
+  options.keyword = keyword_;
   auto started = std::chrono::steady_clock::now();
   Result<std::vector<SearchHit>> hits = index_->Search(q.text, query_vector, options);
   search_ms_.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());

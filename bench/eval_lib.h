@@ -64,6 +64,8 @@ class Evaluation {
 
   // Weighs folio's rankings with `w` instead of the index embedder's weights.
   void SetFusion(const FusionWeights& w) { fusion_ = w; }
+  // Combines the keyword evidence with `w` instead of the shipped weights.
+  void SetKeywordWeights(const KeywordWeights& w) { keyword_ = w; }
 
   RankedAnswer Bm25(const EvalQuestion& q) const;
   RankedAnswer Folio(const EvalQuestion& q) const;
@@ -85,10 +87,11 @@ class Evaluation {
   bool Supported(const ExtractiveAnswer& a, const std::vector<Passage>& passages, const EvalQuestion& q) const;
 
   std::optional<FusionWeights> fusion_;
+  KeywordWeights keyword_;
   mutable std::vector<double> search_ms_;
   std::string temp_dir_;
   std::shared_ptr<IndexSnapshot> index_;
-  std::unique_ptr<Embedder> embedder_;
+  std::unique_ptr<Embedder> embedder_;  // null when the index has no vectors
   std::unique_ptr<Bm25Index> plain_;
   std::map<std::string, std::vector<std::string>, std::less<>> file_words_;  // source -> sorted distinct words
 };

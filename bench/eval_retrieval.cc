@@ -66,12 +66,17 @@ int main(int argc, char** argv) {
   opt.threads = 1;  // one thread builds the same HNSW graph every run: figures repeat exactly
   app.add_option("--threads", opt.threads, "threads for embedding and the HNSW build (more: faster, not repeatable)")->capture_default_str();
   app.add_option("--heading-weight", opt.heading_weight, "times a chunk's heading counts in BM25")->capture_default_str();
-  double vector_weight = -1, document_weight = -1;
-  app.add_option("--vector-weight", vector_weight, "weight of the vector ranking against BM25's 1 (default: the embedder's)");
-  app.add_option("--document-weight", document_weight, "weight of the whole-document BM25 ranking (default: the embedder's)");
+  double vector_weight = -1;
+  folio::KeywordWeights keyword;
+  app.add_option("--vector-weight", vector_weight, "weight of the vector ranking against the keyword ranking's 1 (default: the embedder's)");
+  app.add_option("--second-chunk-weight", keyword.second_chunk, "keyword evidence: a document's second-best chunk")->capture_default_str();
+  app.add_option("--document-weight", keyword.document, "keyword evidence: BM25 over the whole document")->capture_default_str();
+  app.add_option("--anchor-weight", keyword.anchors, "keyword evidence: BM25 over the document's anchor text")->capture_default_str();
   app.add_flag("-v,--verbose", verbose, "print each question folio ranks below 1 or answers unsupported (-vv: every answer)");
   app.add_option("--show-answers", show_answers, "print folio's answer to the first N test questions");
   CLI11_PARSE(app, argc, argv);
+  // A vector ranking weighed in needs the vectors, whatever the embedder's own weight.
+  if (vector_weight > 0) opt.vectors = folio::IndexBuildOptions::Vectors::kAlways;
 
   folio::Result<std::vector<folio::EvalQuestion>> questions = folio::LoadEvalQuestions(questions_path);
   if (!questions.ok()) {
@@ -83,12 +88,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "eval-retrieval: %s\n", eval.status().ToString().c_str());
     return 1;
   }
-  if (vector_weight >= 0 || document_weight >= 0) {
+  if (vector_weight >= 0) {
     folio::FusionWeights w = folio::FusionWeightsFor(opt.embedder_kind);
-    if (vector_weight >= 0) w.vector = vector_weight;
-    if (document_weight >= 0) w.document = document_weight;
+    w.vector = vector_weight;
     (*eval)->SetFusion(w);
   }
+  (*eval)->SetKeywordWeights(keyword);
   const folio::IndexManifest& m = (*eval)->manifest();
   std::printf("%s: %llu files, %llu chunks, embedder %s; %zu questions from %s\n\n", kb.c_str(),
               static_cast<unsigned long long>(m.documents), static_cast<unsigned long long>(m.chunks),

@@ -107,6 +107,7 @@ Answer RunIndexInfo(const Context& ctx) {
   a.doc["embedder"] = m.embedder;
   a.doc["dimension"] = m.dimension;
   a.doc["idf"] = m.idf;
+  a.doc["vectors"] = m.vectors;
   a.doc["chunking"] = Json{{"target_tokens", m.chunk_tokens}, {"overlap_tokens", m.overlap_tokens}};
   a.doc["hnsw"] = Json{{"m", m.hnsw_m}, {"ef_construction", m.hnsw_ef_construction}, {"ef_search", m.hnsw_ef_search}};
   a.doc["files"] = Json::array();
@@ -120,9 +121,11 @@ Answer RunIndexInfo(const Context& ctx) {
   a.doc["quick_check"] = opened.ok() ? Json{{"ok", true}} : Json{{"ok", false}, {"error", ErrorJson(opened.status())}};
   a.text = "index at " + Shown(dir) + "\n" + "  kb_version   " + m.kb_version + " (built " + m.built_at + ")\n" +
            "  content      " + std::to_string(m.documents) + " documents, " + std::to_string(m.chunks) + " chunks, " +
-           std::to_string(m.tokens) + " tokens\n" + "  embedder     " + m.embedder + ", dimension " +
-           std::to_string(m.dimension) + "\n" + "  hnsw         M " + std::to_string(m.hnsw_m) + ", ef_construction " +
-           std::to_string(m.hnsw_ef_construction) + ", ef_search " + std::to_string(m.hnsw_ef_search) + "\n" +
+           std::to_string(m.tokens) + " tokens\n" + "  embedder     " +
+           (m.vectors ? m.embedder + ", dimension " + std::to_string(m.dimension) + "\n" + "  hnsw         M " +
+                            std::to_string(m.hnsw_m) + ", ef_construction " + std::to_string(m.hnsw_ef_construction) +
+                            ", ef_search " + std::to_string(m.hnsw_ef_search) + "\n"
+                      : m.embedder_kind + ", no vectors (keyword search only)\n") +
            "  files        " + std::to_string(m.files.size()) + ", " + FormatBytes(total) + "\n" + "  quick check  " +
            (opened.ok() ? std::string("ok") : "FAILED: " + opened.status().message()) + "\n";
   if (!opened.ok()) {

@@ -74,11 +74,16 @@ void PrintSummary(const folio::BuildReport& r, const std::string& out) {
     std::printf("  chunks       %llu (%llu tokens, target %zu / overlap %zu)\n",
                 static_cast<unsigned long long>(m.chunks), static_cast<unsigned long long>(m.tokens), m.chunk_tokens,
                 m.overlap_tokens);
-    std::printf("  embedder     %s, dimension %d\n", m.embedder.c_str(), m.dimension);
-    std::printf("  embed        %.2f s (%.0f chunks/s)\n", r.embed_seconds, r.embed_chunks_per_second);
-    std::printf("  hnsw build   %.2f s (M %d, ef_construction %d)\n", r.hnsw_seconds, m.hnsw_m, m.hnsw_ef_construction);
-    std::printf("  total        %.2f s (read %.2f, chunk %.2f, write %.2f)\n", r.total_seconds, r.read_seconds,
-                r.chunk_seconds, r.write_seconds);
+    if (m.vectors) {
+      std::printf("  embedder     %s, dimension %d\n", m.embedder.c_str(), m.dimension);
+      std::printf("  embed        %.2f s (%.0f chunks/s)\n", r.embed_seconds, r.embed_chunks_per_second);
+      std::printf("  hnsw build   %.2f s (M %d, ef_construction %d)\n", r.hnsw_seconds, m.hnsw_m, m.hnsw_ef_construction);
+    } else {
+      std::printf("  embedder     %s: no vectors (its fusion weight is 0: keyword search only; --vectors always builds them)\n",
+                  m.embedder_kind.c_str());
+    }
+    std::printf("  total        %.2f s, %.0f chunks/s (read %.2f, chunk %.2f, write %.2f)\n", r.total_seconds,
+                r.chunks_per_second, r.read_seconds, r.chunk_seconds, r.write_seconds);
   }
   std::printf("  skipped      %zu file(s)\n", r.skipped.size());
   for (const folio::KbSkipped& s : r.skipped) std::printf("    %s: %s\n", s.path.c_str(), s.reason.c_str());
@@ -107,11 +112,18 @@ int main(int argc, char** argv) {
   app.add_option("--ef-search", opt.hnsw.ef_search, "default HNSW query beam width (stored in the manifest)")
       ->capture_default_str();
   app.add_option("--threads", opt.threads, "threads for embedding and the HNSW build")->capture_default_str();
+  std::string vectors = "auto";
+  app.add_option("--vectors", vectors,
+                 "auto: embed the chunks and build their HNSW graph only if the embedder's ranking is fused "
+                 "(openai yes, hash no); always: build them anyway (benchmarks)")
+      ->check(CLI::IsMember({"auto", "always"}))
+      ->capture_default_str();
   bool no_idf = false;
   app.add_flag("--no-idf", no_idf, "hash embedder without idf weights");
   app.add_flag("--force", opt.force, "rebuild even if the KB and parameters are unchanged");
   CLI11_PARSE(app, argc, argv);
   opt.idf = !no_idf;
+  if (vectors == "always") opt.vectors = folio::IndexBuildOptions::Vectors::kAlways;
 
   ProgressRenderer renderer(isatty(2) == 1);
   folio::Result<folio::BuildReport> report =

@@ -17,7 +17,7 @@ namespace {
 // mapped, so its changes must neither reload the index nor look like an
 // in-place change of a mapped file, which takes the index out of service.
 bool IsIndexFile(const std::string& name) {
-  for (const char* f : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kIdfFile})
+  for (const char* f : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kDocBm25File, kAnchorsFile, kIdfFile})
     if (name == f) return true;
   return false;
 }
@@ -67,6 +67,8 @@ Status ServingIndex::Load(HnswGraph::Verify verify, bool in_place) {
     status = opened.status().code() == Code::kNotFound
                  ? Unavailable("index_missing", "no index at " + index_dir_ + " (run folio-ingest)")
                  : Unavailable(opened.status().error(), "index at " + index_dir_ + ": " + opened.status().message());
+  } else if (!(*opened)->has_vectors()) {
+    next.index = std::move(opened.value());  // keyword search only: queries need no embedder
   } else {
     Result<std::unique_ptr<Embedder>> embedder = (*opened)->MakeQueryEmbedder();
     const IndexManifest& m = (*opened)->manifest();

@@ -24,7 +24,7 @@ class ServingIndex {
  public:
   struct Current {
     std::shared_ptr<const IndexSnapshot> index;  // null until one opened
-    std::shared_ptr<Embedder> embedder;
+    std::shared_ptr<Embedder> embedder;          // null when the index has no vectors
   };
 
   explicit ServingIndex(std::string index_dir) : index_dir_(std::move(index_dir)) {}

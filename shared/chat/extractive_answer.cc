@@ -21,11 +21,14 @@
 //   number    a question asking how much, how many, how long or when is
 //             answered by a number: units with a digit or a number word
 //             get 0.25 more.
-// When the best unit is a table row or a list item, the other rows or items
-// of its section get 0.25 more: a table or a list answers as a whole.
-// Otherwise at most three units come from one passage (with its related
-// sections it may hold most of the candidates): the rest leave room for
-// another source.
+// The pick: the best unit; then the best unit of each other passage that
+// covers some of the question and scores at least 0.3 of the best (each
+// source the retrieval found gets its say); then the next best units
+// scoring at least half the best, within the budget. When the best unit
+// is a table row or a list item, the other rows or items of its section
+// get 0.25 more: a table or a list answers as a whole. Otherwise at most
+// three units come from one passage (with its related sections it may
+// hold most of the candidates): the rest leave room for another source.
 // Column names count as headings, not as coverage: otherwise every row of
 // a "Language | Level" table would match "what language…" as well as the
 // sentence that answers it.
@@ -47,6 +50,7 @@ constexpr double kHeadingWeight = 0.5;
 constexpr double kFirstInSectionWeight = 0.25;
 constexpr double kRankWeight = 0.2;
 constexpr double kKeepRatio = 0.5;     // further units must score this share of the best
+constexpr double kOtherSourceRatio = 0.3;  // ... or this share for the best unit of a passage not yet quoted
 constexpr double kDuplicateJaccard = 0.6;
 constexpr double kEchoShare = 0.6;     // a unit whose terms are this much the question's restates it
 constexpr size_t kEchoMaxWords = 16;
@@ -124,11 +128,29 @@ double Jaccard(const std::vector<std::string>& a, const std::vector<std::string>
 
 // A command synopsis or a line of code rather than prose: brackets, pipes
 // and the like make up more than an eighth of its characters (a chunk cut
-// in the middle of a code block leaves such lines without their fence).
+// in the middle of a code block leaves such lines without their fence); or
+// it holds a word made only of three or more markup characters ("<<<",
+// "===", "---"): once its code spans are stripped, such a word reads as
+// leftover markup, whatever the page meant by it.
 bool LooksLikeCode(std::string_view text) {
+  constexpr std::string_view kMarkup = "=-~^<>*#|+`";
   size_t symbols = 0;
   for (char c : text) symbols += std::string_view("[]{}<>|=$\\_*#`~^@%&;").find(c) != std::string_view::npos;
-  return symbols * 8 > text.size();
+  if (symbols * 8 > text.size()) return true;
+  size_t run = 0;  // markup characters since the last space
+  bool only_markup = true;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == ' ') {
+      if (only_markup && run >= 3) return true;
+      run = 0;
+      only_markup = true;
+    } else if (kMarkup.find(text[i]) != std::string_view::npos) {
+      ++run;
+    } else {
+      only_markup = false;
+    }
+  }
+  return false;
 }
 
 // The units of one section of text (a passage or one of its related
@@ -322,16 +344,37 @@ ExtractiveAnswer ComposeExtractiveAnswer(std::string_view question, const std::v
 
   std::vector<const Unit*> chosen = {ranked[0]};
   size_t chars = std::min(ranked[0]->text.size(), options.max_chars);
+  auto quoted = [&](size_t passage) {
+    return std::any_of(chosen.begin(), chosen.end(), [&](const Unit* c) { return c->passage == passage; });
+  };
+  auto duplicate = [&](const Unit* u) {
+    return std::any_of(chosen.begin(), chosen.end(), [&](const Unit* c) {
+      return c == u || c->text == u->text || Jaccard(c->terms, u->terms) >= kDuplicateJaccard;
+    });
+  };
+  // First the best unit of each other passage, in retrieval order, if it
+  // says something about the question: retrieval ranked the passages on
+  // evidence these scores cannot see (what other pages say about a page,
+  // its whole text), so a page whose sentences share fewer of the
+  // question's words is often the one that answers.
+  for (size_t p = 0; p < passages.size() && chosen.size() < options.max_sentences; ++p) {
+    if (quoted(p)) continue;
+    auto best = std::find_if(ranked.begin(), ranked.end(), [&](const Unit* u) { return u->passage == p; });
+    if (best == ranked.end()) continue;
+    const Unit* u = *best;
+    if (u->coverage > 0 && u->score >= kOtherSourceRatio * ranked[0]->score &&
+        chars + u->text.size() <= options.max_chars && !duplicate(u)) {
+      chosen.push_back(u);
+      chars += u->text.size();
+    }
+  }
   for (size_t i = 1; i < ranked.size() && chosen.size() < options.max_sentences; ++i) {
     const Unit* u = ranked[i];
     if (u->score < kKeepRatio * ranked[0]->score) break;
     if (u->coverage + u->heading <= 0 || chars + u->text.size() > options.max_chars) continue;
     size_t from_same = std::count_if(chosen.begin(), chosen.end(), [&](const Unit* c) { return c->passage == u->passage; });
     if (from_same >= kMaxPerPassage && !(ranked[0]->table_row || ranked[0]->list_item)) continue;
-    bool duplicate = std::any_of(chosen.begin(), chosen.end(), [&](const Unit* c) {
-      return c->text == u->text || Jaccard(c->terms, u->terms) >= kDuplicateJaccard;
-    });
-    if (duplicate) continue;
+    if (duplicate(u)) continue;
     chosen.push_back(u);
     chars += u->text.size();
   }

@@ -46,8 +46,9 @@ struct ExtractiveAnswer {
 // (weighted by how rare they are among the candidates), the terms of the
 // headings above it (its section's heading path, a deeper heading inside
 // the passage, a table's column names), the rank of its passage and its
-// place in its section; then takes the best and those close to it that say
-// something new (no near-duplicates), in reading order, within the
+// place in its section; then takes the best, the best of each other
+// passage that is about the question, and those close to the best that
+// say something new (no near-duplicates), in reading order, within the
 // options' budget. Each quoted run is followed by [n], n the 1-based
 // position of its passage in `passages`, and the answer ends with the
 // cited sources. Never empty: with no passage it says nothing was found.

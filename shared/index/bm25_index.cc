@@ -1,7 +1,8 @@
 // bm25_index.cc: writer and mmap reader of bm25.bin (layout in the header).
 // Scores accumulate in a per-thread dense array indexed by chunk id plus a
-// list of touched ids, so a search allocates nothing after warm-up and costs
-// O(sum of the query terms' posting lengths).
+// list of touched ids, so a search allocates little after warm-up and costs
+// O(sum of the query terms' posting lengths) — of the postings in range for
+// SearchRange, found by binary search since postings are sorted by id.
 #include "bm25_index.h"
 
 #include <algorithm>
@@ -174,7 +175,39 @@ bool Bm25Index::Find(std::string_view term, Term* out) const {
   return false;
 }
 
-std::vector<Bm25Hit> Bm25Index::Search(const std::vector<std::string>& query_terms, size_t n) const {
+float Bm25Index::Idf(const Term& term) const {
+  const double N = static_cast<double>(docs_), df = term.df;
+  return static_cast<float>(std::log(1.0 + (N - df + 0.5) / (df + 0.5)));
+}
+
+void Bm25Index::Accumulate(const Term& term, uint32_t begin, uint32_t end, std::vector<float>* acc,
+                           std::vector<uint32_t>* touched) const {
+  const float idf = Idf(term);
+  const char* list = posting_table_ + term.first_posting * kPostingBytes;
+  auto chunk_at = [&](uint32_t i) { return Load<uint32_t>(list + uint64_t{i} * kPostingBytes); };
+  uint32_t lo = 0, hi = term.df;
+  if (begin > 0) {  // postings are sorted by id: skip to the first >= begin
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (chunk_at(mid) < begin) lo = mid + 1; else hi = mid;
+    }
+  }
+  for (uint32_t i = lo; i < term.df; ++i) {
+    uint32_t chunk = chunk_at(i);
+    if (chunk >= end) break;
+    if (chunk >= docs_) continue;  // corrupt posting: ignore rather than read out of bounds
+    float tf = static_cast<float>(Load<uint32_t>(list + uint64_t{i} * kPostingBytes + 4));
+    float dl = static_cast<float>(Load<uint32_t>(doc_lengths_ + uint64_t{chunk} * 4));
+    float norm = k1_ * (1.0f - b_ + b_ * dl / static_cast<float>(avgdl_));
+    float s = idf * tf * (k1_ + 1.0f) / (tf + norm);
+    if (!(s > 0) || !std::isfinite(s)) continue;
+    if ((*acc)[chunk] == 0.0f) touched->push_back(chunk);
+    (*acc)[chunk] += s;
+  }
+}
+
+std::vector<Bm25Hit> Bm25Index::Ranked(const std::vector<std::string>& query_terms, uint32_t begin, uint32_t end,
+                                       size_t n) const {
   thread_local std::vector<float> acc;
   thread_local std::vector<uint32_t> touched;
   if (acc.size() < docs_) acc.resize(docs_, 0.0f);
@@ -182,24 +215,9 @@ std::vector<Bm25Hit> Bm25Index::Search(const std::vector<std::string>& query_ter
   std::vector<std::string_view> distinct(query_terms.begin(), query_terms.end());
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-  const double N = static_cast<double>(docs_);
   for (std::string_view t : distinct) {
     Term term;
-    if (!Find(t, &term) || term.df == 0) continue;
-    double df = term.df;
-    float idf = static_cast<float>(std::log(1.0 + (N - df + 0.5) / (df + 0.5)));
-    const char* list = posting_table_ + term.first_posting * kPostingBytes;
-    for (uint32_t i = 0; i < term.df; ++i) {
-      uint32_t chunk = Load<uint32_t>(list + uint64_t{i} * kPostingBytes);
-      float tf = static_cast<float>(Load<uint32_t>(list + uint64_t{i} * kPostingBytes + 4));
-      if (chunk >= docs_) continue;  // corrupt posting: ignore rather than read out of bounds
-      float dl = static_cast<float>(Load<uint32_t>(doc_lengths_ + uint64_t{chunk} * 4));
-      float norm = k1_ * (1.0f - b_ + b_ * dl / static_cast<float>(avgdl_));
-      float s = idf * tf * (k1_ + 1.0f) / (tf + norm);
-      if (!(s > 0) || !std::isfinite(s)) continue;
-      if (acc[chunk] == 0.0f) touched.push_back(chunk);
-      acc[chunk] += s;
-    }
+    if (Find(t, &term) && term.df > 0) Accumulate(term, begin, end, &acc, &touched);
   }
   std::vector<Bm25Hit> hits;
   hits.reserve(touched.size());
@@ -215,6 +233,27 @@ std::vector<Bm25Hit> Bm25Index::Search(const std::vector<std::string>& query_ter
     std::sort(hits.begin(), hits.end(), better);
   }
   return hits;
+}
+
+std::vector<Bm25Hit> Bm25Index::Search(const std::vector<std::string>& query_terms, size_t n) const {
+  return Ranked(query_terms, 0, static_cast<uint32_t>(docs_), n);
+}
+
+std::vector<Bm25Hit> Bm25Index::SearchRange(const std::vector<std::string>& query_terms, uint32_t begin, uint32_t end,
+                                            size_t n) const {
+  return Ranked(query_terms, begin, std::min<uint32_t>(end, static_cast<uint32_t>(docs_)), n);
+}
+
+double Bm25Index::MaxScore(const std::vector<std::string>& query_terms) const {
+  std::vector<std::string_view> distinct(query_terms.begin(), query_terms.end());
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  double max = 0;
+  for (std::string_view t : distinct) {
+    Term term;
+    if (Find(t, &term) && term.df > 0) max += static_cast<double>(Idf(term)) * (k1_ + 1.0);
+  }
+  return max;
 }
 
 Status Bm25Index::VerifyAll() const {

@@ -52,6 +52,19 @@ class Bm25Index {
   // first, ties by chunk id. Chunks matching no term are not returned.
   std::vector<Bm25Hit> Search(const std::vector<std::string>& query_terms, size_t n) const;
 
+  // The same over the ids in [begin, end) only (the chunks of one
+  // document): O(query terms × log postings + the postings in range).
+  std::vector<Bm25Hit> SearchRange(const std::vector<std::string>& query_terms, uint32_t begin, uint32_t end,
+                                   size_t n) const;
+
+  // The score no document can reach for these terms: the sum over the
+  // distinct terms the index knows of idf × (k1 + 1), BM25's limit as a
+  // term's frequency grows. Dividing a hit's score by it says how much of
+  // the query it matches, comparably across queries and indexes: a strong
+  // match of every term comes close to 1, one common word of five stays
+  // near 0. 0 if no term is known.
+  double MaxScore(const std::vector<std::string>& query_terms) const;
+
   uint64_t documents() const { return docs_; }
   uint64_t terms() const { return terms_; }
 
@@ -61,6 +74,13 @@ class Bm25Index {
     uint32_t df = 0;
   };
   bool Find(std::string_view term, Term* out) const;
+  float Idf(const Term& term) const;
+  // Adds term's BM25 contribution for its postings whose id is in
+  // [begin, end) to acc (first touch recorded in *touched).
+  void Accumulate(const Term& term, uint32_t begin, uint32_t end, std::vector<float>* acc,
+                  std::vector<uint32_t>* touched) const;
+  std::vector<Bm25Hit> Ranked(const std::vector<std::string>& query_terms, uint32_t begin, uint32_t end,
+                              size_t n) const;
 
   MappedFile file_;
   uint64_t docs_ = 0, terms_ = 0, postings_ = 0;

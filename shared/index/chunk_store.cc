@@ -112,14 +112,23 @@ std::optional<ChunkView> ChunkStore::Get(uint32_t id) const {
   return v;
 }
 
-std::optional<uint32_t> ChunkStore::FirstChunkOf(uint32_t doc_id) const {
+uint64_t ChunkStore::LowerBound(uint64_t doc_id) const {
   uint64_t lo = 0, hi = chunks_;
   while (lo < hi) {  // first chunk whose doc_id >= doc_id
     uint64_t mid = lo + (hi - lo) / 2;
     if (Load<uint32_t>(records_ + mid * kRecordBytes + 8) < doc_id) lo = mid + 1; else hi = mid;
   }
+  return lo;
+}
+
+std::optional<uint32_t> ChunkStore::FirstChunkOf(uint32_t doc_id) const {
+  uint64_t lo = LowerBound(doc_id);
   if (lo >= chunks_ || Load<uint32_t>(records_ + lo * kRecordBytes + 8) != doc_id) return std::nullopt;
   return static_cast<uint32_t>(lo);
+}
+
+std::pair<uint32_t, uint32_t> ChunkStore::ChunksOf(uint32_t doc_id) const {
+  return {static_cast<uint32_t>(LowerBound(doc_id)), static_cast<uint32_t>(LowerBound(uint64_t{doc_id} + 1))};
 }
 
 Status ChunkStore::VerifyAll() const {

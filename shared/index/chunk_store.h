@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mapped_file.h"
@@ -63,11 +64,16 @@ class ChunkStore {
   // The first chunk of document `doc_id` (chunks are stored in document
   // order), or nullopt if it has none. O(log chunks).
   std::optional<uint32_t> FirstChunkOf(uint32_t doc_id) const;
+  // The chunk ids of document `doc_id`: [first, second), empty if it has
+  // none. O(log chunks).
+  std::pair<uint32_t, uint32_t> ChunksOf(uint32_t doc_id) const;
 
   uint64_t size() const { return chunks_; }
   uint64_t documents() const { return documents_; }
 
  private:
+  uint64_t LowerBound(uint64_t doc_id) const;  // the first chunk whose doc_id >= doc_id
+
   MappedFile file_;
   uint64_t chunks_ = 0;
   uint64_t documents_ = 0;

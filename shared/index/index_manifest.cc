@@ -58,7 +58,7 @@ const json* GetObject(const json& j, const char* key) {
 
 bool IndexManifest::SameBuildAs(const IndexManifest& o) const {
   return format_version == o.format_version && kb_version == o.kb_version && embedder == o.embedder &&
-         embedder_kind == o.embedder_kind && dimension == o.dimension && idf == o.idf &&
+         embedder_kind == o.embedder_kind && dimension == o.dimension && idf == o.idf && vectors == o.vectors &&
          chunk_tokens == o.chunk_tokens && overlap_tokens == o.overlap_tokens && hnsw_m == o.hnsw_m &&
          hnsw_ef_construction == o.hnsw_ef_construction && bm25_heading_weight == o.bm25_heading_weight;
 }
@@ -76,8 +76,9 @@ Result<IndexManifest> ReadManifest(const std::string& path) {
   IndexManifest m;
   if (!GetUnsigned(j, "format_version", &m.format_version)) return Corrupt(path, "format_version missing");
   if (m.format_version != kIndexFormatVersion) {
-    return Unprocessable("index_format_unsupported", path + ": format_version " + std::to_string(m.format_version) +
-                                                         " (this build reads " + std::to_string(kIndexFormatVersion) + ")");
+    return Unprocessable("index_format_unsupported",
+                         path + ": format_version " + std::to_string(m.format_version) + " (this build reads " +
+                             std::to_string(kIndexFormatVersion) + "): build the index again with folio-ingest");
   }
   const json* emb = GetObject(j, "embedder");
   const json* chunking = GetObject(j, "chunking");
@@ -89,6 +90,7 @@ Result<IndexManifest> ReadManifest(const std::string& path) {
   bool ok = GetString(j, "kb_version", &m.kb_version) && GetString(j, "built_at", &m.built_at) &&
             GetString(*emb, "name", &m.embedder) && GetString(*emb, "kind", &m.embedder_kind) &&
             GetUnsigned(*emb, "dimension", &m.dimension) && GetBool(*emb, "idf", &m.idf) &&
+            GetBool(*emb, "vectors", &m.vectors) &&
             GetUnsigned(*chunking, "target_tokens", &m.chunk_tokens) &&
             GetUnsigned(*chunking, "overlap_tokens", &m.overlap_tokens) && GetUnsigned(*hnsw, "M", &m.hnsw_m) &&
             GetUnsigned(*hnsw, "ef_construction", &m.hnsw_ef_construction) &&
@@ -117,7 +119,8 @@ Status WriteManifest(const std::string& path, const IndexManifest& m) {
   json j = {
       {"format_version", m.format_version},
       {"kb_version", m.kb_version},
-      {"embedder", {{"name", m.embedder}, {"kind", m.embedder_kind}, {"dimension", m.dimension}, {"idf", m.idf}}},
+      {"embedder", {{"name", m.embedder}, {"kind", m.embedder_kind}, {"dimension", m.dimension}, {"idf", m.idf},
+                    {"vectors", m.vectors}}},
       {"chunking", {{"target_tokens", m.chunk_tokens}, {"overlap_tokens", m.overlap_tokens}}},
       {"hnsw", {{"space", "ip"}, {"M", m.hnsw_m}, {"ef_construction", m.hnsw_ef_construction}, {"ef_search", m.hnsw_ef_search}}},
       {"bm25", {{"k1", m.bm25_k1}, {"b", m.bm25_b}, {"heading_weight", m.bm25_heading_weight}}},

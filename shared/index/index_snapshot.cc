@@ -1,11 +1,13 @@
 // index_snapshot.cc: opening an index directory (consistency between the
-// manifest and each file) and hybrid search.
+// manifest and each file) and hybrid search: the keyword ranking of chunks,
+// then the fusion with the vector ranking when there is one.
 #include "index_snapshot.h"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <system_error>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -44,6 +46,19 @@ Result<std::string> FilePath(const std::string& dir, const IndexManifest& m, con
   return path;
 }
 
+// A BM25 index over the documents (doc_bm25, anchors): one entry per document.
+Result<Bm25Index> OpenDocumentBm25(const std::string& dir, const IndexManifest& m, const std::string& role, bool full) {
+  Result<std::string> path = FilePath(dir, m, role, full);
+  if (!path.ok()) return path.status();
+  Result<Bm25Index> index = Bm25Index::Open(*path);
+  if (!index.ok()) return index.status();
+  if (index->documents() != m.documents) return Corrupt(dir, m.files.at(role).name + " and the manifest disagree on the documents");
+  if (full) {
+    if (Status s = index->VerifyAll(); !s.ok()) return s;
+  }
+  return index;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<IndexSnapshot>> IndexSnapshot::Open(const std::string& dir, const IndexOpenOptions& options) {
@@ -52,7 +67,7 @@ Result<std::shared_ptr<IndexSnapshot>> IndexSnapshot::Open(const std::string& di
   const IndexManifest& m = *manifest;
   const bool full = options.verify == HnswGraph::Verify::kFull;
   if (m.chunks == 0) return Corrupt(dir, "the index has no chunks");
-  if (m.dimension < 1 || m.dimension > 65536) return Corrupt(dir, "bad dimension");
+  if (m.vectors && (m.dimension < 1 || m.dimension > 65536)) return Corrupt(dir, "bad dimension");
 
   Result<std::string> chunks_path = FilePath(dir, m, "chunks", full);
   if (!chunks_path.ok()) return chunks_path.status();
@@ -62,12 +77,18 @@ Result<std::shared_ptr<IndexSnapshot>> IndexSnapshot::Open(const std::string& di
   if (!bm25_path.ok()) return bm25_path.status();
   Result<Bm25Index> bm25 = Bm25Index::Open(*bm25_path);
   if (!bm25.ok()) return bm25.status();
-  Result<std::string> hnsw_path = FilePath(dir, m, "hnsw", full);
-  if (!hnsw_path.ok()) return hnsw_path.status();
-  Result<std::unique_ptr<HnswGraph>> graph = HnswGraph::Open(*hnsw_path, m.dimension, options.verify);
-  if (!graph.ok()) return graph.status();
+  std::unique_ptr<HnswGraph> graph;
+  if (m.vectors) {
+    Result<std::string> hnsw_path = FilePath(dir, m, "hnsw", full);
+    if (!hnsw_path.ok()) return hnsw_path.status();
+    Result<std::unique_ptr<HnswGraph>> opened = HnswGraph::Open(*hnsw_path, m.dimension, options.verify);
+    if (!opened.ok()) return opened.status();
+    graph = std::move(*opened);
+  } else if (m.files.count("hnsw") || m.idf) {
+    return Corrupt(dir, "the manifest lists vectors for an index without them");
+  }
 
-  if (chunks->size() != m.chunks || bm25->documents() != m.chunks || (*graph)->size() != m.chunks ||
+  if (chunks->size() != m.chunks || bm25->documents() != m.chunks || (graph && graph->size() != m.chunks) ||
       chunks->documents() != m.documents) {
     return Corrupt(dir, "files disagree on the number of chunks");
   }
@@ -75,15 +96,12 @@ Result<std::shared_ptr<IndexSnapshot>> IndexSnapshot::Open(const std::string& di
     if (Status s = chunks->VerifyAll(); !s.ok()) return s;
     if (Status s = bm25->VerifyAll(); !s.ok()) return s;
   }
-  Result<std::string> doc_bm25_path = FilePath(dir, m, "doc_bm25", full);
-  if (!doc_bm25_path.ok()) return doc_bm25_path.status();
-  Result<Bm25Index> doc_bm25 = Bm25Index::Open(*doc_bm25_path);
+  Result<Bm25Index> doc_bm25 = OpenDocumentBm25(dir, m, "doc_bm25", full);
   if (!doc_bm25.ok()) return doc_bm25.status();
-  if (doc_bm25->documents() != m.documents) return Corrupt(dir, "docs_bm25.bin and the manifest disagree on the documents");
-  if (full) {
-    if (Status s = doc_bm25->VerifyAll(); !s.ok()) return s;
-  }
-  std::shared_ptr<IndexSnapshot> snap(new IndexSnapshot(std::move(*chunks), std::move(*bm25), std::move(*doc_bm25)));
+  Result<Bm25Index> anchors = OpenDocumentBm25(dir, m, "anchors", full);
+  if (!anchors.ok()) return anchors.status();
+  std::shared_ptr<IndexSnapshot> snap(
+      new IndexSnapshot(std::move(*chunks), std::move(*bm25), std::move(*doc_bm25), std::move(*anchors)));
   if (m.idf) {
     Result<std::string> idf_path = FilePath(dir, m, "idf", full);
     if (!idf_path.ok()) return idf_path.status();
@@ -93,12 +111,13 @@ Result<std::shared_ptr<IndexSnapshot>> IndexSnapshot::Open(const std::string& di
   }
   snap->dir_ = dir;
   snap->manifest_ = std::move(*manifest);
-  snap->graph_ = std::move(*graph);
-  snap->graph_->SetEfSearch(static_cast<size_t>(std::max(1, snap->manifest_.hnsw_ef_search)));
+  snap->graph_ = std::move(graph);
+  if (snap->graph_) snap->graph_->SetEfSearch(static_cast<size_t>(std::max(1, snap->manifest_.hnsw_ef_search)));
   return snap;
 }
 
 Result<std::unique_ptr<Embedder>> IndexSnapshot::MakeQueryEmbedder() const {
+  if (!graph_) return Unprocessable("index_without_vectors", dir_ + " has no vectors: queries are not embedded");
   Result<std::unique_ptr<Embedder>> e = MakeEmbedder(manifest_.embedder_kind, {manifest_.dimension, idf_});
   if (!e.ok()) return e.status();
   if ((*e)->name() != manifest_.embedder || (*e)->dimension() != manifest_.dimension) {
@@ -108,24 +127,46 @@ Result<std::unique_ptr<Embedder>> IndexSnapshot::MakeQueryEmbedder() const {
   return e;
 }
 
-std::vector<uint32_t> IndexSnapshot::DocumentRepresentatives(const std::vector<Bm25Hit>& document_hits,
-                                                             const std::vector<uint32_t>& keyword_ranking,
-                                                             const std::vector<uint32_t>& vector_ranking) const {
-  std::unordered_map<uint32_t, uint32_t> best;  // doc id -> its best-ranked candidate chunk
-  for (const std::vector<uint32_t>* ranking : {&keyword_ranking, &vector_ranking}) {
-    for (uint32_t id : *ranking) {
-      std::optional<ChunkView> v = chunks_.Get(id);
-      if (v) best.emplace(v->doc_id, id);
+std::vector<IndexSnapshot::RankedChunk> IndexSnapshot::KeywordRanking(const std::vector<std::string>& terms, size_t k,
+                                                                     const KeywordWeights& weights) const {
+  const size_t chunk_candidates = std::min<size_t>(std::max<size_t>(k * 4, 100), chunks_.size());
+  const size_t doc_candidates = std::min<size_t>(std::max<size_t>(k * 4, 40), chunks_.documents());
+  std::vector<KeywordHit> chunk_hits, document_hits, anchor_hits;
+  std::unordered_map<uint32_t, float> raw;  // chunk id -> its BM25
+  const double chunk_max = bm25_.MaxScore(terms);
+  for (const Bm25Hit& h : bm25_.Search(terms, chunk_candidates)) {
+    std::optional<ChunkView> v = chunks_.Get(h.chunk);
+    if (!v || chunk_max <= 0) continue;  // a corrupt id is dropped
+    chunk_hits.push_back({h.chunk, v->doc_id, h.score / chunk_max});
+    raw[h.chunk] = h.score;
+  }
+  for (const auto& [index, out, weight] : {std::tuple{&doc_bm25_, &document_hits, weights.document},
+                                           std::tuple{&anchors_, &anchor_hits, weights.anchors}}) {
+    if (weight <= 0) continue;
+    const double max = index->MaxScore(terms);
+    for (const Bm25Hit& h : index->Search(terms, doc_candidates)) {
+      if (max > 0 && h.chunk < chunks_.documents()) out->push_back({h.chunk, h.chunk, h.score / max});
     }
   }
-  std::vector<uint32_t> out;
-  std::unordered_set<uint32_t> seen;
-  for (const Bm25Hit& h : document_hits) {
-    auto it = best.find(h.chunk);
-    std::optional<uint32_t> id = it != best.end() ? std::optional<uint32_t>(it->second) : chunks_.FirstChunkOf(h.chunk);
-    if (id && seen.insert(*id).second) out.push_back(*id);
+  const double scale = MaxKeywordScore(weights);
+  std::vector<RankedChunk> ranking;
+  for (const DocumentScore& d : FuseKeywordScores(chunk_hits, document_hits, anchor_hits, weights)) {
+    if (!d.chunks.empty()) {
+      for (const KeywordHit& c : d.chunks) {
+        ranking.push_back({c.id, (d.score - (d.chunks[0].score - c.score)) / scale, raw[c.id]});
+      }
+      continue;
+    }
+    // Found by its whole text or its anchors only: its best chunk for the
+    // query among its own, else its first (which introduces it).
+    auto [begin, end] = chunks_.ChunksOf(d.doc);
+    if (begin >= end) continue;
+    std::vector<Bm25Hit> best = bm25_.SearchRange(terms, begin, end, 1);
+    ranking.push_back({best.empty() ? begin : best[0].chunk, d.score / scale, best.empty() ? 0.0f : best[0].score});
   }
-  return out;
+  std::stable_sort(ranking.begin(), ranking.end(),
+                   [](const RankedChunk& a, const RankedChunk& b) { return a.score > b.score; });
+  return ranking;
 }
 
 std::vector<Passage> IndexSnapshot::PassagesFor(const std::vector<SearchHit>& hits, size_t max_related) const {
@@ -157,6 +198,7 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
   if (options.k < 1 || options.k > SearchOptions::kMaxK) {
     return InvalidArgument("bad_k", "k must be between 1 and " + std::to_string(SearchOptions::kMaxK));
   }
+  if (!graph_) query_vector = {};  // nothing to compare it with
   if (!query_vector.empty()) {
     if (query_vector.size() != static_cast<size_t>(manifest_.dimension)) {
       return InvalidArgument("bad_query_vector", "query vector has " + std::to_string(query_vector.size()) +
@@ -166,29 +208,36 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
       if (!std::isfinite(x)) return InvalidArgument("bad_query_vector", "query vector has a non-finite value");
     }
   }
-  const size_t candidates = std::min<size_t>(std::max<size_t>(options.k * 4, 40), chunks_.size());
-
   const FusionWeights weights = options.fusion ? *options.fusion : FusionWeightsFor(manifest_.embedder_kind);
+  std::vector<RankedChunk> keyword = KeywordRanking(IndexTerms(query_text), options.k, options.keyword);
   std::vector<VectorHit> vector_hits;
   bool nonzero = std::any_of(query_vector.begin(), query_vector.end(), [](float x) { return x != 0.0f; });
   if (nonzero && weights.vector > 0) {  // a ranking of weight 0 would add nothing: not searched
+    const size_t candidates = std::min<size_t>(std::max<size_t>(options.k * 4, 40), chunks_.size());
     if (Status s = graph_->Search(query_vector.data(), candidates, &vector_hits); !s.ok()) return s;
   }
-  const std::vector<std::string> query_terms = IndexTerms(query_text);
-  std::vector<Bm25Hit> keyword_hits = bm25_.Search(query_terms, candidates);
-  std::vector<Bm25Hit> document_hits = doc_bm25_.Search(query_terms, std::min<size_t>(candidates, doc_bm25_.documents()));
-
-  std::vector<uint32_t> vector_ranking, keyword_ranking;
-  std::vector<float> vector_scores;  // parallel to vector_ranking
+  std::vector<uint32_t> vector_ranking;
+  std::unordered_map<uint32_t, float> similarity, bm25;
   for (const VectorHit& h : vector_hits) {
     if (h.label >= chunks_.size()) continue;  // a corrupt label is dropped
     vector_ranking.push_back(h.label);
-    vector_scores.push_back(h.similarity);
+    similarity.emplace(h.label, h.similarity);
   }
-  for (const Bm25Hit& h : keyword_hits) keyword_ranking.push_back(h.chunk);
-  std::vector<uint32_t> document_ranking = DocumentRepresentatives(document_hits, keyword_ranking, vector_ranking);
-  std::vector<FusedItem> fused = FuseReciprocalRank(
-      vector_ranking, keyword_ranking, document_ranking, weights);
+  std::vector<FusedItem> fused;
+  if (vector_ranking.empty()) {
+    for (size_t r = 0; r < keyword.size(); ++r) {
+      FusedItem item;
+      item.id = keyword[r].id;
+      item.score = static_cast<float>(keyword[r].score);
+      item.keyword_rank = static_cast<int>(r) + 1;
+      fused.push_back(item);
+    }
+  } else {
+    std::vector<uint32_t> keyword_ranking;
+    for (const RankedChunk& c : keyword) keyword_ranking.push_back(c.id);
+    fused = FuseReciprocalRank(vector_ranking, keyword_ranking, weights);
+  }
+  for (const RankedChunk& c : keyword) bm25.emplace(c.id, c.bm25);
 
   // Resolve chunks (a record that fails its bounds check is dropped).
   std::vector<FusedItem> resolved;
@@ -220,8 +269,8 @@ Result<std::vector<SearchHit>> IndexSnapshot::Search(std::string_view query_text
     hit.heading = v->heading;
     hit.text = v->text;
     hit.score = item.score;
-    if (item.vector_rank > 0) hit.vector_score = vector_scores[item.vector_rank - 1];
-    if (item.keyword_rank > 0) hit.bm25_score = keyword_hits[item.keyword_rank - 1].score;
+    if (auto it = similarity.find(item.id); it != similarity.end()) hit.vector_score = it->second;
+    if (auto it = bm25.find(item.id); it != bm25.end()) hit.bm25_score = it->second;
     hits.push_back(hit);
   }
   return hits;

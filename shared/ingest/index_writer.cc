@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "anchor_text.h"
 #include "bm25_index.h"
 #include "chunk_store.h"
 #include "embedder_factory.h"
@@ -28,6 +29,7 @@
 #include "hash_embedder.h"
 #include "index_snapshot.h"
 #include "mapped_file.h"
+#include "rank_fusion.h"
 #include "text_terms.h"
 
 namespace folio {
@@ -179,7 +181,9 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
     return InvalidArgument("bad_heading_weight", "heading weight must be 1..16");
   }
   if (kb.documents.empty()) return Unprocessable("empty_kb", "no documents to index");
-  const bool use_idf = options.idf && options.embedder_kind == "hash";
+  const bool vectors = options.vectors == IndexBuildOptions::Vectors::kAlways ||
+                       FusionWeightsFor(options.embedder_kind).vector > 0;
+  const bool use_idf = vectors && options.idf && options.embedder_kind == "hash";
   auto placeholder_idf = use_idf ? IdfTable::FromDocumentFrequencies({}, 0) : nullptr;
   Result<std::unique_ptr<Embedder>> probe = MakeEmbedder(options.embedder_kind, {options.dimension, placeholder_idf});
   if (!probe.ok()) return probe.status();
@@ -191,8 +195,9 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   m.kb_version = kb.kb_version;
   m.embedder = (*probe)->name();
   m.embedder_kind = options.embedder_kind;
-  m.dimension = (*probe)->dimension();
+  m.dimension = vectors ? (*probe)->dimension() : 0;
   m.idf = use_idf;
+  m.vectors = vectors;
   m.chunk_tokens = options.chunking.target_tokens;
   m.overlap_tokens = options.chunking.overlap_tokens;
   m.hnsw_m = options.hnsw.M;
@@ -214,7 +219,8 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
         report.total_seconds = SecondsSince(start);
         return report;
       }
-    } else if (!fs::is_directory(out_dir, ec) || !fs::is_empty(out_dir, ec)) {
+    } else if (existing.status().error() != "index_format_unsupported" &&  // an older folio's index: replaced
+               (!fs::is_directory(out_dir, ec) || !fs::is_empty(out_dir, ec))) {
       return InvalidArgument("out_not_index", out_dir + " exists and is not an index directory; refusing to replace it");
     }
   }
@@ -243,22 +249,24 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   m.chunks = chunks.size();
   report.chunk_seconds = SecondsSince(t);
 
-  // Terms (for BM25), idf, embed.
+  // Terms (for BM25); idf, vectors and their graph if searched.
   t = Clock::now();
   std::vector<std::vector<std::string>> chunk_terms(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) chunk_terms[i] = IndexTerms(texts[i]);
   std::shared_ptr<const IdfTable> idf;
-  if (use_idf) {
-    if (progress) progress({"idf", 0, texts.size()});
-    idf = HashEmbedder::ComputeIdf(texts, options.threads);
+  std::vector<float> embedded;
+  if (vectors) {
+    if (use_idf) {
+      if (progress) progress({"idf", 0, texts.size()});
+      idf = HashEmbedder::ComputeIdf(texts, options.threads);
+    }
+    Result<std::unique_ptr<Embedder>> embedder = MakeEmbedder(options.embedder_kind, {options.dimension, idf});
+    if (!embedder.ok()) return embedder.status();
+    if (Status s = EmbedAll(**embedder, texts, options.threads, &embedded, progress); !s.ok()) return s;
+    m.dimension = static_cast<int>(embedded.size() / texts.size());
+    report.embed_seconds = SecondsSince(t);
+    report.embed_chunks_per_second = chunks.size() / std::max(report.embed_seconds, 1e-9);
   }
-  Result<std::unique_ptr<Embedder>> embedder = MakeEmbedder(options.embedder_kind, {options.dimension, idf});
-  if (!embedder.ok()) return embedder.status();
-  std::vector<float> vectors;
-  if (Status s = EmbedAll(**embedder, texts, options.threads, &vectors, progress); !s.ok()) return s;
-  m.dimension = static_cast<int>(vectors.size() / texts.size());
-  report.embed_seconds = SecondsSince(t);
-  report.embed_chunks_per_second = chunks.size() / std::max(report.embed_seconds, 1e-9);
 
   // Write everything into a sibling temp directory.
   const std::string tmp = out_dir + ".tmp-" + std::to_string(getpid());
@@ -267,22 +275,24 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   if (ec) return Internal("index_write_failed", "cannot create " + tmp + ": " + ec.message());
   TempDirGuard guard(tmp);
 
-  t = Clock::now();
-  auto hnsw_progress = [&](size_t done) {
-    if (progress) progress({"hnsw", done, chunks.size()});
-  };
-  if (Status s = BuildHnswFile(vectors.data(), chunks.size(), m.dimension, options.hnsw, options.threads,
-                               tmp + "/" + kHnswFile, hnsw_progress);
-      !s.ok()) {
-    return s;
+  IndexFileInfo info;
+  if (vectors) {
+    t = Clock::now();
+    auto hnsw_progress = [&](size_t done) {
+      if (progress) progress({"hnsw", done, chunks.size()});
+    };
+    if (Status s = BuildHnswFile(embedded.data(), chunks.size(), m.dimension, options.hnsw, options.threads,
+                                 tmp + "/" + kHnswFile, hnsw_progress);
+        !s.ok()) {
+      return s;
+    }
+    report.hnsw_seconds = SecondsSince(t);
+    if (Status s = FileInfo(tmp, kHnswFile, &info); !s.ok()) return s;
+    m.files["hnsw"] = info;
   }
-  report.hnsw_seconds = SecondsSince(t);
 
   t = Clock::now();
   if (progress) progress({"write", 0, 4});
-  IndexFileInfo info;
-  if (Status s = FileInfo(tmp, kHnswFile, &info); !s.ok()) return s;
-  m.files["hnsw"] = info;
   {
     Bm25Writer bm25;
     for (size_t i = 0; i < chunks.size(); ++i) {
@@ -303,6 +313,14 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
     info.name = kDocBm25File;
     if (Status s = docs.Write(tmp + "/" + kDocBm25File, static_cast<float>(m.bm25_k1), static_cast<float>(m.bm25_b), &info.bytes, &info.xxh3); !s.ok()) return s;
     m.files["doc_bm25"] = info;
+  }
+  {  // BM25 over what the other documents say around each one's name
+    Bm25Writer anchors;
+    for (const std::string& text : AnchorTexts(kb.documents)) anchors.AddDocument(IndexTerms(text));
+    info = IndexFileInfo{};
+    info.name = kAnchorsFile;
+    if (Status s = anchors.Write(tmp + "/" + kAnchorsFile, static_cast<float>(m.bm25_k1), static_cast<float>(m.bm25_b), &info.bytes, &info.xxh3); !s.ok()) return s;
+    m.files["anchors"] = info;
   }
   if (progress) progress({"write", 1, 4});
   {
@@ -334,6 +352,7 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
   if (progress) progress({"write", 4, 4});
   report.write_seconds = SecondsSince(t);
   report.total_seconds = SecondsSince(start);
+  report.chunks_per_second = chunks.size() / std::max(report.total_seconds, 1e-9);
   return report;
 }
 

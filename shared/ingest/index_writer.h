@@ -1,5 +1,6 @@
-// index_writer.h: builds an index directory from a KB: read, chunk, idf,
-// embed, HNSW, BM25, chunk store, manifest. Everything is written into a
+// index_writer.h: builds an index directory from a KB: read, chunk, BM25
+// of chunks and of documents, chunk store, (idf, vectors and HNSW graph when
+// something searches them), manifest. Everything is written into a
 // sibling temp directory and swapped in atomically (renameat2 EXCHANGE, or
 // two renames where that is unsupported), so readers see the old index or
 // the new one, never a mix; the old one is removed after the swap.
@@ -24,6 +25,13 @@ struct IndexBuildOptions {
   std::string embedder_kind = "hash";  // MakeEmbedder kind
   int dimension = 384;
   bool idf = true;                     // hash embedder only: weigh features by idf
+  // Whether the chunks are embedded and their HNSW graph built: kAuto when
+  // the embedder's fusion weight is above 0 (FusionWeightsFor: "openai"
+  // yes, the built-in "hash" no: nothing would search its graph, which was
+  // most of the ingest time and of the index's size); kAlways for
+  // benchmarks of the vector ranking and tests of the graph itself.
+  enum class Vectors { kAuto, kAlways };
+  Vectors vectors = Vectors::kAuto;
   // How many times a chunk's heading path counts in BM25 (1: as often as
   // any word of its text). Headings name what a section is about — the file
   // title, "Notice period" — so a question's words found there say more.
@@ -50,7 +58,8 @@ struct BuildReport {
   std::vector<std::string> repaired;
   double read_seconds = 0, chunk_seconds = 0, embed_seconds = 0, hnsw_seconds = 0, write_seconds = 0;
   double total_seconds = 0;
-  double embed_chunks_per_second = 0;
+  double embed_chunks_per_second = 0;  // 0 when the index has no vectors
+  double chunks_per_second = 0;        // chunks over the whole build after reading the KB
 };
 
 // Reads `kb_dir` and builds `out_dir`. If out_dir holds a valid index whose

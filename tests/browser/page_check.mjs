@@ -217,6 +217,8 @@ await scenario("a failing AI service is told apart from no AI model", async () =
   const warn = await textOf(failing.page, `${ANSWERS} .note-warn`);
   check(warn.includes("AI service is failing right now"), `failing note: "${warn}"`);
   check((await failing.page.locator(".note-info").count()) === 0, "a failing service called 'not configured'");
+  const failingText = await textOf(failing.page, `${ANSWERS} .bubble`);
+  check(!failingText.includes("not answering right now"), `the failure said twice: "${failingText}"`);
   noProblems(failing.problems);
   await failing.context.close();
   await upstream.reset();

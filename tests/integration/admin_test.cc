@@ -234,8 +234,8 @@ TEST_F(AdminTest, IndexVerifyPassesOnTheRealIndexAndFailsOnDamagedCopies) {
   const std::string garbled = stack_->dir() + "/index-garbled";
   fs::copy(stack_->data_dir() + "/index", garbled);
   {
-    std::fstream f(garbled + "/vectors.hnsw", std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(fs::file_size(garbled + "/vectors.hnsw") / 2));
+    std::fstream f(garbled + "/chunks.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(garbled + "/chunks.bin") / 2));
     f << std::string(64, '\x5a');
   }
   AdminRun bad = Admin("index verify --index-dir " + garbled + " --json");
@@ -243,7 +243,7 @@ TEST_F(AdminTest, IndexVerifyPassesOnTheRealIndexAndFailsOnDamagedCopies) {
   EXPECT_EQ(bad.Json()["ok"], false);
   EXPECT_EQ(bad.Json()["error"]["code"], "index_corrupt");
   EXPECT_NE(bad.err.find("FAILED verification"), std::string::npos) << bad.err;
-  EXPECT_NE(bad.err.find("vectors.hnsw"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("chunks.bin"), std::string::npos) << bad.err;
 
   // Truncated: the quick check already refuses it.
   const std::string truncated = stack_->dir() + "/index-truncated";

@@ -44,9 +44,12 @@ using std::chrono::seconds;
 
 nlohmann::json Health(const TestStack& stack) { return stack.Get("/api/health").Json(); }
 
+// With the vectors and their HNSW graph (which the default hash embedder
+// does not need): the graph's level-0 links are what hnswlib follows
+// unchecked, the most dangerous file to damage.
 int Ingest(const std::string& out) {
   std::string log;
-  int rc = RunCommand(FOLIO_BINARY_DIR "/bin/folio-ingest --kb " FOLIO_SOURCE_DIR "/kb --out " + out, &log);
+  int rc = RunCommand(FOLIO_BINARY_DIR "/bin/folio-ingest --vectors always --kb " FOLIO_SOURCE_DIR "/kb --out " + out, &log);
   EXPECT_EQ(rc, 0) << log;
   return rc;
 }

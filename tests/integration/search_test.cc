@@ -87,8 +87,9 @@ TEST_F(SearchTest, HealthHasIndexCheck) {
   EXPECT_EQ(index["status"], "ok");
   EXPECT_GE(index["documents"].get<int>(), 10);
   EXPECT_GE(index["chunks"].get<int>(), index["documents"].get<int>());
-  EXPECT_EQ(index["embedder"], "hash-v1+idf");
-  EXPECT_EQ(index["dimension"], 384);
+  EXPECT_EQ(index["embedder"], "hash-v1");
+  EXPECT_EQ(index["vectors"], false);  // the hash embedder's ranking is not fused: keyword search only
+  EXPECT_EQ(index["dimension"], 0);
   EXPECT_TRUE(index["built_at"].is_string());
 }
 

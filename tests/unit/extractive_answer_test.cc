@@ -1,11 +1,17 @@
 // extractive_answer_test.cc: the offline answer picks the sentence that
 // answers (not a table's header or a bullet cut mid-markup), renders a
 // matching table row with its column names, keeps list items whole, drops
-// near-duplicates, stays within its budget, cites the passages it quotes by
-// their position, and opens with the words of its reason.
+// near-duplicates and sentences that restate the question or would read as
+// leftover markup, answers "how many" with the number, quotes each
+// retrieved page that is about the question, stays within its budget, cites
+// the passages it quotes by their position, and says why it has no model
+// answer once, in the words of its reason.
 #include "extractive_answer.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
 
 namespace folio {
 namespace {
@@ -72,6 +78,27 @@ TEST(ExtractiveAnswerTest, CitesEachPassageByItsPositionAndListsTheCitedSources)
   EXPECT_EQ(a.parts[0].passage, 1u);
 }
 
+// The first passage's sentences match more of the question, but the
+// second retrieved page says something about it too: it is quoted, before
+// more of the first; a third page about something else is not.
+TEST(ExtractiveAnswerTest, EachRetrievedPageAboutTheQuestionIsQuoted) {
+  Passage guide = {"guide.md", "Guide > Mail",
+                   "Our maintainer reads every commit mailed to the list, with its author, subject line and diff "
+                   "stat, from files kept by the archive. Maintainers answer mailed commits within the week, in the "
+                   "order the files arrive, unless a release is near. The maintainer keeps the mailed files of each "
+                   "commit for a year, then removes them from the archive.",
+                   0.9, {}};
+  Passage command = {"format-patch.md", "format-patch", "Prepare one patch file per commit, ready to send.", 0.8, {}};
+  Passage other = {"weather.md", "Weather", "Rain is expected on the coast tomorrow.", 0.5, {}};
+  ExtractiveAnswer a = ComposeExtractiveAnswer("How do I turn commits into files to mail to the maintainer?",
+                                               {guide, command, other}, FallbackReason::kNotConfigured);
+  std::vector<size_t> passages;
+  for (const AnswerPart& p : a.parts) passages.push_back(p.passage);
+  EXPECT_NE(std::find(passages.begin(), passages.end(), 1u), passages.end()) << a.text;
+  EXPECT_EQ(std::find(passages.begin(), passages.end(), 2u), passages.end()) << a.text;
+  EXPECT_NE(a.text.find("Sources: [1] guide.md; [2] format-patch.md"), std::string::npos) << a.text;
+}
+
 TEST(ExtractiveAnswerTest, LeavesOutNearDuplicates) {
   Passage first = {"a.md", "Notice period", "Her notice period is two months under her current contract.", 1, {}};
   Passage second = {"b.md", "Notice", "Her notice period is two months under her current contract, she says.", 1, {}};
@@ -135,6 +162,69 @@ TEST(ExtractiveAnswerTest, WithNoMatchingWordsQuotesTheTopPassageFirst) {
   ExtractiveAnswer a = ComposeExtractiveAnswer("zzz qqq?", {top, next}, FallbackReason::kNotConfigured);
   ASSERT_FALSE(a.parts.empty());
   EXPECT_EQ(a.parts[0].text, "The best way to reach Maya is email.");
+}
+
+TEST(ExtractiveAnswerTest, AQuestionOfHowManyIsAnsweredByTheSentenceWithTheNumber) {
+  Passage tollgate = {"projects/tollgate.md", "Tollgate > Overview",
+                      "Tollgate limits the requests of every client of the payment API. "
+                      "At peak it handles 48,000 requests per second across three regions. "
+                      "Each client gets its own request budget.",
+                      1, {}};
+  ExtractiveOptions best_only;
+  best_only.max_sentences = 1;
+  ExtractiveAnswer a =
+      ComposeExtractiveAnswer("How many requests does Tollgate handle?", {tollgate}, FallbackReason::kNotConfigured, best_only);
+  ASSERT_EQ(a.parts.size(), 1u) << a.text;
+  EXPECT_NE(a.parts[0].text.find("48,000"), std::string::npos) << a.text;
+}
+
+TEST(ExtractiveAnswerTest, ASentenceThatRestatesTheQuestionIsNotTheAnswer) {
+  Passage testimonials = {"testimonials.md", "Testimonials",
+                          "What colleagues say about working with Maya.\n\n"
+                          "She turned a failing migration into a calm, week-by-week plan, and every step shipped on time.",
+                          1, {}};
+  ExtractiveAnswer a = ComposeExtractiveAnswer("What do colleagues say about working with Maya?", {testimonials},
+                                               FallbackReason::kNotConfigured);
+  ASSERT_FALSE(a.parts.empty()) << a.text;
+  EXPECT_NE(a.parts[0].text.find("failing migration"), std::string::npos) << a.text;
+  EXPECT_EQ(a.text.find("What colleagues say"), std::string::npos) << a.text;
+}
+
+TEST(ExtractiveAnswerTest, UnitsThatWouldReadAsLeftoverMarkupAreNotQuoted) {
+  Passage merge = {"git-merge.txt", "HOW CONFLICTS ARE PRESENTED",
+                   "The working tree files contain the result of the merge, with conflict markers `<<<` `===` `>>>`. "
+                   "A merge conflict is resolved by editing the files and adding them to the index.",
+                   1, {}};
+  ExtractiveAnswer a = ComposeExtractiveAnswer("How is a merge conflict resolved?", {merge}, FallbackReason::kNotConfigured);
+  ASSERT_FALSE(a.parts.empty()) << a.text;
+  EXPECT_EQ(a.text.find("==="), std::string::npos) << a.text;
+  EXPECT_EQ(a.text.find("<<<"), std::string::npos) << a.text;
+  EXPECT_NE(a.text.find("resolved by editing"), std::string::npos) << a.text;
+}
+
+size_t Occurrences(const std::string& text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(ExtractiveAnswerTest, SaysWhyItHasNoModelAnswerOnceAndOnlyTheRightWhy) {
+  const std::vector<std::vector<Passage>> retrieved = {{kFaqLanguage, kSkillsLanguages}, {}};
+  for (const std::vector<Passage>& p : retrieved) {
+    const std::string none = ComposeExtractiveAnswer("favourite language?", p, FallbackReason::kNotConfigured).text;
+    const std::string failing = ComposeExtractiveAnswer("favourite language?", p, FallbackReason::kProviderFailing).text;
+    const std::string spent = ComposeExtractiveAnswer("favourite language?", p, FallbackReason::kBudgetExhausted).text;
+    EXPECT_EQ(Occurrences(none, "AI service"), 0u) << none;  // no model is the normal mode, not a failure
+    EXPECT_EQ(Occurrences(none, "budget"), 0u) << none;
+    EXPECT_EQ(Occurrences(failing, "The AI service is not answering right now"), 1u) << failing;
+    EXPECT_EQ(Occurrences(failing, "budget"), 0u) << failing;
+    EXPECT_EQ(Occurrences(spent, "daily budget is spent"), 1u) << spent;
+    EXPECT_EQ(Occurrences(spent, "AI service"), 0u) << spent;
+    if (!p.empty()) {
+      for (const std::string* text : {&none, &failing, &spent})
+        EXPECT_EQ(Occurrences(*text, "rom the knowledge base: "), 1u) << *text;
+    }
+  }
 }
 
 TEST(FallbackReasonTest, MapsDegradedReasons) {

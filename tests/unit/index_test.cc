@@ -187,8 +187,11 @@ class IndexTest : public ::testing::Test {
   }
 
   std::string Top(const IndexSnapshot& snap, const std::string& query) {
-    auto embedder = snap.MakeQueryEmbedder();
-    auto hits = snap.Search(query, *(*embedder)->Embed(query), SearchOptions{3, true, {}});
+    std::vector<float> vector;
+    if (snap.has_vectors()) vector = *(*snap.MakeQueryEmbedder())->Embed(query);
+    SearchOptions options;
+    options.k = 3;
+    auto hits = snap.Search(query, vector, options);
     return hits.ok() && !hits->empty() ? std::string((*hits)[0].source) : "";
   }
 
@@ -206,12 +209,48 @@ TEST_F(IndexTest, BuildWritesAConsistentIndex) {
   auto snap = IndexSnapshot::Open(out_, {HnswGraph::Verify::kFull});
   ASSERT_TRUE(snap.ok()) << snap.status().ToString();
   const IndexManifest& m = (*snap)->manifest();
-  EXPECT_EQ(m.embedder, "hash-v1+idf");
-  EXPECT_EQ(m.dimension, 384);
+  EXPECT_EQ(m.embedder_kind, "hash");
   EXPECT_EQ(m.chunks, (*snap)->chunks().size());
-  EXPECT_EQ(m.files.size(), 5u);  // hnsw, chunks, bm25, doc_bm25, idf
   EXPECT_EQ(m.built_at.size(), 20u);
   EXPECT_FALSE(fs::exists(out_ + ".old"));
+  // The hash embedder's ranking has weight 0: no vectors, no graph, no idf.
+  EXPECT_FALSE(m.vectors);
+  EXPECT_FALSE((*snap)->has_vectors());
+  EXPECT_EQ(m.files.size(), 4u);  // chunks, bm25, doc_bm25, anchors
+  EXPECT_FALSE(fs::exists(out_ + "/" + kHnswFile));
+  EXPECT_FALSE(fs::exists(out_ + "/" + kIdfFile));
+  EXPECT_EQ((*snap)->MakeQueryEmbedder().status().error(), "index_without_vectors");
+}
+
+TEST_F(IndexTest, VectorsAndTheirGraphAreBuiltWhenAsked) {
+  opt_.vectors = IndexBuildOptions::Vectors::kAlways;
+  Result<BuildReport> r = BuildIndex(kb_, out_, opt_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto snap = IndexSnapshot::Open(out_, {HnswGraph::Verify::kFull});
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  const IndexManifest& m = (*snap)->manifest();
+  EXPECT_TRUE(m.vectors);
+  EXPECT_TRUE((*snap)->has_vectors());
+  EXPECT_EQ(m.embedder, "hash-v1+idf");
+  EXPECT_EQ(m.dimension, 384);
+  EXPECT_EQ(m.files.size(), 6u);  // hnsw, chunks, bm25, doc_bm25, anchors, idf
+  EXPECT_EQ((*snap)->graph().size(), m.chunks);
+  // Another vector mode is another build.
+  opt_.vectors = IndexBuildOptions::Vectors::kAuto;
+  r = BuildIndex(kb_, out_, opt_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->unchanged);
+  EXPECT_FALSE(r->manifest.vectors);
+}
+
+TEST_F(IndexTest, KeywordOnlyIndexIgnoresAQueryVector) {
+  auto snap = Build();
+  ASSERT_TRUE(snap.ok());
+  ASSERT_FALSE((*snap)->has_vectors());
+  auto hits = (*snap)->Search("beehives", std::vector<float>(7, 0.5f), SearchOptions{});
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  EXPECT_EQ((*hits)[0].source, "hobbies.md");
+  EXPECT_EQ((*hits)[0].vector_score, 0.0f);
 }
 
 TEST_F(IndexTest, HybridSearchFindsKnownAnswers) {
@@ -225,13 +264,14 @@ TEST_F(IndexTest, HybridSearchFindsKnownAnswers) {
 }
 
 TEST_F(IndexTest, SearchResultsAreFusedDiversifiedAndBounded) {
+  opt_.vectors = IndexBuildOptions::Vectors::kAlways;
   auto snap = Build();
   ASSERT_TRUE(snap.ok());
   auto embedder = (*snap)->MakeQueryEmbedder();
   std::vector<float> q = *(*embedder)->Embed("Tollgate rate limiter outcomes");
   SearchOptions all_lists;  // every ranking counted, the vector one included
   all_lists.k = 3;
-  all_lists.fusion = FusionWeights{1.0, 1.0, 1.0};
+  all_lists.fusion = FusionWeights{1.0, 1.0};
   auto hits = (*snap)->Search("Tollgate rate limiter outcomes", q, all_lists);
   ASSERT_TRUE(hits.ok());
   ASSERT_EQ(hits->size(), 3u);
@@ -251,7 +291,9 @@ TEST_F(IndexTest, SearchResultsAreFusedDiversifiedAndBounded) {
   ASSERT_TRUE(hits.ok());
   EXPECT_EQ(hits->size(), 6u);
 
-  EXPECT_FALSE((*snap)->Search("x", q, SearchOptions{0, true, {}}).ok());
+  SearchOptions none;
+  none.k = 0;
+  EXPECT_FALSE((*snap)->Search("x", q, none).ok());
   EXPECT_FALSE((*snap)->Search("x", std::vector<float>(3, 0.1f), SearchOptions{}).ok());
   std::vector<float> nan(384, std::nanf(""));
   EXPECT_FALSE((*snap)->Search("x", nan, SearchOptions{}).ok());
@@ -262,17 +304,20 @@ TEST_F(IndexTest, SearchResultsAreFusedDiversifiedAndBounded) {
 }
 
 TEST_F(IndexTest, ConcurrentSearchesAgree) {
+  opt_.vectors = IndexBuildOptions::Vectors::kAlways;
   auto snap = Build();
   ASSERT_TRUE(snap.ok());
   auto embedder = (*snap)->MakeQueryEmbedder();
   std::vector<float> q = *(*embedder)->Embed("search engine");
-  auto expected = *(*snap)->Search("search engine", q, SearchOptions{});
+  SearchOptions every_ranking;  // the graph searched too
+  every_ranking.fusion = FusionWeights{};
+  auto expected = *(*snap)->Search("search engine", q, every_ranking);
   std::vector<std::thread> threads;
   std::atomic<int> mismatches{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 200; ++i) {
-        auto got = (*snap)->Search("search engine", q, SearchOptions{});
+        auto got = (*snap)->Search("search engine", q, every_ranking);
         if (!got.ok() || got->size() != expected.size() || (*got)[0].chunk_id != expected[0].chunk_id) ++mismatches;
       }
     });
@@ -319,9 +364,10 @@ TEST_F(IndexTest, EmptyKbAndForeignOutputDirAreRefused) {
 }
 
 TEST_F(IndexTest, DamagedFilesGiveAnErrorNotACrash) {
+  opt_.vectors = IndexBuildOptions::Vectors::kAlways;  // every kind of file
   ASSERT_TRUE(BuildIndex(kb_, out_, opt_).ok());
   std::mt19937 rng(3);
-  for (const char* name : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kDocBm25File, kIdfFile}) {
+  for (const char* name : {kManifestFile, kHnswFile, kChunksFile, kBm25File, kDocBm25File, kAnchorsFile, kIdfFile}) {
     const std::string path = out_ + "/" + name;
     std::string original;
     {
@@ -357,15 +403,21 @@ TEST_F(IndexTest, DamagedFilesGiveAnErrorNotACrash) {
   EXPECT_EQ(IndexSnapshot::Open(dir_.path() + "/nowhere").status().code(), Code::kNotFound);
 }
 
-TEST_F(IndexTest, UnknownFormatVersionIsUnsupported) {
+TEST_F(IndexTest, AnotherFormatVersionIsRefusedAndIngestReplacesIt) {
   ASSERT_TRUE(BuildIndex(kb_, out_, opt_).ok());
   std::ifstream in(out_ + "/" + kManifestFile);
   std::string m((std::istreambuf_iterator<char>(in)), {});
-  m.replace(m.find("\"format_version\": 2"), 19, "\"format_version\": 9");
+  const std::string current = "\"format_version\": " + std::to_string(kIndexFormatVersion);
+  m.replace(m.find(current), current.size(), "\"format_version\": 2");  // as an older folio wrote it
   WriteFile(out_ + "/" + kManifestFile, m);
   auto snap = IndexSnapshot::Open(out_);
   ASSERT_FALSE(snap.ok());
   EXPECT_EQ(snap.status().error(), "index_format_unsupported");
+  EXPECT_NE(snap.status().message().find("folio-ingest"), std::string::npos) << snap.status().message();
+  Result<BuildReport> rebuilt = BuildIndex(kb_, out_, opt_);  // not refused as a foreign directory
+  ASSERT_TRUE(rebuilt.ok()) << rebuilt.status().ToString();
+  EXPECT_FALSE(rebuilt->unchanged);
+  EXPECT_TRUE(IndexSnapshot::Open(out_).ok());
 }
 
 }  // namespace

@@ -32,9 +32,12 @@ TEST(KnowledgeTest, EmbedderMismatchIsNotReadyWithTheReason) {
   options.dimension = test::MockLlm::kDefaultEmbeddingDimension;
   Result<BuildReport> built = BuildIndex(FOLIO_SOURCE_DIR "/kb", root + "/index", options);
   ASSERT_TRUE(built.ok()) << built.status().ToString();
+  EXPECT_TRUE(built->manifest.vectors);  // a learned model's ranking is fused: its graph is built
 
   ServingIndex same(root + "/index");
   EXPECT_TRUE(same.Load().ok()) << same.status().ToString();
+  ASSERT_NE(same.Get().embedder, nullptr);
+  EXPECT_TRUE(same.Get().index->has_vectors());
 
   setenv("EMBEDDING_MODEL", "model-b", 1);
   ServingIndex other(root + "/index");
@@ -91,6 +94,7 @@ TEST(KnowledgeTest, FileChangedUnderItsMappingIsTakenOutOfServiceOneReplacedIsNo
   ASSERT_TRUE(BuildIndex(FOLIO_SOURCE_DIR "/kb", dir, IndexBuildOptions{}).ok());
   ServingIndex k(dir);
   ASSERT_TRUE(k.Load().ok());
+  EXPECT_EQ(k.Get().embedder, nullptr);  // an index without vectors: queries are not embedded
   k.StartWatching(std::chrono::milliseconds(50));
 
   // Replaced beside the mapping: the mapped (old) file still serves.

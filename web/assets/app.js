@@ -10,7 +10,7 @@
 import { ChatError, deleteSession, loadSession, loadSite, streamChat } from "./chat_api.js";
 import * as store from "./conversation_store.js";
 import { plainText } from "./markdown.js";
-import { answerItem, el, finishAnswer, noticeItem, setAnswerText, setSources, userItem } from "./messages.js";
+import { answerBody, answerItem, el, finishAnswer, noticeItem, setAnswerText, setSources, userItem } from "./messages.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -191,10 +191,13 @@ async function ask(question, { echo = true } = {}) {
     paint();
     store.setSessionId(done.session_id);
     setSources(answer, done.sources);
-    finishAnswer(answer, "done", done.degraded ? done.degraded_reason || "upstream_unavailable" : null);
+    const reason = done.degraded ? done.degraded_reason || "upstream_unavailable" : null;
+    const body = answerBody(text, reason);
+    if (body !== text) setAnswerText(answer, body);
+    finishAnswer(answer, "done", reason);
     store.rememberAnswer(text, done);
     const note = answer.querySelector(".note");
-    announce(`${note ? note.textContent + " " : ""}${plainText(text)}`);
+    announce(`${note ? note.textContent + " " : ""}${plainText(body)}`);
   } catch (e) {
     cancelAnimationFrame(frame);
     paint();
@@ -246,8 +249,8 @@ async function restore() {
       ui.log.append(userItem(m.content));
     } else {
       const item = answerItem(state.site.name);
-      setAnswerText(item, m.content);
       const known = store.recallAnswer(m.content);
+      setAnswerText(item, answerBody(m.content, known?.degraded_reason));
       setSources(item, known?.sources);
       finishAnswer(item, "done", known?.degraded_reason);
       ui.log.append(item);

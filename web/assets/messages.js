@@ -29,6 +29,16 @@ export function degradedNote(reason) {
   return el("p", { className: "note note-warn" }, "The AI service is failing right now — here is what the knowledge base says.");
 }
 
+// A degraded answer's text opens with why for clients that show no note
+// ("The AI service is not answering right now; from the knowledge base: …").
+// Beside its own note the page leaves that clause out, so the answer says
+// why once.
+const STATUS_LEAD = /^(?:The AI service is not answering right now|The assistant's daily budget is spent)(?:; from the knowledge base: |, and )/;
+export function answerBody(text, reason) {
+  if (!reason) return text; // no note: the text is all there is
+  return text.replace(STATUS_LEAD, (lead) => (lead.endsWith(", and ") ? "" : "From the knowledge base: "));
+}
+
 export function userItem(text) {
   return el("li", { className: "msg user" }, el("p", { className: "sr-only" }, "You:"), el("div", { className: "bubble" }, text));
 }

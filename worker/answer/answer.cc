@@ -54,10 +54,12 @@ Deadline RequestDeadline(const App& app, SteadyTime received_at) {
 }
 
 Result<std::vector<SearchHit>> SearchIndex(const ServingIndex::Current& kb, std::string_view query, size_t k) {
-  Result<std::vector<float>> vector = kb.embedder->Embed(query);
   SearchOptions options;
   options.k = k;
-  // A failed embedding (a remote embedder down) still leaves keyword search.
+  // No embedder (an index without vectors), or a failed embedding (a remote
+  // embedder down): keyword search alone.
+  Result<std::vector<float>> vector = std::vector<float>{};
+  if (kb.embedder) vector = kb.embedder->Embed(query);
   std::span<const float> query_vector;
   if (vector.ok()) query_vector = *vector;
   else LogWarn("query_embedding_failed", {{"reason", vector.status().error()}});

@@ -56,8 +56,8 @@ nlohmann::json IndexCheck(const ServingIndex& index) {
   if (kb.index) {
     const IndexManifest& m = kb.index->manifest();
     check.update({{"documents", m.documents}, {"chunks", m.chunks}, {"embedder", m.embedder},
-                  {"dimension", m.dimension}, {"kb_version", m.kb_version}, {"built_at", m.built_at},
-                  {"swaps", index.swaps()}});
+                  {"vectors", m.vectors}, {"dimension", m.dimension}, {"kb_version", m.kb_version},
+                  {"built_at", m.built_at}, {"swaps", index.swaps()}});
   }
   return check;
 }

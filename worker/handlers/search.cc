@@ -1,7 +1,8 @@
-// search.cc: POST /api/search {"query": "...", "k": 10} — hybrid (BM25 +
-// vector) search over the knowledge base, for people and for debugging
-// retrieval. parse → validate → embed → search → answer; on a chat thread
-// when the index's embedder is remote (it may wait on its API).
+// search.cc: POST /api/search {"query": "...", "k": 10} — hybrid search
+// (BM25, and vectors when the index has them) over the knowledge base, for
+// people and for debugging retrieval. parse → validate → embed → search →
+// answer; on a chat thread when the index's embedder is remote (it may wait
+// on its API).
 #include "handlers.h"
 
 #include "answer.h"
@@ -62,7 +63,7 @@ Step HandleSearch(const Request& request, App& app) {
   };
   // A local embedder answers here in microseconds; a remote one may wait
   // seconds on its API, which is a chat thread's job.
-  if (kb.embedder->remote()) return {std::nullopt, std::move(search)};
+  if (kb.embedder && kb.embedder->remote()) return {std::nullopt, std::move(search)};
   return {search(), {}};
 }
 

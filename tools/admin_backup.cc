@@ -90,6 +90,7 @@ Answer RunBackup(const Context& ctx, const std::string& dest, bool with_cache) {
     cache = std::move(opened.value());
     sources.push_back({kCacheEnv, cache.get()});
   }
+  LowerBackupPriority();  // run on the serving machine: chats come first
   Result<BackupResult> made = CreateBackup(sources, dest);
   if (!made.ok()) return Failure(made.status());
   Answer a;

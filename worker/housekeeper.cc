@@ -7,9 +7,6 @@
 // and, when one may be due, a scheduled backup.
 #include "housekeeper.h"
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <chrono>
 
 #include "backup_schedule.h"
@@ -31,10 +28,7 @@ void Housekeeper::MaybeStartBackup() {
   if (backup_thread_.joinable()) backup_thread_.join();  // the last one, finished
   backup_running_ = true;
   backup_thread_ = std::thread([this] {
-    // A backup reads the whole store and writes as much. At a lower CPU
-    // priority than the chat threads, on half a CPU it takes longer rather
-    // than slowing answers (Linux applies a thread's own nice value).
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+    LowerBackupPriority();  // behind the chat threads, CPU and disk
     next_backup_ms_ = RunScheduledBackup(backups_, *app_.store, Metrics::NowMs());
     backup_running_ = false;
   });

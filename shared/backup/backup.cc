@@ -25,6 +25,8 @@
 #include "backup.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -129,6 +131,16 @@ int RemoveStaleBackupTemps(const std::string& dir) {
     removed += ec ? 0 : 1;
   }
   return removed;
+}
+
+void LowerBackupPriority() {
+  const auto tid = static_cast<id_t>(::gettid());
+  (void)::setpriority(PRIO_PROCESS, tid, 10);
+  // ioprio_set(IOPRIO_WHO_PROCESS, tid, class best-effort (2) << 13 | level 7):
+  // no glibc wrapper. Not the idle class, which a disk that is never idle
+  // would starve for good.
+  constexpr int kWhoProcess = 1, kClassBestEffort = 2, kClassShift = 13, kLowest = 7;
+  (void)::syscall(SYS_ioprio_set, kWhoProcess, static_cast<int>(tid), (kClassBestEffort << kClassShift) | kLowest);
 }
 
 Result<BackupResult> CreateBackup(const std::vector<BackupSource>& sources, const std::string& dest) {

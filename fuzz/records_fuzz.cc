@@ -1,13 +1,18 @@
-// records_fuzz.cc: the binary records other processes left in LMDB —
-// sessions (shared/sessions.h DecodeSession) and cached answers
-// (shared/response_cache.h DecodeCacheRecord). Input: the first byte picks
+// records_fuzz.cc: the binary records other processes (or an older folio,
+// or a backup) left in LMDB — sessions (shared/session_record.h
+// DecodeSession), cached answers (shared/response_cache.h
+// DecodeCacheRecord) and environments' format markers
+// (shared/store_format.h DecodeStoreFormat). Input: the first byte picks
 //   'S' a session record;  'C' a cache record as is;
 //   'K' a cache record whose last 8 bytes are replaced by its true checksum
 //       (so mutations get past the checksum into the fields);
-//   'E' the other way round: records encoded from the bytes' fields, decoded.
+//   'E' the other way round: records encoded from the bytes' fields, decoded;
+//   'F' a format marker.
 // Checks: any bytes decode or fail with corrupt_record, never crash; a
-// record that decodes re-encodes to exactly its bytes; what is encoded
-// decodes to itself; IsValidSessionId agrees with its definition.
+// record of today's format that decodes re-encodes to exactly its bytes,
+// and one of an older format re-encodes (in today's) to the same session;
+// what is encoded decodes to itself; IsValidSessionId agrees with its
+// definition.
 #include <cstring>
 #include <string>
 
@@ -17,6 +22,7 @@
 #include "fuzz_util.h"
 #include "response_cache.h"
 #include "sessions.h"
+#include "store_format.h"
 
 namespace {
 
@@ -36,7 +42,27 @@ void DecodeSessionBytes(std::string_view bytes) {
     return;
   }
   FUZZ_CHECK(s->id.empty(), "decode set an id");
-  FUZZ_CHECK(folio::EncodeSession(*s) == bytes, "a session record does not re-encode to its bytes");
+  const std::string again = folio::EncodeSession(*s);
+  if (static_cast<uint8_t>(bytes[0]) == folio::kSessionRecordFormat) {
+    FUZZ_CHECK(again == bytes, "a session record does not re-encode to its bytes");
+    return;
+  }
+  // An older format: upgraded on its next write, to the same session.
+  FUZZ_CHECK(s->updated_ms == s->updated * 1000, "a format-1 record's updated_ms is not updated x 1000");
+  folio::Result<Session> upgraded = folio::DecodeSession(again);
+  FUZZ_CHECK(upgraded.ok() && upgraded->created == s->created && upgraded->updated_ms == s->updated_ms &&
+                 upgraded->messages.size() == s->messages.size(),
+             "an older session record does not survive its upgrade");
+}
+
+void DecodeFormatBytes(std::string_view bytes) {
+  folio::Result<folio::StoreFormat> f = folio::DecodeStoreFormat(bytes);
+  if (!f.ok()) {
+    FUZZ_CHECK(f.status().error() == "corrupt_record", f.status().ToString());
+    return;
+  }
+  FUZZ_CHECK(f->min_reader >= 1 && f->min_reader <= f->format, "a marker with impossible formats decoded");
+  FUZZ_CHECK(folio::EncodeStoreFormat(*f) == bytes, "a format marker does not re-encode to its bytes");
 }
 
 void DecodeCacheBytes(std::string_view bytes) {
@@ -99,7 +125,9 @@ void EncodeThenDecode(std::string_view bytes) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  const char form = "SCKE"[data[0] == 'S' ? 0 : data[0] == 'C' ? 1 : data[0] == 'K' ? 2 : data[0] == 'E' ? 3 : data[0] % 4];
+  const char* kForms = "SCKEF";
+  const char* named = std::strchr(kForms, static_cast<char>(data[0]));
+  const char form = data[0] != 0 && named != nullptr ? *named : kForms[data[0] % 5];
   std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (form) {
     case 'S':
@@ -114,6 +142,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (int i = 0; i < 8; ++i) bytes[bytes.size() - 8 + i] = static_cast<char>(sum >> (8 * i));
       }
       DecodeCacheBytes(bytes);
+      break;
+    case 'F':
+      DecodeFormatBytes(bytes);
       break;
     default:
       EncodeThenDecode(bytes);

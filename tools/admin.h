@@ -2,8 +2,9 @@
 // configuration and state layout, the Answer every command returns, and
 // opening the instance's state exactly as the worker does (same paths, map
 // sizes and commit modes, from StateLayoutOf) but only what already exists:
-// no command of folio-admin ever creates a file or directory, so pointing it
-// at the wrong place says so instead of leaving an empty instance behind.
+// no command of folio-admin creates a file or directory, except `backup`
+// (its destination) and `restore` (the stores it puts in place), so pointing
+// it at the wrong place says so instead of leaving an empty instance behind.
 // Single-threaded; every opened handle is owned by the command that opened it.
 #pragma once
 
@@ -67,6 +68,9 @@ Result<OpenedSessions> OpenSessions(const StateLayout& layout);
 // NotFound("cache_disabled") when CACHE_TTL_S is 0; NotFound("no_cache") when
 // no worker has created it yet.
 Result<std::unique_ptr<ResponseCache>> OpenCache(const StateLayout& layout);
+// The cache environment as a plain Store (to copy it), opened as the
+// worker opens it. The same NotFound errors as OpenCache.
+Result<std::unique_ptr<Store>> OpenCacheStore(const StateLayout& layout);
 // NotFound("no_inflight_table") when absent.
 Result<std::unique_ptr<Store>> OpenInflight(const StateLayout& layout);
 // NotFound("no_breaker") when absent.
@@ -91,5 +95,9 @@ Answer RunSessionsDelete(const Context& ctx, const std::string& id, bool full_id
 Answer RunSessionsPurgeExpired(const Context& ctx);
 Answer RunIndexInfo(const Context& ctx);
 Answer RunIndexVerify(const Context& ctx);
+// admin_backup.cc
+Answer RunBackup(const Context& ctx, const std::string& dest, bool with_cache);
+Answer RunVerifyBackup(const std::string& src);
+Answer RunRestore(const Context& ctx, const std::string& src);
 
 }  // namespace folio::admin

@@ -95,6 +95,13 @@ Result<std::unique_ptr<ResponseCache>> OpenCache(const StateLayout& layout) {
   return ResponseCache::Open(layout.cache);
 }
 
+Result<std::unique_ptr<Store>> OpenCacheStore(const StateLayout& layout) {
+  if (!layout.cache_enabled) return NotFound("cache_disabled", "the response cache is disabled (CACHE_TTL_S=0)");
+  if (folio::Status s = RequireDataDir(layout); !s.ok()) return s;
+  if (folio::Status s = RequireEnvironment(layout.cache.path, "response cache", "no_cache"); !s.ok()) return s;
+  return Store::Open(CacheStoreOptions(layout.cache));
+}
+
 Result<std::unique_ptr<Store>> OpenInflight(const StateLayout& layout) {
   if (folio::Status s = RequireDataDir(layout); !s.ok()) return s;
   if (folio::Status s = RequireEnvironment(layout.inflight_store.path, "in-flight table", "no_inflight_table"); !s.ok())

@@ -1,6 +1,6 @@
 // admin_status.cc: `folio-admin status` — one look at every piece of an
 // instance's state: index, sessions store, sessions, response cache, in-flight
-// table, breaker and worker processes. Each section is read on its own, so one
+// table, breaker, token budget, scheduled backups and worker processes. Each section is read on its own, so one
 // unreadable piece is reported beside the others rather than hiding them.
 //
 // Exit 1 when the data directory is missing or a persistent piece (index,
@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "admin.h"
+#include "backup_schedule.h"
 #include "clock.h"
 #include "index_snapshot.h"
 #include "inflight.h"
@@ -162,6 +163,25 @@ Section BudgetSection(const Context& ctx) {
                  line};
 }
 
+// Scheduled backups: the newest one's age, and FAILING (a failure: exit 1)
+// while the last attempt failed or none came for two intervals.
+Section BackupSection(const StateLayout& layout) {
+  const int64_t now_ms = Metrics::NowMs();
+  const BackupHealth h = CheckBackupHealth(layout.backups, now_ms);
+  Json doc = BackupHealthJson(layout.backups, h, now_ms);
+  doc["ok"] = !h.failing;
+  if (!h.enabled) return Section{"backup", doc, "no scheduled backups (BACKUP_KEEP=0)"};
+  std::string line = std::to_string(h.count) + " kept in " + Shown(layout.backups.dir);
+  if (h.newest) {
+    line += ", the newest " + std::to_string((now_ms - h.newest->created_ms) / 1000) + " s old (" +
+            std::to_string(h.newest_sessions) + " sessions, " + FormatBytes(h.newest_bytes) + ")";
+  } else {
+    line += ", none made yet";
+  }
+  if (h.failing) line += "; FAILING: " + h.reason;
+  return Section{"backup", doc, line, h.failing};
+}
+
 Section WorkersSection(const StateLayout& layout) {
   Result<MetricsFileView> view = ReadMetricsFile(layout.metrics_path);
   if (!view.ok() && view.status().code() == Code::kNotFound) {
@@ -208,6 +228,7 @@ Answer RunStatus(const Context& ctx) {
   sections.push_back(InflightSection(layout));
   sections.push_back(BreakerSection(layout));
   sections.push_back(BudgetSection(ctx));
+  sections.push_back(BackupSection(layout));
   sections.push_back(WorkersSection(layout));
 
   Answer a;

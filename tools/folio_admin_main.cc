@@ -126,6 +126,19 @@ int Main(int argc, char** argv) {
   CLI::App* index_verify =
       index->add_subcommand("verify", "full verification: every checksum, record, posting and link; exit 1 if bad");
 
+  std::string backup_dir;
+  bool with_cache = false;
+  CLI::App* backup = app.add_subcommand(
+      "backup", "a consistent copy of the session store, made while the instance serves (DEST must not exist)");
+  backup->add_option("dest", backup_dir, "directory to create for the backup")->required();
+  backup->add_flag("--with-cache", with_cache, "copy the response cache too (it is rebuildable: off by default)");
+  CLI::App* verify_backup =
+      app.add_subcommand("verify-backup", "check a backup without restoring it: checksums, every record; exit 1 if bad");
+  verify_backup->add_option("src", backup_dir, "the backup directory")->required();
+  CLI::App* restore = app.add_subcommand(
+      "restore", "verify a backup, then put it in place of the stopped instance's stores (refuses a running one)");
+  restore->add_option("src", backup_dir, "the backup directory")->required();
+
   CLI::App* config = app.add_subcommand("config", "the configuration, as the worker reads it");
   config->require_subcommand(1);
   CLI::App* config_check = config->add_subcommand(
@@ -163,6 +176,9 @@ int Main(int argc, char** argv) {
   if (sessions_purge->parsed()) return Print(RunSessionsPurgeExpired(ctx), json, out);
   if (index_info->parsed()) return Print(RunIndexInfo(ctx), json, out);
   if (index_verify->parsed()) return Print(RunIndexVerify(ctx), json, out);
+  if (backup->parsed()) return Print(RunBackup(ctx, backup_dir, with_cache), json, out);
+  if (verify_backup->parsed()) return Print(RunVerifyBackup(backup_dir), json, out);
+  if (restore->parsed()) return Print(RunRestore(ctx, backup_dir), json, out);
   return 2;  // unreachable: every leaf is handled above and one is required
 }
 

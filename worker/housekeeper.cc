@@ -2,21 +2,36 @@
 // it looks at what is due: stale LMDB reader slots and killed workers'
 // in-flight counts (every 5 s), killed workers' tickets and upstream slots
 // (every pass), finished in-flight entries and expired cache entries
-// (every 5 s, with this process's cache counts), session eviction ahead of need (every 2 s), and the sweep of
-// expired sessions (every SESSION_SWEEP_S).
+// (every 5 s, with this process's cache counts), session eviction ahead of
+// need (every 2 s), the sweep of expired sessions (every SESSION_SWEEP_S)
+// and, when one may be due, a scheduled backup.
 #include "housekeeper.h"
 
 #include <chrono>
 
+#include "backup_schedule.h"
 #include "log.h"
 
 namespace folio {
 
-Housekeeper::Housekeeper(App& app) : app_(app), thread_(&Housekeeper::Run, this) {}
+Housekeeper::Housekeeper(App& app)
+    : app_(app), backups_(StateLayoutOf(app.config).backups), thread_(&Housekeeper::Run, this) {}
 
 Housekeeper::~Housekeeper() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  if (backup_thread_.joinable()) backup_thread_.join();
+}
+
+void Housekeeper::MaybeStartBackup() {
+  if (!backups_.enabled() || backup_running_.load() || Metrics::NowMs() < next_backup_ms_.load()) return;
+  if (backup_thread_.joinable()) backup_thread_.join();  // the last one, finished
+  backup_running_ = true;
+  backup_thread_ = std::thread([this] {
+    LowerBackupPriority();  // behind the chat threads, CPU and disk
+    next_backup_ms_ = RunScheduledBackup(backups_, *app_.store, Metrics::NowMs());
+    backup_running_ = false;
+  });
 }
 
 void Housekeeper::Run() {
@@ -65,6 +80,7 @@ void Housekeeper::Run() {
       app_.metrics->Add(Counter::kSessionsEvicted, static_cast<int64_t>(evicted - evictions_counted));
       evictions_counted = evicted;
     }
+    MaybeStartBackup();
     if (now >= next_sweep && app_.sessions) {
       Result<int> swept = app_.sessions->SweepExpired(UnixNow());
       if (swept.ok() && *swept > 0) LogInfo("sessions_expired", {{"count", *swept}});

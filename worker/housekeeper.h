@@ -1,11 +1,14 @@
 // housekeeper.h: the background thread of a worker process that frees what
 // killed processes left behind (LMDB reader slots, concurrency tickets,
 // upstream slots, in-flight counts) and keeps the stores in shape (expired
-// in-flight and cache entries, session eviction and sweeps). One per process,
-// started once the state is open; stops (and joins) on destruction.
+// in-flight and cache entries, session eviction and sweeps), and starts the
+// scheduled backups (BACKUP_KEEP > 0: backup_schedule.h) on a thread of
+// their own, so that a long copy never delays the rest. One per process,
+// started once the state is open; stops (and joins both) on destruction.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <thread>
 
 #include "app.h"
@@ -21,9 +24,14 @@ class Housekeeper {
 
  private:
   void Run();
+  void MaybeStartBackup();
   App& app_;
+  const BackupSchedule backups_;
   std::atomic<bool> stop_{false};
-  std::thread thread_;
+  std::atomic<bool> backup_running_{false};
+  std::atomic<int64_t> next_backup_ms_{0};  // unix ms when the schedule is asked again
+  std::thread backup_thread_;
+  std::thread thread_;  // last: started once the members above exist
 };
 
 }  // namespace folio

@@ -211,7 +211,9 @@ int Main(int argc, char** argv) {
   }
 
   int sig = 0;
-  if (config_error.empty() && !startup.ok()) {
+  // Retrying helps a disk that was full or read-only, not a store written
+  // by a newer folio: that one waits for an operator (upgrade or restore).
+  if (config_error.empty() && !startup.ok() && startup.error() != "store_too_new") {
     // The data directory or the session store could not be opened (a disk
     // full or read-only, a permission): serve the 503 and its reason for
     // STATE_RETRY_S, then exit so supervisord starts a fresh worker that

@@ -65,6 +65,9 @@ Status OpenState(App& app) {
   Result<std::unique_ptr<Store>> store = Store::Open(layout.sessions_store);
   if (!store.ok()) return Unavailable("store", "LMDB at " + layout.sessions_store.path + ": " + store.status().message());
   Result<SessionStore> sessions = SessionStore::Open(store->get(), layout.sessions);
+  // A store a newer folio wrote stays refused however often a worker
+  // retries: its reason goes to /ready as it is (main.cc then waits).
+  if (!sessions.ok() && sessions.status().error() == "store_too_new") return sessions.status();
   if (!sessions.ok()) return Unavailable("store", "session store: " + sessions.status().message());
   app.store = std::move(store.value());
   app.sessions = std::make_unique<SessionStore>(std::move(sessions.value()));

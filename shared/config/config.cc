@@ -45,6 +45,10 @@ const std::vector<ConfigVar> kConfigVars = {
     {"SESSION_MAX_MESSAGES", VarKind::kInt, "100", 2, 10000, "", "messages of a session kept: the transcript GET /api/sessions/{id} returns (oldest dropped first)", &Settings::session_max_messages},
     {"SESSION_MAX_KB", VarKind::kInt, "64", 4, 4096, "", "bytes a session may hold (its oldest messages are dropped to fit): bounds what one client can store", &Settings::session_max_kb},
     {"SESSION_SWEEP_S", VarKind::kInt, "300", 5, 86400, "", "how often a worker deletes expired sessions", &Settings::session_sweep_s},
+    // Scheduled backups of the session store (docs/OPERATIONS.md, Backups).
+    {"BACKUP_DIR", VarKind::kString, "", 0, 0, "", "where scheduled backups go, one folio-backup-<UTC time> directory each; empty: $DATA_DIR/backups (the store's own disk: ship copies off the instance too)", &Settings::backup_dir},
+    {"BACKUP_EVERY_S", VarKind::kInt, "86400", 1, 31536000, "", "a scheduled backup is made when the newest one is this old", &Settings::backup_every_s},
+    {"BACKUP_KEEP", VarKind::kInt, "0", 0, 1000, "", "scheduled backups kept, the newest (older ones deleted); 0: no scheduled backups", &Settings::backup_keep},
     // Response cache ($DATA_DIR/cache, no fsync: rebuildable), coalescing, limits.
     {"CACHE_TTL_S", VarKind::kInt, "1800", 0, 31536000, "", "a cached answer expires this long after it was stored; 0: no cache", &Settings::cache_ttl_s},
     {"CACHE_MAX_ENTRIES", VarKind::kInt, "10000", 1, 10000000, "", "cached answers kept (least recently used evicted)", &Settings::cache_max_entries},

@@ -44,6 +44,10 @@ struct Settings {
   long session_max_messages = 0;
   long session_max_kb = 0;
   long session_sweep_s = 0;
+  // Scheduled backups of the session store.
+  std::string backup_dir;
+  long backup_every_s = 0;
+  long backup_keep = 0;
   // Response cache ($DATA_DIR/cache, no fsync: rebuildable), coalescing, limits.
   long cache_ttl_s = 0;
   long cache_max_entries = 0;

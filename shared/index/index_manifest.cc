@@ -1,6 +1,6 @@
 // index_manifest.cc: manifest.json <-> IndexManifest, with nlohmann::json in
 // its non-throwing style (parse with allow_exceptions=false, check each type
-// before reading it).
+// before reading it: json_fields.h).
 #include "index_manifest.h"
 
 #include <fstream>
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "file_util.h"
+#include "json_fields.h"
 
 namespace folio {
 namespace {
@@ -17,41 +18,6 @@ using nlohmann::json;
 
 Status Corrupt(const std::string& path, const std::string& why) {
   return InvalidArgument("index_corrupt", path + ": " + why);
-}
-
-// Typed getters: false if the key is missing or has another type.
-bool GetString(const json& j, const char* key, std::string* out) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return false;
-  *out = it->get_ref<const std::string&>();
-  return true;
-}
-
-template <typename T>
-bool GetUnsigned(const json& j, const char* key, T* out) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number_unsigned()) return false;
-  *out = static_cast<T>(it->get<uint64_t>());
-  return static_cast<uint64_t>(*out) == it->get<uint64_t>();
-}
-
-bool GetDouble(const json& j, const char* key, double* out) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return false;
-  *out = it->get<double>();
-  return true;
-}
-
-bool GetBool(const json& j, const char* key, bool* out) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_boolean()) return false;
-  *out = it->get<bool>();
-  return true;
-}
-
-const json* GetObject(const json& j, const char* key) {
-  auto it = j.find(key);
-  return (it == j.end() || !it->is_object()) ? nullptr : &*it;
 }
 
 }  // namespace

@@ -18,7 +18,6 @@
 #include <system_error>
 #include <thread>
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "anchor_text.h"
@@ -53,55 +52,12 @@ std::string UtcNowIso8601() {
 // short sections their context ("Lantern > Outcomes").
 std::string IndexText(const Chunk& c) { return c.heading + "\n" + c.text; }
 
-// Removes the temp directory unless Commit() was called.
-class TempDirGuard {
- public:
-  explicit TempDirGuard(std::string path) : path_(std::move(path)) {}
-  ~TempDirGuard() {
-    if (!committed_) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
-  void Commit() { committed_ = true; }
-
- private:
-  std::string path_;
-  bool committed_ = false;
-};
-
 Status FileInfo(const std::string& dir, const char* name, IndexFileInfo* info) {
   Result<MappedFile> f = MappedFile::Open(dir + "/" + name);
   if (!f.ok()) return f.status();
   info->name = name;
   info->bytes = f->size();
   info->xxh3 = Xxh3Hex(f->bytes());
-  return Status::Ok();
-}
-
-Status SwapIntoPlace(const std::string& tmp, const std::string& out) {
-  std::error_code ec;
-  const std::string old = out + ".old";
-  fs::remove_all(old, ec);
-  if (!fs::exists(out, ec)) {
-    if (std::rename(tmp.c_str(), out.c_str()) != 0) {
-      return Internal("index_swap_failed", "cannot rename " + tmp + " to " + out);
-    }
-  } else if (renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, out.c_str(), RENAME_EXCHANGE) == 0) {
-    if (std::rename(tmp.c_str(), old.c_str()) != 0) fs::remove_all(tmp, ec);  // tmp now holds the old index
-  } else {
-    // No atomic exchange on this filesystem: a brief window without <out>.
-    if (std::rename(out.c_str(), old.c_str()) != 0) {
-      return Internal("index_swap_failed", "cannot move the old index out of " + out);
-    }
-    if (std::rename(tmp.c_str(), out.c_str()) != 0) {
-      (void)std::rename(old.c_str(), out.c_str());  // put the old index back
-      return Internal("index_swap_failed", "cannot move the new index into " + out);
-    }
-  }
-  fs::path parent = fs::absolute(out, ec).parent_path();
-  (void)SyncDirectory(parent.string());
-  fs::remove_all(old, ec);
   return Status::Ok();
 }
 
@@ -347,7 +303,8 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
     Result<std::shared_ptr<IndexSnapshot>> check = IndexSnapshot::Open(tmp, {HnswGraph::Verify::kFull});
     if (!check.ok()) return Internal("index_write_failed", "the new index does not open: " + check.status().ToString());
   }
-  if (Status s = SwapIntoPlace(tmp, out_dir); !s.ok()) return s;
+  if (Status s = ReplaceDirectory(tmp, out_dir, out_dir + ".old"); !s.ok()) return s;
+  fs::remove_all(out_dir + ".old", ec);
   guard.Commit();
   if (progress) progress({"write", 4, 4});
   report.write_seconds = SecondsSince(t);

@@ -1,6 +1,6 @@
 // response_cache.cc: keys, records and the LRU of the response cache.
 //
-// Three databases in the cache's own environment:
+// Four databases in the cache's own environment:
 //   entries: cache key → record, version 1 (integers little-endian, fixed width):
 //     u8 version = 1 | i64 created_ms | i64 expires_ms | i64 last_access_ms |
 //     u32 size | size bytes of payload | u64 XXH3-64 of all the preceding bytes
@@ -13,6 +13,8 @@
 //   stats: "totals" → u64 LE × 8 (see Totals); one record, so one get and one
 //     put per write transaction. entries/bytes are gauges kept in step with
 //     the databases by every transaction that changes them.
+//   meta: the environment's format marker (store_format.h), which versions
+//     the two records above that carry no version byte of their own.
 //
 // Cheap reads, rare writes. A hit is one read transaction; it writes only to
 // touch last_access (once per touch_interval_ms per key) or to fold this
@@ -42,11 +44,12 @@
 #include <nlohmann/json.hpp>
 
 #include "log.h"
+#include "store_format.h"
 
 namespace folio {
 namespace {
 
-constexpr uint8_t kRecordVersion = 1;
+constexpr uint8_t kRecordVersion = kCacheRecordFormat;
 constexpr size_t kHeaderBytes = 1 + 8 + 8 + 8 + 4;
 constexpr size_t kChecksumBytes = 8;
 constexpr size_t kMaxKeyBytes = 400;        // + 8-byte LRU prefix stays under LMDB's 511
@@ -82,13 +85,6 @@ void AppendPart(std::string* out, std::string_view part) {
   out->append(part);
 }
 
-std::string LruKey(int64_t last_access_ms, std::string_view key) {
-  std::string out(8, '\0');
-  const auto v = static_cast<uint64_t>(std::max<int64_t>(0, last_access_ms));
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * (7 - i)));
-  out.append(key);
-  return out;
-}
 int64_t LruTime(std::string_view lru_key) {
   uint64_t v = 0;
   for (size_t i = 0; i < 8 && i < lru_key.size(); ++i) v = (v << 8) | static_cast<uint8_t>(lru_key[i]);
@@ -166,6 +162,14 @@ void Trim(std::string* s) {
 }  // namespace
 
 // ---- keys -------------------------------------------------------------------
+
+std::string CacheIndexKey(int64_t last_access_ms, std::string_view key) {
+  std::string out(8, '\0');
+  const auto v = static_cast<uint64_t>(std::max<int64_t>(0, last_access_ms));
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * (7 - i)));
+  out.append(key);
+  return out;
+}
 
 std::string NormalizeMessage(std::string_view message) {
   std::string out;
@@ -339,16 +343,21 @@ struct ResponseCache::Removed {
   }
 };
 
+StoreOptions CacheStoreOptions(const CacheOptions& options) {
+  StoreOptions so;
+  so.path = options.path;
+  so.map_size_mb = options.map_size_mb;
+  so.databases = {kCacheEntriesDb, kCacheLruDb, kCacheStatsDb, kMetaDb};
+  so.commit_sync = CommitSync::kOnRequest;  // rebuildable: see the top of store.cc
+  return so;
+}
+
 Result<std::unique_ptr<ResponseCache>> ResponseCache::Open(const CacheOptions& options) {
   if (options.path.empty() || options.map_size_mb == 0 || options.ttl_s <= 0 || options.max_entries == 0 ||
       options.max_bytes < 1024 || options.touch_interval_ms < 0 || options.stats_flush_interval_ms < 0) {
     return InvalidArgument("cache_bad_options", "cache path empty, or a size, count or interval out of range");
   }
-  StoreOptions so;
-  so.path = options.path;
-  so.map_size_mb = options.map_size_mb;
-  so.databases = {kCacheEntriesDb, kCacheLruDb, kCacheStatsDb};
-  so.commit_sync = CommitSync::kOnRequest;  // rebuildable: see the top of store.cc
+  StoreOptions so = CacheStoreOptions(options);
   auto txn_us = std::make_shared<Histogram>();
   so.on_write = [txn_us](uint64_t /*wait_us*/, uint64_t held_us) { txn_us->Record(held_us); };
   Result<std::unique_ptr<Store>> store = Store::Open(so);
@@ -356,7 +365,13 @@ Result<std::unique_ptr<ResponseCache>> ResponseCache::Open(const CacheOptions& o
   Result<Db> entries = (*store)->Database(kCacheEntriesDb);
   Result<Db> lru = (*store)->Database(kCacheLruDb);
   Result<Db> stats = (*store)->Database(kCacheStatsDb);
-  if (!entries.ok() || !lru.ok() || !stats.ok()) return Internal("cache_open_failed", "cache databases missing");
+  Result<Db> meta = (*store)->Database(kMetaDb);
+  if (!entries.ok() || !lru.ok() || !stats.ok() || !meta.ok()) {
+    return Internal("cache_open_failed", "cache databases missing");
+  }
+  Result<StoreFormat> format = CheckAndStampStoreFormat(**store, *meta, kCacheStoreFormat, kCacheStoreMinReader,
+                                                        "the response cache at " + options.path);
+  if (!format.ok()) return format.status();
   return std::unique_ptr<ResponseCache>(
       new ResponseCache(std::move(*store), *entries, *lru, *stats, options, std::move(txn_us)));
 }
@@ -497,7 +512,7 @@ Status ResponseCache::RemoveIfStale(std::string_view key, int64_t now_ms) {
     v.charge = Charge(key.size(), bytes.size());
     const std::optional<int64_t> last_access = PeekLastAccess(bytes);
     // Unknown for a mangled header: the index key is then an orphan, dropped by eviction or purge.
-    v.lru_key = last_access ? LruKey(*last_access, key) : std::string();
+    v.lru_key = last_access ? CacheIndexKey(*last_access, key) : std::string();
     if (v.lru_key.empty()) {
       Result<bool> gone = txn.Delete(entries_, key);
       if (!gone.ok()) return gone.status();
@@ -517,11 +532,11 @@ Status ResponseCache::Touch(std::string_view key, int64_t now_ms) {
     if (!raw->has_value()) return Status::Ok();
     Result<CachedAnswer> a = DecodeCacheRecord(**raw);  // a copy, before the Puts below
     if (!a.ok() || now_ms - a->last_access_ms < options_.touch_interval_ms) return Status::Ok();
-    Result<bool> gone = txn.Delete(lru_, LruKey(a->last_access_ms, key));
+    Result<bool> gone = txn.Delete(lru_, CacheIndexKey(a->last_access_ms, key));
     if (!gone.ok()) return gone.status();
     a->last_access_ms = now_ms;
     if (Status s = txn.Put(entries_, key, EncodeCacheRecord(*a)); !s.ok()) return s;  // same size: bytes unchanged
-    return txn.Put(lru_, LruKey(now_ms, key), "");
+    return txn.Put(lru_, CacheIndexKey(now_ms, key), "");
   });
 }
 
@@ -560,12 +575,12 @@ Status ResponseCache::PutOnce(std::string_view key, const std::string& record, i
       const std::optional<int64_t> last_access = PeekLastAccess(**old);
       t.Remove(Charge(key.size(), (**old).size()));
       if (last_access) {
-        Result<bool> gone = txn.Delete(lru_, LruKey(*last_access, key));
+        Result<bool> gone = txn.Delete(lru_, CacheIndexKey(*last_access, key));
         if (!gone.ok()) return gone.status();
       }
     }
     if (Status s = txn.Put(entries_, key, record); !s.ok()) return s;
-    if (Status s = txn.Put(lru_, LruKey(now_ms, key), ""); !s.ok()) return s;
+    if (Status s = txn.Put(lru_, CacheIndexKey(now_ms, key), ""); !s.ok()) return s;
     t[Totals::kEntries] += 1;
     t[Totals::kBytes] += Charge(key.size(), record.size());
 

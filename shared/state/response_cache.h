@@ -72,10 +72,16 @@ struct CacheKeyParts {
 // "c1:" + 32 hex digits (35 bytes); see the top of this file.
 std::string CacheKey(const CacheKeyParts& parts);
 
-// The database names of the cache environment.
+// The database names of the cache environment (with store_format.h's
+// "meta", which holds the environment's format marker).
 inline constexpr char kCacheEntriesDb[] = "entries";
 inline constexpr char kCacheLruDb[] = "lru";
 inline constexpr char kCacheStatsDb[] = "stats";
+
+// The format EncodeCacheRecord() writes and the only one read: an entry of
+// another version is corrupt to this folio, deleted on sight and answered
+// again (the cache is rebuildable).
+inline constexpr uint8_t kCacheRecordFormat = 1;
 
 // Payloads over this are refused: an answer is a few KiB, and the record is
 // rewritten under the cross-process writer lock.
@@ -131,14 +137,23 @@ struct CacheStats {
 
 // The binary record of an entry (response_cache.cc documents the format).
 std::string EncodeCacheRecord(const CachedAnswer& answer);
+// The key of an entry's LRU index record: u64 big-endian last_access_ms,
+// then the cache key; the index record's value is empty.
+std::string CacheIndexKey(int64_t last_access_ms, std::string_view key);
 // Any bytes are safe: a record that is truncated, of an unknown version, with
 // trailing bytes or a bad checksum gives Internal("corrupt_record").
 Result<CachedAnswer> DecodeCacheRecord(std::string_view bytes);
 
+// How the cache environment is opened (path, map size, databases, no
+// fsync), for a process that reads it as a plain Store: every process must
+// open it alike.
+StoreOptions CacheStoreOptions(const CacheOptions& options);
+
 class ResponseCache {
  public:
   // Opens (creating if needed) the environment at options.path. InvalidArgument
-  // for bad options; Store::Open's errors otherwise.
+  // for bad options; Unavailable("store_too_new") when a newer folio wrote
+  // it (store_format.h); Store::Open's errors otherwise.
   static Result<std::unique_ptr<ResponseCache>> Open(const CacheOptions& options);
   // Folds this process's pending counts into the totals (best effort).
   ~ResponseCache();

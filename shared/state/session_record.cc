@@ -12,6 +12,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cerrno>
 #include <cstring>
@@ -19,7 +20,7 @@
 namespace folio {
 namespace {
 
-constexpr uint8_t kFormatVersion = 2;
+constexpr uint8_t kFormatVersion = kSessionRecordFormat;
 constexpr uint8_t kFormatWithoutMs = 1;
 constexpr size_t kHeaderBytes = 1 + 8 + 8 + 8 + 4;
 constexpr size_t kMessageHeaderBytes = 1 + 8 + 4;
@@ -205,6 +206,22 @@ std::optional<RecordTimes> PeekTimes(std::string_view bytes) {
   t.updated_ms = t.updated * 1000;
   if (version == kFormatVersion && !r.I64(&t.updated_ms)) return std::nullopt;
   return t;
+}
+
+std::string SessionIndexKey(int64_t updated_ms, std::string_view record_key) {
+  std::string out(8, '\0');
+  const auto u = static_cast<uint64_t>(std::max<int64_t>(0, updated_ms));
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(u >> (8 * (7 - i)));
+  return out.append(record_key);
+}
+
+bool SplitSessionIndexKey(std::string_view index_key, std::string* record_key, int64_t* updated_ms) {
+  if (index_key.size() <= 8) return false;
+  uint64_t u = 0;
+  for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<uint8_t>(index_key[i]);
+  *updated_ms = static_cast<int64_t>(u);
+  record_key->assign(index_key.substr(8));
+  return true;
 }
 
 size_t EncodedMessageSize(const Message& message) { return kMessageHeaderBytes + message.content.size(); }

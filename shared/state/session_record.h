@@ -57,6 +57,11 @@ std::string IdOfSessionKey(std::string_view key);
 // A malformed id is the caller's 400; an unknown or expired one is a 404.
 bool IsValidSessionId(std::string_view id);
 
+// The format EncodeSession() writes (session_record.cc documents it); records
+// of every earlier format (1) are still read, and stay as they are until
+// their session's next turn rewrites them.
+inline constexpr uint8_t kSessionRecordFormat = 2;
+
 // The versioned binary record (ignores session.id).
 std::string EncodeSession(const Session& session);
 // Any input is safe: bytes that are not a complete, valid record give
@@ -73,5 +78,12 @@ struct RecordTimes {
   int64_t updated_ms = 0;
 };
 std::optional<RecordTimes> PeekTimes(std::string_view bytes);
+
+// The recency index ("session_lru") holds one entry per record, its key
+// big-endian `updated_ms` then the record's key, its value empty: key order is
+// least recently used first. SplitSessionIndexKey() gives both parts back,
+// or false when `index_key` is not 8 bytes followed by a record key.
+std::string SessionIndexKey(int64_t updated_ms, std::string_view record_key);
+bool SplitSessionIndexKey(std::string_view index_key, std::string* record_key, int64_t* updated_ms);
 
 }  // namespace folio

@@ -53,23 +53,6 @@ int64_t RecencyMs(int64_t now) {
   return now * 1000 + wall_ms % 1000;
 }
 
-std::string LruKey(int64_t updated_ms, std::string_view key) {
-  std::string out(8, '\0');
-  const auto u = static_cast<uint64_t>(std::max<int64_t>(0, updated_ms));
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(u >> (8 * (7 - i)));
-  return out.append(key);
-}
-
-// The record key and `updated_ms` of an index entry; false for a malformed one.
-bool SplitLruKey(std::string_view lru_key, std::string* key, int64_t* updated_ms) {
-  if (lru_key.size() <= 8) return false;
-  uint64_t u = 0;
-  for (int i = 0; i < 8; ++i) u = (u << 8) | static_cast<uint8_t>(lru_key[i]);
-  *updated_ms = static_cast<int64_t>(u);
-  key->assign(lru_key.substr(8));
-  return true;
-}
-
 // Cuts `text` to at most `max` bytes at a UTF-8 boundary, marking the cut.
 void CutTo(std::string* text, size_t max) {
   static const std::string kMark = "\xE2\x80\xA6";  // …
@@ -101,11 +84,11 @@ void Bound(Session* session, const SessionOptions& options) {
 Status PutRecord(WriteTxn& txn, Db db, Db lru, const std::string& key, const Session& session,
                  int64_t old_updated_ms) {
   if (old_updated_ms >= 0 && old_updated_ms != session.updated_ms) {
-    Result<bool> gone = txn.Delete(lru, LruKey(old_updated_ms, key));
+    Result<bool> gone = txn.Delete(lru, SessionIndexKey(old_updated_ms, key));
     if (!gone.ok()) return gone.status();
   }
   if (Status s = txn.Put(db, key, EncodeSession(session)); !s.ok()) return s;
-  return txn.Put(lru, LruKey(session.updated_ms, key), "");
+  return txn.Put(lru, SessionIndexKey(session.updated_ms, key), "");
 }
 
 // Deletes record `key` and its index entry `lru_key` when the record is
@@ -149,10 +132,15 @@ Result<SessionStore> SessionStore::Open(Store* store, SessionOptions options) {
   if (!db.ok()) return db.status();
   Result<Db> lru = store->Database(kSessionsLruDb);
   if (!lru.ok()) return lru.status();
+  Result<Db> meta = store->Database(kMetaDb);
+  if (!meta.ok()) return meta.status();
   if (options.max_messages < 2 || options.ttl_s <= 0 || options.max_record_bytes < 1024) {
     return InvalidArgument("bad_session_options",
                            "max_messages must be at least 2, ttl_s positive, max_record_bytes at least 1024");
   }
+  Result<StoreFormat> format = CheckAndStampStoreFormat(*store, *meta, kSessionStoreFormat, kSessionStoreMinReader,
+                                                        "the session store at " + store->path());
+  if (!format.ok()) return format.status();
   SessionStore sessions(store, *db, *lru, std::move(options));
   if (Status s = sessions.BuildLruIfMissing(); !s.ok()) return s;
   return sessions;
@@ -183,7 +171,7 @@ Status SessionStore::BuildLruIfMissing() {
     Status s = store_->Write(
         [&](WriteTxn& txn) -> Status {
           for (const auto& [key, updated_ms] : batch)
-            if (Status put = txn.Put(lru_, LruKey(updated_ms, key), ""); !put.ok()) return put;
+            if (Status put = txn.Put(lru_, SessionIndexKey(updated_ms, key), ""); !put.ok()) return put;
           return Status::Ok();
         },
         Durability::kSynced);
@@ -313,7 +301,7 @@ Status SessionStore::Delete(std::string_view id, int64_t now) {
     Result<bool> removed = txn.Delete(db_, key);
     if (!removed.ok()) return removed.status();
     if (times) {
-      Result<bool> entry = txn.Delete(lru_, LruKey(times->updated_ms, key));
+      Result<bool> entry = txn.Delete(lru_, SessionIndexKey(times->updated_ms, key));
       if (!entry.ok()) return entry.status();
     }
     return Status::Ok();
@@ -367,7 +355,7 @@ Result<std::pair<int, bool>> SessionStore::DeleteOldest(size_t n, int64_t expire
     Status s = txn->ForEach(lru_, "", [&](std::string_view lru_key, std::string_view) {
       std::string key;
       int64_t updated_ms = 0;
-      if (!SplitLruKey(lru_key, &key, &updated_ms)) updated_ms = 0;  // malformed: first to go
+      if (!SplitSessionIndexKey(lru_key, &key, &updated_ms)) updated_ms = 0;  // malformed: first to go
       if (expired_at > 0 && !Expired(updated_ms / 1000, expired_at)) return false;
       if (candidates.size() == n) {
         more = true;

@@ -22,14 +22,16 @@
 #include "session_record.h"
 #include "status.h"
 #include "store.h"
+#include "store_format.h"
 
 namespace folio {
 
 // The databases a session environment holds; list them in StoreOptions::databases.
+// "meta" holds the environment's format marker (store_format.h).
 inline constexpr char kSessionsDb[] = "sessions";
-inline constexpr char kSessionsLruDb[] = "session_lru";  // be64(updated) | key → "", oldest first
+inline constexpr char kSessionsLruDb[] = "session_lru";  // SessionIndexKey → "", oldest first
 inline const std::vector<std::string>& SessionDatabases() {
-  static const std::vector<std::string> kNames = {kSessionsDb, kSessionsLruDb};
+  static const std::vector<std::string> kNames = {kSessionsDb, kSessionsLruDb, kMetaDb};
   return kNames;
 }
 
@@ -59,8 +61,11 @@ struct SessionOptions {
 class SessionStore {
  public:
   // REQUIRES: `store` outlives the SessionStore and was opened with
-  // SessionDatabases() (NotFound otherwise). A store written before the
-  // recency index existed gets it built here, once.
+  // SessionDatabases() (NotFound otherwise). Checks the store's format
+  // marker first: Unavailable("store_too_new") for a store a newer folio
+  // wrote, which is then left untouched; a store without a marker is
+  // stamped. A store written before the recency index existed gets it
+  // built here, once.
   static Result<SessionStore> Open(Store* store, SessionOptions options = {});
 
   // `now` is unix seconds everywhere (UnixNow() in production, fixed in tests).

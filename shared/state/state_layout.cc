@@ -39,6 +39,12 @@ StateLayout StateLayoutOf(const Config& config) {
   l.inflight_store.databases = {kInflightDb};
   l.inflight_store.commit_sync = CommitSync::kOnRequest;
 
+  l.backups.dir = settings.backup_dir.empty() ? l.data_dir + "/backups" : settings.backup_dir;
+  l.backups.every_s = settings.backup_every_s;
+  l.backups.keep = static_cast<int>(settings.backup_keep);
+  l.backups.lock_path = l.run_dir + "/backup.lock";
+  l.backups.state_path = l.run_dir + "/backup-state.json";
+
   l.metrics_path = l.run_dir + "/metrics.shm";
   l.breaker_path = l.run_dir + "/breaker.shm";
   l.limits_path = l.run_dir + "/limits.shm";

@@ -6,6 +6,7 @@
 // Nothing here touches the filesystem: the caller decides what may be created.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "circuit_breaker.h"
@@ -15,6 +16,16 @@
 #include "store.h"
 
 namespace folio {
+
+// Scheduled backups of the session store (backup/backup_schedule.h).
+struct BackupSchedule {
+  std::string dir;           // BACKUP_DIR, or $DATA_DIR/backups
+  int64_t every_s = 86400;   // BACKUP_EVERY_S: a backup is due when the newest is this old
+  int keep = 0;              // BACKUP_KEEP: 0 turns scheduled backups off
+  std::string lock_path;     // $RUN_DIR/backup.lock: one scheduled backup at a time
+  std::string state_path;    // $RUN_DIR/backup-state.json: the last attempt's outcome
+  bool enabled() const { return keep > 0; }
+};
 
 struct StateLayout {
   std::string data_dir;   // DATA_DIR, as configured (relative paths stay relative)
@@ -34,6 +45,10 @@ struct StateLayout {
   // $DATA_DIR/inflight: the coalescing table; nothing in it outlives a
   // restart, so no fsync and a small fixed map.
   StoreOptions inflight_store;
+
+  // Scheduled backups of the session store (BACKUP_*), made by the
+  // workers' housekeeping; the lock and state files live in RUN_DIR.
+  BackupSchedule backups;
 
   std::string metrics_path;       // $RUN_DIR/metrics.shm
   std::string breaker_path;       // $RUN_DIR/breaker.shm

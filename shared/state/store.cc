@@ -38,6 +38,7 @@
 // closing the parent's environment.
 #include "store.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <unistd.h>
 
@@ -186,7 +187,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (fs::create_directories(options.path, ec)) {
+  if (!options.read_only && fs::create_directories(options.path, ec)) {
     fs::permissions(options.path, fs::perms::owner_all, ec);
   }
   if (ec) return Unavailable("store_unavailable", "cannot create " + options.path + ": " + ec.message());
@@ -196,9 +197,11 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   store->commit_sync_ = options.commit_sync;
   store->on_write_ = options.on_write;
   store->owner_pid_ = getpid();
+  store->read_only_ = options.read_only;
   int rc = mdb_env_create(&store->env_);
   if (rc != 0) return FromMdb(rc, "mdb_env_create");
-  if ((rc = mdb_env_set_mapsize(store->env_, options.map_size_mb << 20)) != 0 ||
+  // A read-only open keeps the map size the file records.
+  if ((!options.read_only && (rc = mdb_env_set_mapsize(store->env_, options.map_size_mb << 20)) != 0) ||
       (rc = mdb_env_set_maxdbs(store->env_, options.max_dbs)) != 0 ||
       (rc = mdb_env_set_maxreaders(store->env_, options.max_readers)) != 0) {
     return FromMdb(rc, "mdb_env_set");
@@ -208,32 +211,50 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   unsigned flags = MDB_NOTLS;
   if (options.commit_sync == CommitSync::kOnRequest) flags |= MDB_NOSYNC;
   if (options.commit_sync == CommitSync::kDataEveryCommit) flags |= MDB_NOMETASYNC;
+  if (options.read_only) flags |= MDB_RDONLY | MDB_NOLOCK;
   rc = mdb_env_open(store->env_, options.path.c_str(), flags, 0600);
   if (rc != 0) return FromMdb(rc, "mdb_env_open " + options.path);
-
-  Result<int> dead = store->ClearStaleReaders();
-  if (!dead.ok()) return dead.status();
-  if (*dead > 0) LogWarn("store_stale_readers_cleared", {{"path", options.path}, {"count", *dead}});
-
-  // Named-database handles are per environment and opened once, here, before any
-  // other thread can use the Store (mdb_dbi_open must not run concurrently).
-  MDB_txn* txn = nullptr;
-  if ((rc = mdb_txn_begin(store->env_, nullptr, 0, &txn)) != 0) return FromMdb(rc, "mdb_txn_begin");
-  for (const std::string& name : options.databases) {
-    MDB_dbi dbi = 0;
-    if ((rc = mdb_dbi_open(txn, name.c_str(), MDB_CREATE, &dbi)) != 0) {
-      mdb_txn_abort(txn);
-      return FromMdb(rc, "mdb_dbi_open " + name);
-    }
-    store->dbs_.emplace(name, dbi);
-  }
-  if ((rc = mdb_txn_commit(txn)) != 0) return FromMdb(rc, "mdb_txn_commit");
-  if (Status s = store->Sync(); !s.ok()) return s;
 
   MDB_envinfo info;
   MDB_stat st;
   if ((rc = mdb_env_info(store->env_, &info)) != 0 || (rc = mdb_env_stat(store->env_, &st)) != 0) {
     return FromMdb(rc, "mdb_env_info");
+  }
+  if (options.read_only) {
+    // mdb_env_open read the meta pages with pread(); every other page is
+    // read through the map, where a page past the end of a truncated file
+    // is a SIGBUS rather than an error.
+    const uint64_t needed = uint64_t{st.ms_psize} * (info.me_last_pgno + 1);
+    const uint64_t size = fs::file_size(options.path + "/data.mdb", ec);
+    if (ec || size < needed) {
+      return Internal("store_truncated", options.path + "/data.mdb holds " + std::to_string(size) +
+                                             " bytes, its pages need " + std::to_string(needed));
+    }
+  } else {
+    Result<int> dead = store->ClearStaleReaders();
+    if (!dead.ok()) return dead.status();
+    if (*dead > 0) LogWarn("store_stale_readers_cleared", {{"path", options.path}, {"count", *dead}});
+  }
+
+  // Named-database handles are per environment and opened once, here, before any
+  // other thread can use the Store (mdb_dbi_open must not run concurrently).
+  MDB_txn* txn = nullptr;
+  if ((rc = mdb_txn_begin(store->env_, nullptr, options.read_only ? MDB_RDONLY : 0, &txn)) != 0) {
+    return FromMdb(rc, "mdb_txn_begin");
+  }
+  for (const std::string& name : options.databases) {
+    MDB_dbi dbi = 0;
+    rc = mdb_dbi_open(txn, name.c_str(), options.read_only ? 0 : MDB_CREATE, &dbi);
+    if (rc == MDB_NOTFOUND && options.read_only) continue;
+    if (rc != 0) {
+      mdb_txn_abort(txn);
+      return FromMdb(rc, "mdb_dbi_open " + name);
+    }
+    store->dbs_.emplace(name, dbi);
+  }
+  if ((rc = mdb_txn_commit(txn)) != 0) return FromMdb(rc, "mdb_txn_commit");  // keeps the handles, read-only too
+  if (!options.read_only) {
+    if (Status s = store->Sync(); !s.ok()) return s;
   }
   store->map_pages_ = info.me_mapsize / st.ms_psize;  // an existing larger map wins over options
   store->reserve_pages_ = std::max<uint64_t>(64, store->map_pages_ * options.reserve_percent / 100);
@@ -297,6 +318,7 @@ Result<ReadTxn> Store::BeginRead() const {
 Status Store::Write(const WriteFn& fn, Durability durability) {
   if (Status s = CheckProcess(); !s.ok()) return s;
   if (tl_in_write) return Internal("store_nested_write", "Store::Write called inside a write transaction");
+  if (read_only_) return Internal("store_read_only", path_ + " was opened read-only");
   using Clock = std::chrono::steady_clock;
   const Clock::time_point asked = Clock::now();
   MDB_txn* raw = nullptr;
@@ -399,6 +421,39 @@ Status Store::Sync() {
   if (Status s = CheckProcess(); !s.ok()) return s;
   int rc = mdb_env_sync(env_, 1);
   return rc == 0 ? Status::Ok() : FromMdb(rc, "mdb_env_sync");
+}
+
+Status Store::CopyTo(const std::string& dir) const {
+  if (Status s = CheckProcess(); !s.ok()) return s;
+  // MDB_CP_COMPACT walks the B-trees inside one read transaction and never
+  // takes the writer lock (the plain copy takes it while it copies the
+  // meta pages). LMDB writes the file with O_DIRECT where the filesystem
+  // allows it, so a large copy does not push the live pages out of the
+  // page cache.
+  int rc = mdb_env_copy2(env_, dir.c_str(), MDB_CP_COMPACT);
+  return rc == 0 ? Status::Ok() : FromMdb(rc, "mdb_env_copy2 " + dir);
+}
+
+Result<pid_t> Store::OpenedBy(const std::string& dir) {
+  // LMDB's own protocol (mdb_env_setup_locks): every process with the
+  // environment open holds F_RDLCK on byte 0 of lock.mdb; the first opener
+  // asks for F_WRLCK there to learn it is alone. Asking whether F_WRLCK
+  // would be granted tells the same without taking anything.
+  const int fd = ::open((dir + "/lock.mdb").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return pid_t{0};
+    return Unavailable("store_unavailable", dir + "/lock.mdb: " + std::strerror(errno));
+  }
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  probe.l_start = 0;
+  probe.l_len = 1;
+  const int rc = ::fcntl(fd, F_GETLK, &probe);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return Unavailable("store_unavailable", dir + "/lock.mdb: " + std::strerror(err));
+  return probe.l_type == F_UNLCK ? pid_t{0} : probe.l_pid;
 }
 
 }  // namespace folio

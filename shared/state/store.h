@@ -73,6 +73,13 @@ struct StoreOptions {
   // about one page per leaf it touches: on a full store, keep its batches well
   // below the reserve (tens of records on a tiny map, hundreds on a 1 GB one).
   unsigned reserve_percent = 5;
+  // Opens an existing environment to read it only, taking no lock
+  // (MDB_RDONLY | MDB_NOLOCK): for a copy that no process writes, such as a
+  // backup, which must not gain a lock.mdb by being looked at. Nothing is
+  // created: a database of `databases` that the file lacks is left out
+  // (Database() says NotFound); Write() fails. A data file shorter than its last page is refused
+  // (Internal "store_truncated") before any page is read through the map.
+  bool read_only = false;
   // Optional: told of every write transaction this process ran (committed or
   // not): µs spent waiting for LMDB's writer lock (other writers, any
   // process), and µs holding it (the transaction's own work and commit; for
@@ -203,6 +210,24 @@ class Store {
   // Forces every commit so far (from any process) to disk.
   Status Sync();
 
+  // Writes a consistent snapshot of the environment to `dir`/data.mdb,
+  // compacted (free pages left out, pages renumbered), from one read
+  // transaction: writers are never blocked, only the pages they free while
+  // the copy runs wait for it before they are reused. The copy is an
+  // environment of its own (open it with read_only). Not synced: the caller
+  // fsyncs the file and `dir`. REQUIRES: `dir` exists and holds no data.mdb.
+  Status CopyTo(const std::string& dir) const;
+
+  // The pid of a process that has the environment in `dir` open, 0 when
+  // none has (or `dir` holds no environment). Every process with an LMDB
+  // environment open holds a shared fcntl lock on its lock.mdb until it
+  // closes it or dies, whatever killed it; this asks the kernel for a
+  // conflicting lock (F_GETLK) without taking one. Creates nothing.
+  // REQUIRES: this process does not have that environment open: closing any
+  // descriptor of a file drops every fcntl lock the process holds on it,
+  // LMDB's included (and a process's own locks never conflict anyway).
+  static Result<pid_t> OpenedBy(const std::string& dir);
+
   // Whether free pages (never used + on LMDB's free list) exceed the reserve
   // (StoreOptions::reserve_percent): false means Put refuses "store_full".
   Result<bool> HasRoom() const { return HasFreePages(reserve_pages_); }
@@ -227,6 +252,7 @@ class Store {
   std::function<void(uint64_t, uint64_t)> on_write_;
   uint64_t map_pages_ = 0;
   uint64_t reserve_pages_ = 0;
+  bool read_only_ = false;
   std::map<std::string, unsigned int, std::less<>> dbs_;  // name → MDB_dbi, fixed after Open
 };
 

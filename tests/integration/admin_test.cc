@@ -11,7 +11,9 @@
 #include <set>
 #include <thread>
 
+#include "admin_run.h"
 #include "mock_llm.h"
+#include "proc_util.h"
 #include "sessions.h"
 #include "stack.h"
 #include "state_layout.h"
@@ -24,41 +26,7 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-const std::string kAdmin = FOLIO_BINARY_DIR "/bin/folio-admin";
-
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-// One run of folio-admin: its exit code, stdout and stderr apart.
-struct AdminRun {
-  int exit_code = -1;
-  std::string out, err;
-  // stdout as exactly one JSON document (discarded value otherwise: a log
-  // line or a second document on stdout makes it fail to parse).
-  nlohmann::json Json() const { return nlohmann::json::parse(out, nullptr, false); }
-};
-
-AdminRun RunAdmin(const std::string& args, const std::map<std::string, std::string>& env) {
-  char tmpl[] = "/tmp/folio-admin-err-XXXXXX";
-  int fd = mkstemp(tmpl);
-  close(fd);
-  std::string command = "{ env";
-  for (const auto& [k, v] : env) command += " " + k + "=" + Quote(v);
-  command += " " + kAdmin + " " + args + " 2>" + tmpl + "; }";
-  AdminRun run;
-  run.exit_code = RunCommand(command, &run.out);
-  run.err = ReadFile(tmpl);
-  fs::remove(tmpl);
-  return run;
-}
+const std::string& kAdmin = kAdminBinary;
 
 std::string Ask(const std::string& message) { return nlohmann::json({{"message", message}}).dump(); }
 
@@ -178,7 +146,7 @@ TEST_F(AdminTest, SessionsListShowAndDeleteOnTheLiveStore) {
   EXPECT_EQ(session["messages"][1]["role"], "assistant");
   EXPECT_EQ(session["messages"][1]["content"], chat["response"]);
   // By the prefix `list` shows, in text.
-  AdminRun by_prefix = Admin("sessions show " + Quote(shown));
+  AdminRun by_prefix = Admin("sessions show " + ShellQuote(shown));
   EXPECT_EQ(by_prefix.exit_code, 0) << by_prefix.err;
   EXPECT_NE(by_prefix.out.find("What is Driftwood?"), std::string::npos) << by_prefix.out;
 
@@ -277,13 +245,15 @@ TEST_F(AdminTest, ConfigCheckNamesTheBadVariableAndPassesWithTheStackEnvironment
 TEST_F(AdminTest, HelpExitsZeroOnEveryLevel) {
   for (const char* command :
        {"", "status", "cache", "cache stats", "cache clear", "sessions", "sessions list", "sessions show",
-        "sessions delete", "sessions purge-expired", "index", "index info", "index verify", "config", "config check"}) {
+        "sessions delete", "sessions purge-expired", "index", "index info", "index verify", "config", "config check",
+        "backup", "verify-backup", "restore"}) {
     AdminRun help = RunAdmin(std::string(command) + " --help", {});
     EXPECT_EQ(help.exit_code, 0) << command << ": " << help.err;
     EXPECT_NE(help.out.find("Usage"), std::string::npos) << command;
   }
   EXPECT_EQ(RunAdmin("", {}).exit_code, 2);
   EXPECT_EQ(RunAdmin("sessions", {}).exit_code, 2);
+  EXPECT_EQ(RunAdmin("restore", {}).exit_code, 2) << "restore without a backup directory";
   EXPECT_EQ(RunAdmin("status --no-such-flag", {}).exit_code, 2);
 }
 

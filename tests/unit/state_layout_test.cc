@@ -46,7 +46,7 @@ TEST(StateLayoutTest, SessionsAreDurableAndSizedByLmdbMapMb) {
                              {"SESSION_MAX_KB", "32"}});
   EXPECT_EQ(l.sessions_store.map_size_mb, 512u);
   EXPECT_EQ(l.sessions_store.commit_sync, CommitSync::kDataEveryCommit);  // every commit synced
-  EXPECT_EQ(l.sessions_store.databases, (std::vector<std::string>{kSessionsDb, kSessionsLruDb}));
+  EXPECT_EQ(l.sessions_store.databases, (std::vector<std::string>{kSessionsDb, kSessionsLruDb, kMetaDb}));
   EXPECT_EQ(l.sessions.ttl_s, 600);
   EXPECT_EQ(l.sessions.max_messages, 8u);
   EXPECT_EQ(l.sessions.max_record_bytes, 32u << 10);

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "backup_schedule.h"
 #include "handlers.h"
 #include "proc_stats.h"
 
@@ -134,6 +135,18 @@ nlohmann::json StorageCheck(App& app) {
   return check;
 }
 
+// Scheduled backups (BACKUP_KEEP > 0): the newest one's age and size, and
+// a warning while they fail or have stopped (backup_schedule.h). Read from
+// the backup directory and RUN_DIR: any worker may have made the last one.
+nlohmann::json BackupCheck(const Config& config) {
+  const BackupSchedule schedule = StateLayoutOf(config).backups;
+  const int64_t now_ms = Metrics::NowMs();
+  const BackupHealth health = CheckBackupHealth(schedule, now_ms);
+  nlohmann::json check = BackupHealthJson(schedule, health, now_ms);
+  check["status"] = health.failing ? "warn" : "ok";
+  return check;
+}
+
 // API keys in force: critical when API_KEYS_FILE is set but cannot be used
 // (every API call is then refused until it is fixed).
 nlohmann::json AccessCheck(const AccessPolicy& access) {
@@ -161,6 +174,7 @@ Response HandleHealth(const Request& request, App& app) {
                            {"llm", LlmCheck(app)},
                            {"storage", StorageCheck(app)},
                            {"memory", MemoryCheck(app.settings)},
+                           {"backup", BackupCheck(app.config)},
                            {"access", AccessCheck(app.access)}};
   bool warn = false, critical = false;
   for (const auto& [name, check] : checks.items()) {

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config.h"
 #include "index_writer.h"
 
 namespace {
@@ -123,6 +124,13 @@ int main(int argc, char** argv) {
   app.add_flag("--force", opt.force, "rebuild even if the KB and parameters are unchanged");
   CLI11_PARSE(app, argc, argv);
   opt.idf = !no_idf;
+  if (opt.embedder_kind == "openai") {  // its endpoint and key come from the same settings as the worker's
+    std::vector<std::string> problems;
+    folio::Result<folio::Config> config = folio::Config::Load(&problems);
+    for (const std::string& p : problems) std::fprintf(stderr, "folio-ingest: config: %s\n", p.c_str());
+    if (!config.ok()) return 1;
+    opt.openai = folio::OpenAiEndpointOf(config->settings());
+  }
   if (vectors == "always") opt.vectors = folio::IndexBuildOptions::Vectors::kAlways;
 
   ProgressRenderer renderer(isatty(2) == 1);

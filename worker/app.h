@@ -54,7 +54,7 @@ class Readiness {
 
 struct App {
   explicit App(Config c)
-      : config(std::move(c)), index(StateLayoutOf(config).index_dir), access(AccessPolicy::FromConfig(config)) {}
+      : config(std::move(c)), index(StateLayoutOf(config).index_dir, OpenAiEndpointOf(config.settings())), access(AccessPolicy::FromConfig(config)) {}
   const Config config;
   const Settings& settings = config.settings();  // typed, read everywhere
   const SteadyTime started_at = std::chrono::steady_clock::now();

@@ -70,7 +70,7 @@ Status ServingIndex::Load(HnswGraph::Verify verify, bool in_place) {
   } else if (!(*opened)->has_vectors()) {
     next.index = std::move(opened.value());  // keyword search only: queries need no embedder
   } else {
-    Result<std::unique_ptr<Embedder>> embedder = (*opened)->MakeQueryEmbedder();
+    Result<std::unique_ptr<Embedder>> embedder = (*opened)->MakeQueryEmbedder(openai_);
     const IndexManifest& m = (*opened)->manifest();
     if (!embedder.ok()) {
       // "embedder_mismatch" (another model or dimension than the index's) or why it cannot be made.

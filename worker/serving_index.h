@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "embedder.h"
+#include "embedder_factory.h"
 #include "index_snapshot.h"
 #include "status.h"
 
@@ -27,7 +28,9 @@ class ServingIndex {
     std::shared_ptr<Embedder> embedder;          // null when the index has no vectors
   };
 
-  explicit ServingIndex(std::string index_dir) : index_dir_(std::move(index_dir)) {}
+  // `openai`: where an index built with the openai embedder sends queries.
+  explicit ServingIndex(std::string index_dir, OpenAiEndpoint openai = {})
+      : index_dir_(std::move(index_dir)), openai_(std::move(openai)) {}
   ~ServingIndex() { StopWatching(); }
   ServingIndex(const ServingIndex&) = delete;
   ServingIndex& operator=(const ServingIndex&) = delete;
@@ -76,6 +79,7 @@ class ServingIndex {
   Status Load(HnswGraph::Verify verify, bool in_place);
 
   const std::string index_dir_;
+  const OpenAiEndpoint openai_;
   mutable std::mutex mu_;
   Current current_;
   Status status_ = Unavailable("index_not_loaded", "the index has not been opened yet");

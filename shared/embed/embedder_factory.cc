@@ -1,8 +1,6 @@
 // embedder_factory.cc: kind name -> Embedder.
 #include "embedder_factory.h"
 
-#include <cstdlib>
-
 #include "hash_embedder.h"
 #include "openai_embedder.h"
 
@@ -13,24 +11,15 @@ namespace {
 // text-embedding-3-large has 3072; leave room for other models.
 constexpr int kMaxOpenAiDimension = 16384;
 
-std::string EnvOr(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && v[0] != '\0' ? std::string(v) : fallback;
-}
-
 }  // namespace
 
-OpenAiEndpoint OpenAiEndpointFromEnv() {
-  OpenAiEndpoint e;
-  e.base_url = EnvOr("EMBEDDING_BASE_URL", EnvOr("LLM_BASE_URL", "https://api.openai.com/v1"));
-  e.model = EnvOr("EMBEDDING_MODEL", "text-embedding-3-small");
-  e.api_key = EnvOr("OPENAI_API_KEY", "");
-  return e;
+OpenAiEndpoint OpenAiEndpointOf(const Settings& settings) {
+  return {settings.embedding_base_url.empty() ? settings.llm_base_url : settings.embedding_base_url,
+          settings.openai_api_key, settings.embedding_model};
 }
 
 Result<std::unique_ptr<Embedder>> MakeEmbedder(const std::string& kind, const EmbedderOptions& options) {
-  if (kind == "openai") return MakeEmbedder(kind, options, OpenAiEndpointFromEnv());
-  return MakeEmbedder(kind, options, OpenAiEndpoint{});
+  return MakeEmbedder(kind, options, options.openai);
 }
 
 Result<std::unique_ptr<Embedder>> MakeEmbedder(const std::string& kind, const EmbedderOptions& options,

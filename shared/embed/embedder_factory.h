@@ -6,18 +6,12 @@
 #include <memory>
 #include <string>
 
+#include "config.h"
 #include "embedder.h"
 #include "idf_table.h"
 #include "status.h"
 
 namespace folio {
-
-struct EmbedderOptions {
-  int dimension = 384;
-  // For "hash": the idf table of the index being queried (IndexSnapshot::idf()),
-  // or the one computed at ingest; null means no idf weighting.
-  std::shared_ptr<const IdfTable> idf;
-};
 
 // Where an "openai" embedder sends its requests.
 struct OpenAiEndpoint {
@@ -26,13 +20,21 @@ struct OpenAiEndpoint {
   std::string model;
 };
 
-// From the environment: EMBEDDING_BASE_URL (else LLM_BASE_URL, else
-// "https://api.openai.com/v1"), EMBEDDING_MODEL (else
-// "text-embedding-3-small"), OPENAI_API_KEY (may be empty).
-OpenAiEndpoint OpenAiEndpointFromEnv();
+// From the settings: EMBEDDING_BASE_URL (else LLM_BASE_URL),
+// EMBEDDING_MODEL, OPENAI_API_KEY (may be empty).
+OpenAiEndpoint OpenAiEndpointOf(const Settings& settings);
 
-// kind "hash" -> HashEmbedder; "openai" -> OpenAiEmbedder for `endpoint`
-// (OpenAiEndpointFromEnv() in the two-argument form) expecting
+struct EmbedderOptions {
+  int dimension = 384;
+  // For "hash": the idf table of the index being queried (IndexSnapshot::idf()),
+  // or the one computed at ingest; null means no idf weighting.
+  std::shared_ptr<const IdfTable> idf;
+  // For "openai": where to send requests (OpenAiEndpointOf).
+  OpenAiEndpoint openai;
+};
+
+// kind "hash" -> HashEmbedder; "openai" -> OpenAiEmbedder for options.openai
+// (`endpoint` in the three-argument form) expecting
 // options.dimension floats per vector (0: learn it from the first response;
 // text-embedding-3-* models are asked for that size); anything else ->
 // InvalidArgument. InvalidArgument ("bad_dimension") if the dimension is out

@@ -116,9 +116,9 @@ Result<std::shared_ptr<IndexSnapshot>> IndexSnapshot::Open(const std::string& di
   return snap;
 }
 
-Result<std::unique_ptr<Embedder>> IndexSnapshot::MakeQueryEmbedder() const {
+Result<std::unique_ptr<Embedder>> IndexSnapshot::MakeQueryEmbedder(const OpenAiEndpoint& openai) const {
   if (!graph_) return Unprocessable("index_without_vectors", dir_ + " has no vectors: queries are not embedded");
-  Result<std::unique_ptr<Embedder>> e = MakeEmbedder(manifest_.embedder_kind, {manifest_.dimension, idf_});
+  Result<std::unique_ptr<Embedder>> e = MakeEmbedder(manifest_.embedder_kind, {manifest_.dimension, idf_, openai});
   if (!e.ok()) return e.status();
   if ((*e)->name() != manifest_.embedder || (*e)->dimension() != manifest_.dimension) {
     return Unprocessable("embedder_mismatch", "index was built with " + manifest_.embedder + ", this build makes " +

@@ -18,6 +18,7 @@
 #include "bm25_index.h"
 #include "chunk_store.h"
 #include "embedder.h"
+#include "embedder_factory.h"
 #include "hnsw_graph.h"
 #include "idf_table.h"
 #include "index_manifest.h"
@@ -82,7 +83,7 @@ class IndexSnapshot {
   // The embedder that makes query vectors comparable with this index (same
   // kind, dimension and idf table). Unavailable if that kind is not built
   // in; Unprocessable ("index_without_vectors") if !has_vectors().
-  Result<std::unique_ptr<Embedder>> MakeQueryEmbedder() const;
+  Result<std::unique_ptr<Embedder>> MakeQueryEmbedder(const OpenAiEndpoint& openai = {}) const;
 
   // The passages for `hits` (best first), each with up to `max_related`
   // other chunks of its document in `related`, those nearest to the hit

@@ -141,7 +141,7 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
                        FusionWeightsFor(options.embedder_kind).vector > 0;
   const bool use_idf = vectors && options.idf && options.embedder_kind == "hash";
   auto placeholder_idf = use_idf ? IdfTable::FromDocumentFrequencies({}, 0) : nullptr;
-  Result<std::unique_ptr<Embedder>> probe = MakeEmbedder(options.embedder_kind, {options.dimension, placeholder_idf});
+  Result<std::unique_ptr<Embedder>> probe = MakeEmbedder(options.embedder_kind, {options.dimension, placeholder_idf, options.openai});
   if (!probe.ok()) return probe.status();
 
   BuildReport report;
@@ -216,7 +216,7 @@ Result<BuildReport> BuildIndexFromKb(const KbContents& kb, const std::string& ou
       if (progress) progress({"idf", 0, texts.size()});
       idf = HashEmbedder::ComputeIdf(texts, options.threads);
     }
-    Result<std::unique_ptr<Embedder>> embedder = MakeEmbedder(options.embedder_kind, {options.dimension, idf});
+    Result<std::unique_ptr<Embedder>> embedder = MakeEmbedder(options.embedder_kind, {options.dimension, idf, options.openai});
     if (!embedder.ok()) return embedder.status();
     if (Status s = EmbedAll(**embedder, texts, options.threads, &embedded, progress); !s.ok()) return s;
     m.dimension = static_cast<int>(embedded.size() / texts.size());

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "chunker.h"
+#include "embedder_factory.h"
 #include "hnsw_graph.h"
 #include "index_manifest.h"
 #include "kb_reader.h"
@@ -23,6 +24,7 @@ namespace folio {
 
 struct IndexBuildOptions {
   std::string embedder_kind = "hash";  // MakeEmbedder kind
+  OpenAiEndpoint openai;               // for "openai" (OpenAiEndpointOf)
   int dimension = 384;
   bool idf = true;                     // hash embedder only: weigh features by idf
   // Whether the chunks are embedded and their HNSW graph built: kAuto when

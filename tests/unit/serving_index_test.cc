@@ -22,36 +22,28 @@ namespace {
 TEST(KnowledgeTest, EmbedderMismatchIsNotReadyWithTheReason) {
   test::MockLlm mock;
   ASSERT_TRUE(mock.Start().ok());
-  setenv("EMBEDDING_BASE_URL", mock.base_url().c_str(), 1);
-  setenv("OPENAI_API_KEY", "sk-test", 1);
-  setenv("EMBEDDING_MODEL", "model-a", 1);
+  const OpenAiEndpoint model_a{mock.base_url(), "sk-test", "model-a"};
   char tmpl[] = "/tmp/folio-knowledge-XXXXXX";
   std::string root = mkdtemp(tmpl);
   IndexBuildOptions options;
   options.embedder_kind = "openai";
+  options.openai = model_a;
   options.dimension = test::MockLlm::kDefaultEmbeddingDimension;
   Result<BuildReport> built = BuildIndex(FOLIO_SOURCE_DIR "/kb", root + "/index", options);
   ASSERT_TRUE(built.ok()) << built.status().ToString();
   EXPECT_TRUE(built->manifest.vectors);  // a learned model's ranking is fused: its graph is built
 
-  ServingIndex same(root + "/index");
+  ServingIndex same(root + "/index", model_a);
   EXPECT_TRUE(same.Load().ok()) << same.status().ToString();
   ASSERT_NE(same.Get().embedder, nullptr);
   EXPECT_TRUE(same.Get().index->has_vectors());
 
-  setenv("EMBEDDING_MODEL", "model-b", 1);
-  ServingIndex other(root + "/index");
+  ServingIndex other(root + "/index", {mock.base_url(), "sk-test", "model-b"});
   Status s = other.Load();
   EXPECT_EQ(s.error(), "embedder_mismatch") << s.ToString();
   EXPECT_NE(s.message().find("openai:model-a"), std::string::npos) << s.message();
   EXPECT_EQ(other.Get().index, nullptr);
 
-  setenv("EMBEDDING_MODEL", "model-a", 1);
-  EXPECT_TRUE(other.Load().ok());
-  EXPECT_NE(other.Get().index, nullptr);
-  unsetenv("EMBEDDING_BASE_URL");
-  unsetenv("EMBEDDING_MODEL");
-  unsetenv("OPENAI_API_KEY");
   mock.Stop();
   std::filesystem::remove_all(root);
 }

@@ -127,7 +127,7 @@ Section BreakerSection(const StateLayout& layout) {
     return Section{"breaker", Json{{"ok", true}, {"present", false}}, "absent (" + breaker.status().message() + ")"};
   }
   if (!breaker.ok()) return Broken("breaker", breaker.status());
-  BreakerSnapshot b = (*breaker)->Snapshot(CircuitBreaker::NowMs());
+  BreakerSnapshot b = (*breaker)->Snapshot(UnixMs());
   Json doc{{"ok", true},
            {"present", true},
            {"state", BreakerStateName(b.state)},
@@ -150,7 +150,7 @@ Section BudgetSection(const Context& ctx) {
                    "absent (" + limits.status().message() + ")"};
   }
   if (!limits.ok()) return Broken("budget", limits.status());
-  const int64_t now = Metrics::NowMs();
+  const int64_t now = UnixMsCoarse();
   const int64_t spent = (*limits)->TokensSpentToday(now);
   const bool exhausted = (*limits)->TokenBudgetSpent(now);
   std::string line = std::to_string(spent) + " LLM tokens spent today (UTC)";

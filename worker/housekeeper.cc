@@ -47,8 +47,8 @@ void Housekeeper::Run() {
     }
     if (app_.limits) app_.limits->ReclaimDead();  // tickets and upstream slots of killed workers
     if (now >= next_purge) {
-      if (app_.inflight) (void)app_.inflight->Purge(Metrics::NowMs());
-      if (app_.cache) (void)app_.cache->PurgeExpired(Metrics::NowMs(), 200);
+      if (app_.inflight) (void)app_.inflight->Purge(UnixMsCoarse());
+      if (app_.cache) (void)app_.cache->PurgeExpired(UnixMsCoarse(), 200);
       // This process's cache counts reach the shared totals even when it
       // serves nothing more (a busy one folds them in on its next lookup).
       if (app_.cache) (void)app_.cache->Flush();

@@ -113,7 +113,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   std::string_view name = Trim(line.substr(0, colon));
   std::string_view value = Trim(line.substr(colon + 1));
   if (NameIs(name, "retry-after")) {
-    t->result->retry_after_seconds = ParseRetryAfter(value, static_cast<int64_t>(std::time(nullptr)));
+    t->result->retry_after_seconds = ParseRetryAfter(value, UnixNow());
   } else if (NameIs(name, "content-type")) {
     t->result->content_type = std::string(value);
   }

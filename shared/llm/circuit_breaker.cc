@@ -184,11 +184,6 @@ std::unique_ptr<CircuitBreaker> CircuitBreaker::InMemory(CircuitBreakerOptions o
   return std::unique_ptr<CircuitBreaker>(new CircuitBreaker(std::move(mapping), options, ""));
 }
 
-int64_t CircuitBreaker::NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 namespace {
 
 int64_t CooldownMs(const CircuitBreakerOptions& o) { return std::max<int64_t>(0, o.cooldown.count()); }

@@ -2,7 +2,8 @@
 // Its state is a page of lock-free atomics in a file mapped MAP_SHARED
 // ($RUN_DIR/breaker.shm), so failures seen by one worker open it for all.
 // Safe from any thread of any process. A CircuitBreaker owns its mapping
-// (RAII, not copyable); the file outlives it. Times are unix milliseconds.
+// (RAII, not copyable); the file outlives it. Times are unix milliseconds
+// (UnixMs() in clock.h: the clock every process agrees on).
 #pragma once
 
 #include <chrono>
@@ -82,9 +83,6 @@ class CircuitBreaker {
   const CircuitBreakerOptions& options() const { return options_; }
   // "" for an in-memory breaker.
   const std::string& path() const { return path_; }
-
-  // Unix time in milliseconds: the clock every process agrees on.
-  static int64_t NowMs();
 
   struct Shared;  // the mapped layout; defined in the .cc
 

@@ -357,14 +357,14 @@ Result<LlmResult> LlmClient::Complete(const std::vector<ChatMessage>& messages, 
   for (int attempt = 0;; ++attempt) {
     if (IsSet(ctx.cancel)) return CancelledStatus();
     if (deadline.Expired()) return fail(TimeoutStatus("the deadline passed before the call"));
-    if (ctx.breaker != nullptr && !ctx.breaker->Allow(CircuitBreaker::NowMs())) {
+    if (ctx.breaker != nullptr && !ctx.breaker->Allow(UnixMs())) {
       return fail(attempt == 0 ? Unavailable("breaker_open", "the LLM circuit breaker is open") : last);
     }
     ++attempts;
     Attempt a = TryOnce(body, deadline, ctx);
     if (ctx.breaker != nullptr) {
-      if (a.status.ok()) ctx.breaker->RecordSuccess(CircuitBreaker::NowMs());
-      else if (a.upstream_fault) ctx.breaker->RecordFailure(CircuitBreaker::NowMs());
+      if (a.status.ok()) ctx.breaker->RecordSuccess(UnixMs());
+      else if (a.upstream_fault) ctx.breaker->RecordFailure(UnixMs());
       if (a.key_rejected) ctx.breaker->SetKeyRejected(true);
     }
     if (a.status.ok()) {

@@ -30,7 +30,6 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -282,12 +281,6 @@ int Metrics::ReclaimDeadSlots() {
   }
   FileLock lock(fd.get());
   return lock.locked() ? ReclaimLocked(shared_) : 0;
-}
-
-int64_t Metrics::NowMs() {
-  struct timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
 void Metrics::RecordRequestAt(Route route, int status, double seconds, int64_t now_ms, bool in_window) {

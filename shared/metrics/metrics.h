@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "clock.h"
 #include "status.h"
 
 namespace folio {
@@ -139,7 +140,7 @@ class Metrics {
   // window /api/health/scaling reads (the API's traffic; not the probes and
   // operator endpoints, which would dilute its latency and error rate).
   void RecordRequest(Route route, int status, double seconds, bool in_window = true) {
-    RecordRequestAt(route, status, seconds, NowMs(), in_window);
+    RecordRequestAt(route, status, seconds, UnixMsCoarse(), in_window);
   }
   // The same at an explicit unix-ms time (window bucketing only; tests).
   void RecordRequestAt(Route route, int status, double seconds, int64_t now_ms, bool in_window = true);
@@ -165,7 +166,7 @@ class Metrics {
   // (clamped to 10..kMaxWindowS), all processes. Probe and scrape routes
   // (ping, ready, health, metrics, cache_stats, scaling) are left out so a
   // busy monitor cannot make the pool look fast and idle.
-  WindowSummary WindowStats(int window_s) const { return WindowStatsAt(window_s, NowMs()); }
+  WindowSummary WindowStats(int window_s) const { return WindowStatsAt(window_s, UnixMsCoarse()); }
   WindowSummary WindowStatsAt(int window_s, int64_t now_ms) const;
   static constexpr int kWindowBucketS = 10;
   static constexpr int kMaxWindowS = 300;
@@ -178,8 +179,6 @@ class Metrics {
 
   int slot() const { return slot_; }
   const std::string& path() const { return path_; }  // "" in memory
-  // Unix milliseconds from the coarse clock (a few ms resolution).
-  static int64_t NowMs();
 
   struct Shared;  // the mapped layout; defined in metrics_layout.h
 

@@ -180,11 +180,6 @@ Status CheckKey(std::string_view key) {
   return Status::Ok();
 }
 
-int64_t WallMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 bool InflightTable::IsRecord(std::string_view bytes) { return Decode(bytes).has_value(); }
@@ -269,7 +264,7 @@ Status InflightTable::Heartbeat(std::string_view key, int64_t now_ms, std::strin
 
 Status InflightTable::Complete(std::string_view key, std::string_view payload) {
   if (Status s = CheckKey(key); !s.ok()) return s;
-  const int64_t now_ms = WallMs();
+  const int64_t now_ms = UnixMs();
   return store_->Write(
       [&](WriteTxn& txn) -> Status {
         auto got = txn.Get(db_, key);
@@ -290,7 +285,7 @@ Status InflightTable::Complete(std::string_view key, std::string_view payload) {
 
 Status InflightTable::Fail(std::string_view key, std::string_view failure) {
   if (Status s = CheckKey(key); !s.ok()) return s;
-  const int64_t now_ms = WallMs();
+  const int64_t now_ms = UnixMs();
   const Owner self = Self();
   return store_->Write(
       [&](WriteTxn& txn) -> Status {
@@ -326,7 +321,7 @@ Result<FollowResult> InflightTable::Wait(std::string_view key, const Deadline& d
   int64_t checked_at_ms = 0;
 
   for (;;) {
-    const int64_t now_ms = WallMs();
+    const int64_t now_ms = UnixMs();
     std::optional<Entry> cur;
     std::string delta;
     FollowResult result;

@@ -12,9 +12,10 @@
 
 #include <sys/random.h>
 
-#include <chrono>
 #include <cerrno>
 #include <cstring>
+
+#include "clock.h"
 
 namespace folio {
 namespace {
@@ -97,8 +98,7 @@ Result<std::string> NewSessionId() {
     }
     got += static_cast<size_t>(n);
   }
-  const uint64_t ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  const auto ms = static_cast<uint64_t>(UnixMs());
   for (size_t i = kRandomBytes; i < sizeof(raw); ++i) raw[i] = static_cast<unsigned char>(ms >> (8 * (15 - i)));
   std::string id;
   id.reserve(22);

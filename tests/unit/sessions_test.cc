@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "clock.h"
+
 namespace folio {
 namespace {
 
@@ -408,16 +410,11 @@ std::vector<unsigned char> IdBytes(const std::string& id) {
   return out;
 }
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 TEST(SessionIdTest, EndsInItsCreationTimeAfter80RandomBits) {
-  const int64_t before = WallMs();
+  const int64_t before = UnixMs();
   Result<std::string> a = NewSessionId();
   Result<std::string> b = NewSessionId();
-  const int64_t after = WallMs();
+  const int64_t after = UnixMs();
   ASSERT_TRUE(a.ok() && b.ok());
   for (const std::string& id : {*a, *b}) {
     std::vector<unsigned char> bytes = IdBytes(id);

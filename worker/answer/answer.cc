@@ -95,13 +95,13 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   if (on_delta) ctx.on_delta = [&](std::string_view d) { delivered = true; return on_delta(d); };
   // The day's token budget (LLM_DAILY_TOKEN_BUDGET), over every process:
   // once spent, answers come from the knowledge base until UTC midnight.
-  const bool budget_spent = app.limits && app.llm->configured() && app.limits->TokenBudgetSpent(Metrics::NowMs());
+  const bool budget_spent = app.limits && app.llm->configured() && app.limits->TokenBudgetSpent(UnixMsCoarse());
   if (budget_spent) app.metrics->Add(Counter::kBudgetRefusals);
   Result<LlmResult> llm =
       budget_spent ? Result<LlmResult>(Unavailable("budget_exhausted", "the day's LLM token budget is spent"))
                    : app.llm->Complete(prompt.messages, static_cast<int>(budgets.response_tokens), deadline, ctx);
   CountUpstream(app, llm, std::chrono::steady_clock::now() - call_start);
-  if (llm.ok() && app.limits) app.limits->SpendTokens(int64_t{llm->prompt_tokens} + llm->completion_tokens, Metrics::NowMs());
+  if (llm.ok() && app.limits) app.limits->SpendTokens(int64_t{llm->prompt_tokens} + llm->completion_tokens, UnixMsCoarse());
   if (llm.ok()) {
     out.text = std::move(llm->text);
     out.prompt_tokens = llm->prompt_tokens;

@@ -51,7 +51,7 @@ MemoryLookup LookUpInMemory(App& app, const ChatInput& input) {
                       app.llm->configured() ? app.llm->model() : "none", app.prompt_version,
                       kb.index ? kb.index->manifest().kb_version : "none"});
   if (!app.cache) return out;
-  Result<std::optional<CachedAnswer>> hit = app.cache->Get(out.key, Metrics::NowMs());
+  Result<std::optional<CachedAnswer>> hit = app.cache->Get(out.key, UnixMsCoarse());
   AnswerRecordView view;
   if (hit.ok() && hit->has_value() && ViewAnswerRecord((*hit)->payload, &view)) {
     app.metrics->Add(Counter::kCacheHits);
@@ -107,7 +107,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     sources_sent = true;
     return on_sources(sources);
   };
-  int64_t now = Metrics::NowMs();
+  int64_t now = UnixMsCoarse();
   // Only requests that may call the LLM spend the expensive budget.
   if (app.limits && app.llm->configured()) {
     Decision d = app.limits->AdmitExpensive(client_id, now);
@@ -123,7 +123,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
   DeltaFn counted = on_delta ? DeltaFn([&](std::string_view d) { streamed.append(d); return on_delta(d); }) : nullptr;
 
   for (int round = 0; round < 8; ++round) {
-    Result<InflightTable::Role> role = app.inflight ? app.inflight->Join(key, lease_ms, Metrics::NowMs())
+    Result<InflightTable::Role> role = app.inflight ? app.inflight->Join(key, lease_ms, UnixMsCoarse())
                                                     : Result<InflightTable::Role>(InflightTable::Role::kLeader);
     if (!role.ok() || *role == InflightTable::Role::kLeader) {
       const bool registered = role.ok() && app.inflight;
@@ -145,7 +145,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       if (counted || registered)
         leader_delta = [&](std::string_view d) {
           text_so_far.append(d);
-          int64_t t = Metrics::NowMs();
+          int64_t t = UnixMsCoarse();
           if (registered && t - last_beat >= 100) {
             (void)app.inflight->Heartbeat(key, t, text_so_far);
             last_beat = t;
@@ -165,7 +165,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       const std::string record = EncodeAnswerRecord(*out);
       if (registered) (void)app.inflight->Complete(key, record);
       // Degraded answers are never cached: the next asker gets another try at the LLM.
-      if (app.cache && !out->degraded) (void)app.cache->Put(key, record, Metrics::NowMs());
+      if (app.cache && !out->degraded) (void)app.cache->Put(key, record, UnixMsCoarse());
       result.output = std::move(out.value());
       return result;
     }

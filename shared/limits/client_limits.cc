@@ -37,8 +37,10 @@
 //     them: its nibble of a client's `concurrent` word, or an upstream slot
 //     word holding its id. A single CAS takes or returns a holding, so there is
 //     no moment at which a count and its record of ownership disagree.
-//  2. Process ids are pid + start time (/proc/<pid>/stat field 22), packed in
-//     one word: a recycled pid is a different id.
+//  2. Process ids are pid + start time (ProcessId, process.h), packed in one
+//     word: a recycled pid is a different id. An owner whose /proc entry
+//     cannot be read counts as alive: its holdings wait for the next
+//     ReclaimDead rather than be freed while it may still use them.
 //  3. A process row is freed only by whoever CASes it from the dead owner's id
 //     to "reclaiming by me": that one clears the row's nibble in every client
 //     slot, then zeroes the row. A new process can claim the row only once it
@@ -48,7 +50,6 @@
 //     owner's word to 0, which cannot hit a later owner (different id).
 //  5. A file from an earlier boot (pid + start time may repeat) is
 //     re-initialised at Open.
-#include "process_identity.h"
 #include "client_limits.h"
 
 #include <fcntl.h>
@@ -73,6 +74,8 @@
 #include <thread>
 #include <vector>
 
+#include "process.h"
+
 namespace folio {
 namespace {
 
@@ -81,51 +84,18 @@ constexpr uint32_t kVersion = 2;
 constexpr int kMaxProcesses = 16;  // one nibble each in a 64-bit word
 constexpr int kMaxUpstream = 256;
 constexpr int kProbe = 16;
-constexpr uint64_t kPidMask = (uint64_t{1} << 22) - 1;  // PID_MAX_LIMIT is 2^22
-constexpr uint64_t kStartMask = (uint64_t{1} << 41) - 1;
 constexpr uint64_t kReclaimBit = uint64_t{1} << 63;
 constexpr uint64_t kNibbles = 0x0F0F0F0F0F0F0F0Full;
-
 
 // The day's token spend: day number since the epoch (UTC, 24 bits) | tokens (40 bits).
 constexpr int kTokenBits = 40;
 constexpr uint64_t kTokenMask = (uint64_t{1} << kTokenBits) - 1;
 uint64_t DayOf(int64_t now_ms) { return static_cast<uint64_t>(now_ms / 86'400'000) & 0xFFFFFF; }
 
-// ---- process identity: shared/process_identity.h ----
-
-
-uint64_t PackId(uint64_t pid, uint64_t start_ticks) { return (pid & kPidMask) | ((start_ticks & kStartMask) << 22); }
-
-std::atomic<uint64_t> g_self_id{0};  // 0 = recompute (set so in a fork()ed child)
-
-// This process's id. getpid() is a ~0.4 µs syscall here, so the id is cached
-// and a fork handler invalidates it in the child.
-uint64_t SelfId() {
-  static const bool registered = [] {
-    pthread_atfork(nullptr, nullptr, [] { g_self_id.store(0, std::memory_order_relaxed); });
-    return true;
-  }();
-  (void)registered;
-  uint64_t id = g_self_id.load(std::memory_order_relaxed);
-  if (id == 0) {
-    pid_t pid = getpid();
-    auto st = ReadProcStat(pid);
-    id = PackId(static_cast<uint64_t>(pid), st ? st->start_ticks : 0);
-    g_self_id.store(id, std::memory_order_relaxed);
-  }
-  return id;
-}
-
-bool Alive(uint64_t id) {
-  id &= ~kReclaimBit;
-  if (id == SelfId()) return true;
-  const pid_t pid = static_cast<pid_t>(id & kPidMask);
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
-  auto st = ReadProcStat(pid);
-  return st && st->state != 'Z' && st->state != 'X' && (st->start_ticks & kStartMask) == (id >> 22 & kStartMask);
-}
+// This process as its owner words record it (process.h), and the liveness of
+// such a word. Bit 63 (kReclaimBit) is ours: PackProcessId never sets it.
+uint64_t SelfId() { return PackProcessId(SelfProcessId()); }
+bool Alive(uint64_t id) { return IsAlive(UnpackProcessId(id & ~kReclaimBit)); }
 
 std::string BootId() {
   std::ifstream in("/proc/sys/kernel/random/boot_id");

@@ -20,13 +20,12 @@
 // odd during a fold; readers retry when it moved. Folds are rare (a process
 // died), so readers almost never retry; writers never look at it.
 //
-// Liveness: kill(pid, 0) says whether the pid exists; the start time in
-// /proc/PID/stat tells our worker from a new process that reused its pid;
-// a zombie is dead (it will never write again).
+// Liveness: a slot's owner is a ProcessId (pid and start time) and is dead
+// by process.h's rule; an owner whose /proc entry cannot be read keeps its
+// slot (its counts are summed meanwhile), never loses it while it writes.
 #include "metrics.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -36,9 +35,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <new>
-#include <sstream>
 #include <thread>
 
 #include "metrics_layout.h"
@@ -100,25 +97,6 @@ void Initialise(void* at) {
   s->magic = kMetricsMagic;
 }
 
-// State (field 3) and start time (field 22) of /proc/PID/stat. The command
-// name (field 2) may hold spaces and ')', so fields count from the last ')'.
-bool ReadStat(int pid, char* state, int64_t* start_ticks) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return false;
-  std::istringstream rest(stat.substr(close + 1));
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 3) *state = field.empty() ? '?' : field[0];
-    if (i == 22) {
-      *start_ticks = std::strtoll(field.c_str(), nullptr, 10);
-      return true;
-    }
-  }
-  return false;
-}
-
 // Moves slot `s`'s counts, peak and windows into `retired`, zeroes its
 // gauges and frees it. REQUIRES: the file lock is held.
 void RetireSlot(Shared* shared, MetricsSlot& s) {
@@ -148,7 +126,7 @@ int ReclaimLocked(Shared* shared) {
   int reclaimed = 0;
   for (MetricsSlot& s : shared->slots) {
     const int64_t pid = s.owner_pid.load(std::memory_order_acquire);
-    if (pid == 0 || ProcessAlive(static_cast<int>(pid), s.owner_start.load(kRelaxed))) continue;
+    if (pid == 0 || IsAlive(OwnerOf(s))) continue;
     RetireSlot(shared, s);
     ++reclaimed;
   }
@@ -170,22 +148,6 @@ int StatusClass(int status) {
 // Probes and scrapes say nothing about load; see WindowStats().
 }  // namespace
 
-int64_t ProcessStartTicks(int pid) {
-  char state = '?';
-  int64_t start = 0;
-  return ReadStat(pid, &state, &start) ? start : 0;
-}
-
-bool ProcessAlive(int pid, int64_t start_ticks) {
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;  // EPERM: exists, another user
-  char state = '?';
-  int64_t start = 0;
-  if (!ReadStat(pid, &state, &start)) return true;  // /proc hidden: trust kill()
-  if (state == 'Z' || state == 'X') return false;
-  return start_ticks == 0 || start == start_ticks;
-}
-
 // Owns the mapping (or the heap block), and remembers which file it maps so
 // later locking can reopen it: a descriptor inherited across fork() shares
 // its flock with the parent and would not exclude it.
@@ -204,7 +166,7 @@ struct Metrics::Mapping {
 };
 
 Metrics::Metrics(std::unique_ptr<Mapping> mapping, int slot, std::string path)
-    : mapping_(std::move(mapping)), shared_(mapping_->shared()), slot_(slot), owner_pid_(::getpid()),
+    : mapping_(std::move(mapping)), shared_(mapping_->shared()), slot_(slot), owner_pid_(SelfProcessId().pid),
       path_(std::move(path)) {}
 
 Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path) {
@@ -235,11 +197,12 @@ Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path) {
   if (!HeaderValid(shared)) Initialise(addr);
   ReclaimLocked(shared);
 
-  const int64_t pid = ::getpid();
+  const ProcessId self = SelfProcessId();
   for (int i = 0; i < kMaxProcesses; ++i) {
     int64_t free_owner = 0;
-    if (shared->slots[i].owner_pid.compare_exchange_strong(free_owner, pid, std::memory_order_acq_rel)) {
-      shared->slots[i].owner_start.store(ProcessStartTicks(static_cast<int>(pid)), std::memory_order_release);
+    if (shared->slots[i].owner_pid.compare_exchange_strong(free_owner, self.pid, std::memory_order_acq_rel)) {
+      // Until this store the owner's start is unknown (0), which IsAlive trusts.
+      shared->slots[i].owner_start.store(static_cast<int64_t>(self.start_ticks), std::memory_order_release);
       return std::unique_ptr<Metrics>(new Metrics(std::move(mapping), i, path));
     }
   }
@@ -254,13 +217,13 @@ std::unique_ptr<Metrics> Metrics::InMemory() {
   shared->magic = kMetricsMagic;
   shared->version = kMetricsVersion;
   shared->size = static_cast<uint32_t>(kMetricsFileSize);
-  shared->slots[0].owner_pid.store(::getpid());
+  shared->slots[0].owner_pid.store(SelfProcessId().pid);
   return std::unique_ptr<Metrics>(new Metrics(std::move(mapping), 0, ""));
 }
 
 Metrics::~Metrics() {
   // A fork()ed child destroying its copy must not free the parent's slot.
-  if (mapping_->addr == nullptr || ::getpid() != owner_pid_) return;
+  if (mapping_->addr == nullptr || SelfProcessId().pid != owner_pid_) return;
   // Reopen for a lock of our own (see Mapping). If that fails the slot stays
   // claimed until this process dies; its counts are summed meanwhile.
   UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CLOEXEC));

@@ -198,12 +198,4 @@ class Metrics {
 // cumulative `le` buckets, +Inf, _sum in seconds and _count.
 std::string RenderPrometheus(const MetricsSnapshot& snapshot, const ExtraGauges& extra = {});
 
-// Process identity used to tell a live slot owner from a dead one or from a
-// new process that reused its pid. Start time is field 22 of /proc/PID/stat
-// (clock ticks since boot), 0 if unreadable.
-int64_t ProcessStartTicks(int pid);
-// False when `pid` does not exist, is a zombie, or started at another time
-// than `start_ticks` (0 = unknown: skip that check).
-bool ProcessAlive(int pid, int64_t start_ticks);
-
 }  // namespace folio

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "metrics.h"
+#include "process.h"
 
 namespace folio {
 
@@ -38,7 +39,7 @@ inline constexpr size_t kCountFields = sizeof(MetricsCounts) / sizeof(int64_t);
 // One process's slot. alignas(64): two processes never share a cache line.
 struct alignas(64) MetricsSlot {
   std::atomic<int64_t> owner_pid;    // 0 = free
-  std::atomic<int64_t> owner_start;  // ProcessStartTicks(owner_pid); 0 = unknown
+  std::atomic<int64_t> owner_start;  // the owner's ProcessId::start_ticks; 0 = unknown
   std::atomic<int64_t> in_flight;
   std::atomic<int64_t> in_flight_peak;
   SharedCounts counts;
@@ -70,6 +71,12 @@ inline const std::atomic<int64_t>* Flat(const SharedCounts& c) {
   return reinterpret_cast<const std::atomic<int64_t>*>(&c);
 }
 inline int64_t* Flat(MetricsCounts& c) { return reinterpret_cast<int64_t*>(&c); }
+
+// The owner of `slot` (pid 0: free).
+inline ProcessId OwnerOf(const MetricsSlot& slot) {
+  return ProcessId{static_cast<int32_t>(slot.owner_pid.load(std::memory_order_acquire)),
+                   static_cast<uint64_t>(slot.owner_start.load(std::memory_order_relaxed))};
+}
 
 // The index of the latency bucket for `seconds` (`le` is inclusive).
 inline int LatencyBucket(double seconds) {

@@ -76,7 +76,7 @@ MetricsFileView ReadView(const Metrics::Shared* shared) {
       p.in_flight = std::max<int64_t>(0, s.in_flight.load(kRelaxed));
       p.in_flight_peak = s.in_flight_peak.load(kRelaxed);
       p.upstream_calls = s.counts.counters[static_cast<int>(Counter::kUpstreamCalls)].load(kRelaxed);
-      p.alive = ProcessAlive(p.pid, s.owner_start.load(kRelaxed));
+      p.alive = IsAlive(OwnerOf(s));
       view.processes.push_back(p);
     }
     std::atomic_thread_fence(std::memory_order_acquire);

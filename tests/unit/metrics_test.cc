@@ -287,22 +287,6 @@ TEST_F(MetricsTest, GarbageOrShortFileIsReinitialised) {
   }
 }
 
-TEST_F(MetricsTest, ProcessAliveTellsDeadZombieAndReusedPids) {
-  const int self = getpid();
-  const int64_t start = ProcessStartTicks(self);
-  ASSERT_GT(start, 0);
-  EXPECT_TRUE(ProcessAlive(self, start));
-  EXPECT_TRUE(ProcessAlive(self, 0));
-  EXPECT_FALSE(ProcessAlive(self, start + 1));  // same pid, another process
-  pid_t pid = fork();
-  if (pid == 0) _exit(0);
-  siginfo_t info{};
-  ASSERT_EQ(waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);  // exited, not reaped
-  EXPECT_FALSE(ProcessAlive(pid, 0)) << "a zombie never writes again";
-  ASSERT_EQ(waitpid(pid, nullptr, 0), pid);
-  EXPECT_FALSE(ProcessAlive(pid, 0));
-}
-
 TEST_F(MetricsTest, InFlightCountsGuardsAndKeepsPeak) {
   auto m = Metrics::InMemory();
   {

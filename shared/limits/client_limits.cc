@@ -52,24 +52,15 @@
 //     re-initialised at Open.
 #include "client_limits.h"
 
-#include <fcntl.h>
 #include <linux/futex.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <new>
-#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -259,17 +250,6 @@ bool PlainValid(const Layout::Plain& p, const std::string& boot_id, off_t actual
          std::string(p.boot_id, strnlen(p.boot_id, sizeof p.boot_id)) == boot_id;
 }
 
-Status FileError(const std::string& what, const std::string& path) {
-  return Internal("limits_file", what + " " + path + ": " + std::strerror(errno));
-}
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 }  // namespace
 
 const char* DenyReasonName(DenyReason reason) {
@@ -282,50 +262,34 @@ const char* DenyReasonName(DenyReason reason) {
 }
 
 Result<std::unique_ptr<ClientLimits>> ClientLimits::Open(const std::string& path, LimitOptions options) {
-  Fd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
-  if (fd.fd < 0) return FileError("cannot open", path);
-  // Serializes initialisation; unlocked explicitly (the mapping keeps the
-  // open file description, and with it the lock, alive after close).
-  if (::flock(fd.fd, LOCK_EX) != 0) return FileError("cannot lock", path);
-  struct Unlock {
-    int fd;
-    ~Unlock() { ::flock(fd, LOCK_UN); }
-  } unlock{fd.fd};
-  struct stat st{};
-  if (::fstat(fd.fd, &st) != 0) return FileError("cannot stat", path);
+  Result<LockedFile> file = LockedFile::Open(path, "limits_file");  // serialises initialisation
+  if (!file.ok()) return file.status();
   const std::string boot_id = BootId();
   Layout::Plain plain{};
-  const bool valid = st.st_size >= static_cast<off_t>(sizeof plain) &&
-                     ::pread(fd.fd, &plain, sizeof plain, 0) == static_cast<ssize_t>(sizeof plain) &&
-                     PlainValid(plain, boot_id, st.st_size);
+  const bool valid = file->ReadAt(&plain, sizeof plain, 0) && PlainValid(plain, boot_id, file->size());
   const uint32_t slots = valid ? plain.table_slots : std::bit_ceil(std::clamp<uint32_t>(options.table_slots, 64, 1u << 22));
-  const size_t size = FileSizeFor(slots);
-  // Never shrink: another process may have more of it mapped (SIGBUS).
-  if (st.st_size < static_cast<off_t>(size) && ::ftruncate(fd.fd, static_cast<off_t>(size)) != 0) {
-    return FileError("cannot size", path);
-  }
-  void* addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.fd, 0);
-  if (addr == MAP_FAILED) return FileError("cannot map", path);
+  // Never shrinks the file: another process may have more of it mapped.
+  Result<SharedMapping> mapping = file->Map(FileSizeFor(slots));
+  if (!mapping.ok()) return mapping.status();
   if (!valid) {
-    std::memset(addr, 0, size);
-    auto* layout = new (addr) Layout();
+    std::memset(mapping->data(), 0, mapping->size());
+    auto* layout = new (mapping->data()) Layout();
     layout->plain.version = kVersion;
     layout->plain.table_slots = slots;
-    layout->plain.file_size = size;
+    layout->plain.file_size = mapping->size();
     layout->plain.hash_seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     std::memcpy(layout->plain.boot_id, boot_id.data(), boot_id.size());
-    std::atomic_thread_fence(std::memory_order_release);
-    layout->plain.magic = kMagic;  // last: a crash midway leaves a file Open re-initialises
+    PublishMagic(&layout->plain.magic, kMagic);  // last: a crash midway leaves a file Open re-initialises
   }
   options.window_ms = std::max<int64_t>(1000, options.window_ms);
   options.max_concurrent_llm = std::clamp(options.max_concurrent_llm, 0, kMaxUpstream);
-  auto limits = std::unique_ptr<ClientLimits>(new ClientLimits(addr, size, options));
+  auto limits = std::unique_ptr<ClientLimits>(new ClientLimits(std::move(*mapping), options));
   limits->ReclaimDead();  // rows and slots left by processes of an earlier run
   return limits;
 }
 
-ClientLimits::ClientLimits(void* addr, size_t size, LimitOptions options)
-    : addr_(addr), size_(size), layout_(static_cast<Layout*>(addr)), options_(options) {}
+ClientLimits::ClientLimits(SharedMapping mapping, LimitOptions options)
+    : mapping_(std::move(mapping)), layout_(static_cast<Layout*>(mapping_.data())), options_(options) {}
 
 ClientLimits::~ClientLimits() {
   const uint64_t self = SelfId();
@@ -335,7 +299,6 @@ ClientLimits::~ClientLimits() {
       layout_->processes[row].compare_exchange_strong(expected, kReclaimBit | self)) {
     ReleaseProcessRow(row);
   }
-  ::munmap(addr_, size_);
 }
 
 uint64_t ClientLimits::HashId(std::string_view client_id) const {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "shm_file.h"
 #include "status.h"
 
 namespace folio {
@@ -49,10 +50,10 @@ class CircuitBreaker {
   CircuitBreaker(const CircuitBreaker&) = delete;
   CircuitBreaker& operator=(const CircuitBreaker&) = delete;
 
-  // Maps `path`, creating it (0644) if needed. A file of the wrong size or
+  // Maps `path`, creating it (0600) if needed. A file of the wrong size or
   // with a foreign magic/version (garbage, a crash mid-init, an older
   // layout) is re-initialised to "closed" — losing breaker state is always
-  // safe. Initialisation is serialised across processes with flock(2).
+  // safe. Initialisation is serialised across processes (shm_file.h).
   // Internal ("breaker_file") when the file cannot be opened or mapped.
   static Result<std::unique_ptr<CircuitBreaker>> Open(const std::string& path, CircuitBreakerOptions options = {});
   // The same breaker over private memory: per process, for tests and for
@@ -82,18 +83,16 @@ class CircuitBreaker {
   BreakerSnapshot Snapshot(int64_t now_ms) const;
   const CircuitBreakerOptions& options() const { return options_; }
   // "" for an in-memory breaker.
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return mapping_.path(); }
 
   struct Shared;  // the mapped layout; defined in the .cc
 
  private:
-  struct Mapping;  // owns the mmap or the heap block
-  CircuitBreaker(std::unique_ptr<Mapping> mapping, CircuitBreakerOptions options, std::string path);
+  CircuitBreaker(SharedMapping mapping, CircuitBreakerOptions options);
 
-  std::unique_ptr<Mapping> mapping_;
-  Shared* shared_;  // points into *mapping_
+  SharedMapping mapping_;
+  Shared* shared_;  // points into mapping_
   const CircuitBreakerOptions options_;
-  const std::string path_;
 };
 
 }  // namespace folio

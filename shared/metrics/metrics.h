@@ -13,6 +13,7 @@
 #include <string>
 
 #include "clock.h"
+#include "shm_file.h"
 #include "status.h"
 
 namespace folio {
@@ -124,7 +125,7 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // Maps `path` (created 0644 if missing; a garbage, short or foreign-version
+  // Maps `path` (created 0600 if missing; a garbage, short or foreign-version
   // file is re-initialised) and claims a free slot, first reclaiming the
   // slots of dead processes. Serialised across processes with flock(2).
   // Internal ("metrics_file") on I/O errors; ResourceExhausted
@@ -178,19 +179,17 @@ class Metrics {
   int ReclaimDeadSlots();
 
   int slot() const { return slot_; }
-  const std::string& path() const { return path_; }  // "" in memory
+  const std::string& path() const { return mapping_.path(); }  // "" in memory
 
   struct Shared;  // the mapped layout; defined in metrics_layout.h
 
  private:
-  struct Mapping;  // owns the mmap or the heap block
-  Metrics(std::unique_ptr<Mapping> mapping, int slot, std::string path);
+  Metrics(SharedMapping mapping, int slot);
 
-  std::unique_ptr<Mapping> mapping_;
-  Shared* shared_;  // points into *mapping_
+  SharedMapping mapping_;
+  Shared* shared_;  // points into mapping_
   const int slot_;
   const int owner_pid_;  // the process that claimed slot_; a fork()ed child is not it
-  const std::string path_;
 };
 
 // Prometheus text exposition (format 0.0.4) of `snapshot`: folio_-prefixed

@@ -7,10 +7,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 
 #include "metrics.h"
 #include "process.h"
+#include "shm_file.h"
 
 namespace folio {
 
@@ -47,9 +49,7 @@ struct alignas(64) MetricsSlot {
 };
 
 struct Metrics::Shared {
-  uint64_t magic;
-  uint32_t version;
-  uint32_t size;
+  SharedFileHeader header;  // shm_file.h
   // Odd while a reclaimer folds a dead slot into `retired`; readers retry
   // around it (a seqlock), so a fold never shows as a dip or a double count.
   std::atomic<int64_t> fold_seq;
@@ -58,6 +58,12 @@ struct Metrics::Shared {
 };
 
 inline constexpr size_t kMetricsFileSize = (sizeof(Metrics::Shared) + 4095) / 4096 * 4096;
+
+// Every slot free, no counts: the state of a new file, or of one that was
+// garbage, short or of another version. A longer file is kept as it is.
+inline constexpr SharedFileFormat kMetricsFormat{kMetricsMagic, kMetricsVersion,
+                                                 static_cast<uint32_t>(kMetricsFileSize), FileSize::kAtLeast,
+                                                 [](void* at) { new (at) Metrics::Shared(); }};
 
 static_assert(std::atomic<int64_t>::is_always_lock_free, "cross-process atomics must be lock-free");
 static_assert(sizeof(std::atomic<int64_t>) == sizeof(int64_t), "atomic must have the plain layout");

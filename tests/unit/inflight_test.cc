@@ -6,17 +6,22 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "child.h"
+#include "clock.h"
+#include "poll_until.h"
+#include "temp_dir.h"
+
 namespace folio {
 namespace {
+
+using test::PollUntil;
 
 using std::chrono::milliseconds;
 using Outcome = FollowResult::Outcome;
@@ -28,37 +33,19 @@ int64_t ElapsedMs(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - since).count();
 }
 
-// Polls `done` every millisecond until it holds or `timeout` passes.
-bool PollUntil(const std::function<bool()>& done, milliseconds timeout = milliseconds(5000)) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
-
 class InflightTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/folio_inflight_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     store_ = OpenStore();
     ASSERT_NE(store_, nullptr);
     auto table = InflightTable::Open(store_.get());
     ASSERT_TRUE(table.ok()) << table.status().ToString();
     table_.emplace(std::move(table).value());
   }
-  void TearDown() override {
-    table_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
 
   std::unique_ptr<Store> OpenStore() {
     StoreOptions o;
-    o.path = dir_;
+    o.path = dir_.path();
     o.map_size_mb = 64;
     o.databases = {kInflightDb};
     o.commit_sync = CommitSync::kOnRequest;
@@ -66,38 +53,30 @@ class InflightTest : public ::testing::Test {
     return s.ok() ? std::move(s).value() : nullptr;
   }
 
-  // Runs `body` in a fork()ed child with its own Store and table (LMDB
+  // Runs `body` in a forked child with its own Store and table (LMDB
   // handles must not cross fork); the child's exit code is body's result.
-  pid_t Spawn(const std::function<int(InflightTable&)>& body) {
-    pid_t pid = fork();
-    if (pid == 0) {
+  std::unique_ptr<test::Child> Spawn(const std::function<int(InflightTable&)>& body) {
+    return std::make_unique<test::Child>([&] {
       auto store = OpenStore();
-      if (store == nullptr) _exit(100);
+      if (store == nullptr) return 100;
       auto table = InflightTable::Open(store.get());
-      if (!table.ok()) _exit(101);
-      _exit(body(*table));
-    }
-    return pid;
-  }
-
-  static int Reap(pid_t pid) {
-    int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      if (!table.ok()) return 101;
+      return body(*table);
+    });
   }
 
   // A key led by a process that has exited (and been reaped).
   void LeadFromDeadProcess(const std::string& key) {
-    pid_t pid = Spawn([&](InflightTable& t) {
-      auto role = t.Join(key, kLongLease, UnixMs());
-      return role.ok() && *role == InflightTable::Role::kLeader ? 0 : 1;
-    });
-    ASSERT_EQ(Reap(pid), 0);
+    ASSERT_EQ(Spawn([&](InflightTable& t) {
+                auto role = t.Join(key, kLongLease, UnixMs());
+                return role.ok() && *role == InflightTable::Role::kLeader ? 0 : 1;
+              })->Wait(),
+              0);
   }
 
   InflightTable& table() { return *table_; }
 
-  std::string dir_;
+  const test::TempDir dir_{"folio-inflight"};  // first: outlives the store
   std::unique_ptr<Store> store_;
   std::optional<InflightTable> table_;
 };
@@ -141,13 +120,11 @@ TEST_F(InflightTest, FiftyThreadsJoiningOneKeyMakeExactlyOneLeader) {
 TEST_F(InflightTest, JoinersInFourProcessesMakeExactlyOneLeader) {
   // Every child stays alive until all have joined: a leader that exits is
   // rightly taken over, which would make a second leader.
-  int results[2], release[2];
-  ASSERT_EQ(pipe(results), 0);
-  ASSERT_EQ(pipe(release), 0);
-  std::vector<pid_t> children;
+  test::Pipe results, release;
+  std::vector<std::unique_ptr<test::Child>> children;
   for (int p = 0; p < 4; ++p) {
     children.push_back(Spawn([&](InflightTable& t) {
-      close(release[1]);
+      release.CloseWriteEnd();
       std::atomic<int> leaders{0};
       std::vector<std::thread> threads;
       for (int i = 0; i < 10; ++i) {
@@ -157,23 +134,20 @@ TEST_F(InflightTest, JoinersInFourProcessesMakeExactlyOneLeader) {
         });
       }
       for (auto& th : threads) th.join();
-      char n = static_cast<char>(leaders.load());
-      if (write(results[1], &n, 1) != 1) return 1;
-      char c;
-      (void)!read(release[0], &c, 1);  // EOF once the parent has every answer
+      results.Signal(static_cast<char>('0' + leaders.load()));
+      (void)release.Wait(std::chrono::seconds(60));  // end of file once the parent has every answer
       return 0;
     }));
   }
   int leaders = 0;
   for (size_t i = 0; i < children.size(); ++i) {
-    char n = 0;
-    ASSERT_EQ(read(results[0], &n, 1), 1);
-    leaders += n;
+    const char n = results.Wait();
+    ASSERT_GE(n, '0') << "a child did not report";
+    leaders += n - '0';
   }
-  close(release[1]);
-  for (pid_t pid : children) EXPECT_EQ(Reap(pid), 0);
+  release.CloseWriteEnd();
+  for (auto& child : children) EXPECT_EQ(child->Wait(), 0);
   EXPECT_EQ(leaders, 1);
-  for (int fd : {results[0], results[1], release[0]}) close(fd);
 }
 
 TEST_F(InflightTest, FollowerReceivesTheLeadersAnswer) {
@@ -219,29 +193,23 @@ TEST_F(InflightTest, FinishedEntryAnswersLateJoinersUntilItsLingerEnds) {
 }
 
 TEST_F(InflightTest, SigkilledLeaderProcessIsTakenOverLongBeforeItsLease) {
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t child = Spawn([&](InflightTable& t) {
+  test::Pipe joined;
+  std::unique_ptr<test::Child> child = Spawn([&](InflightTable& t) -> int {
     auto role = t.Join(kKey, kLongLease, UnixMs());
-    char c = role.ok() && *role == InflightTable::Role::kLeader ? 'L' : 'F';
-    if (write(fds[1], &c, 1) != 1) return 2;
+    joined.Signal(role.ok() && *role == InflightTable::Role::kLeader ? 'L' : 'F');
     for (;;) pause();  // "calling upstream" until killed
   });
-  char c = 0;
-  ASSERT_EQ(read(fds[0], &c, 1), 1);
-  ASSERT_EQ(c, 'L');
+  ASSERT_EQ(joined.Wait(), 'L');
   ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kFollower);
 
   const auto start = std::chrono::steady_clock::now();
-  ASSERT_EQ(kill(child, SIGKILL), 0);  // not reaped yet: a zombie must count as dead too
+  ASSERT_EQ(kill(child->pid(), SIGKILL), 0);  // not reaped yet: a zombie must count as dead too
   auto got = table().Wait(kKey, Deadline::After(milliseconds(10000)));
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->outcome, Outcome::kTakeOver);
   EXPECT_LT(ElapsedMs(start), 2000);  // liveness checks, not the 60 s lease
   EXPECT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
-  EXPECT_EQ(Reap(child), -1);
-  close(fds[0]);
-  close(fds[1]);
+  EXPECT_EQ(child->Wait(), -1);
 }
 
 TEST_F(InflightTest, ExpiredLeaseIsTakenOver) {

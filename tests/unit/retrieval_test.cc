@@ -13,6 +13,7 @@
 #include "index_snapshot.h"
 #include "index_writer.h"
 #include "rank_fusion.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
@@ -56,8 +57,6 @@ TEST(RankFusionTest, TheHashEmbedderCountsLessThanBm25AndALearnedModelAsMuch) {
 class RetrievalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/folio-retrieval-test-XXXXXX";
-    dir_ = mkdtemp(tmpl) ? tmpl : "";
     // guide.md spreads "backup", "encrypted" and "offsite" over three
     // sections; notes.md, as long, has two of them in one section, and
     // the filler files make the words rare enough to matter.
@@ -74,17 +73,16 @@ class RetrievalTest : public ::testing::Test {
     }
     Write("rates.md", "# Pricing\n\nThe day rate is 850 euros.\n\n## Day rate history\n\nIt rose twice since 2021.\n");
     options_.threads = 1;
-    Result<BuildReport> r = BuildIndex(dir_ + "/kb", dir_ + "/index", options_);
+    Result<BuildReport> r = BuildIndex(dir_.path("kb"), dir_.path("index"), options_);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    Result<std::shared_ptr<IndexSnapshot>> snap = IndexSnapshot::Open(dir_ + "/index");
+    Result<std::shared_ptr<IndexSnapshot>> snap = IndexSnapshot::Open(dir_.path("index"));
     ASSERT_TRUE(snap.ok()) << snap.status().ToString();
     snap_ = *snap;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void Write(const std::string& name, const std::string& text) {
-    fs::create_directories(dir_ + "/kb");
-    std::ofstream(dir_ + "/kb/" + name) << text;
+    fs::create_directories(dir_.path("kb"));
+    std::ofstream(dir_.path("kb/" + name)) << text;
   }
 
   std::vector<SearchHit> Search(const std::string& q, FusionWeights weights, size_t k = 3) {
@@ -95,7 +93,7 @@ class RetrievalTest : public ::testing::Test {
     return hits.ok() ? *hits : std::vector<SearchHit>{};
   }
 
-  std::string dir_;
+  const test::TempDir dir_{"folio-retrieval-test"};
   IndexBuildOptions options_;
   std::shared_ptr<IndexSnapshot> snap_;
 };

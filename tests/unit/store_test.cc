@@ -6,93 +6,27 @@
 #include "store.h"
 
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "child.h"
+#include "temp_dir.h"
+
 namespace folio {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/folio-store-test-XXXXXX";
-    path_ = mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// One pipe; the child writes a byte when it reaches a point, the parent waits for
-// it with a deadline (never a sleep).
-class Pipe {
- public:
-  Pipe() {
-    if (pipe(fds_) != 0) fds_[0] = fds_[1] = -1;
-  }
-  ~Pipe() {
-    for (int fd : fds_) if (fd >= 0) close(fd);
-  }
-  void Signal(char c = '!') const { (void)!write(fds_[1], &c, 1); }
-  // The byte read, or 0 on timeout/EOF.
-  char Wait(std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
-    pollfd p{fds_[0], POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(timeout.count())) != 1) return 0;
-    char c = 0;
-    return read(fds_[0], &c, 1) == 1 ? c : 0;
-  }
-
- private:
-  int fds_[2];
-};
-
-// A forked child running `body`, whose return value becomes the exit code.
-// The destructor SIGKILLs and reaps it if the test did not.
-class Child {
- public:
-  explicit Child(const std::function<int()>& body) {
-    pid_ = fork();
-    if (pid_ == 0) _exit(body());
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  void Kill() {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  // Exit code, or -1 if it died by a signal.
-  int Wait() {
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
+using test::Child;
+using test::Pipe;
+using test::TempDir;
 
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    options_.path = dir_.path() + "/env";
+    options_.path = dir_.path("env");
     options_.map_size_mb = 64;
     options_.databases = {"alpha", "beta"};
     Reopen();
@@ -111,7 +45,7 @@ class StoreTest : public ::testing::Test {
     return got.ok() ? *got : std::nullopt;
   }
 
-  TempDir dir_;
+  TempDir dir_{"folio-store-test"};
   StoreOptions options_;
   std::unique_ptr<Store> store_;
   Db alpha_, beta_;
@@ -132,7 +66,7 @@ TEST_F(StoreTest, WriteObserverSeesEveryTransactionAndItsHeldTime) {
   ASSERT_TRUE(store_->Put(alpha_, "k", "v", Durability::kRelaxed).ok());
   Status refused = store_->Write(
       [&](WriteTxn&) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the held time measured below
         return NotFound("nope", "aborted on purpose");
       },
       Durability::kRelaxed);
@@ -258,9 +192,9 @@ TEST_F(StoreTest, StatAndEnvInfoDescribeTheEnvironment) {
 }
 
 TEST(StoreMapFullTest, FullMapIsResourceExhaustedAndStoreRecoversAfterDeletes) {
-  TempDir dir;
+  TempDir dir{"folio-store-test"};
   StoreOptions options;
-  options.path = dir.path() + "/env";
+  options.path = dir.path("env");
   options.map_size_mb = 4;
   options.databases = {"t"};
   options.commit_sync = CommitSync::kOnRequest;  // 1000 synced commits would only slow the test
@@ -384,9 +318,9 @@ TEST_F(StoreTest, StoreInheritedThroughForkRefusesToWork) {
 }
 
 TEST(StoreCommitSyncTest, RelaxedEnvironmentHonoursBothDurabilities) {
-  TempDir dir;
+  TempDir dir{"folio-store-test"};
   StoreOptions options;
-  options.path = dir.path() + "/nested/env";  // Open creates missing directories
+  options.path = dir.path("nested/env");  // Open creates missing directories
   options.databases = {"cache"};
   options.commit_sync = CommitSync::kOnRequest;
   Result<std::unique_ptr<Store>> store = Store::Open(options);

@@ -43,8 +43,8 @@ std::string TrimSlash(std::string url) {
 
 bool Retryable(const Status& s) {
   return s.code() == Code::kDeadlineExceeded ||
-         (s.code() == Code::kUnavailable && s.error() != "cancelled" && s.error() != "upstream_tls" &&
-          s.error() != "upstream_response_too_large");
+         (s.code() == Code::kUnavailable && !s.Is(Reason::kCancelled) && !s.Is(Reason::kUpstreamTls) &&
+          !s.Is(Reason::kUpstreamTooLarge));
 }
 
 // The Status for a non-2xx answer. Never quotes the body: it may echo input.

@@ -465,7 +465,7 @@ Result<UpstreamSlot> ClientLimits::AcquireUpstreamSlot(const Deadline& deadline)
     const auto left = deadline.at() - std::chrono::steady_clock::now();
     if (left <= std::chrono::nanoseconds::zero()) {
       layout_->shed.fetch_add(1, std::memory_order_relaxed);
-      return Unavailable("shed", "all upstream slots are busy; retry shortly");
+      return Unavailable(Reason::kShed, "all upstream slots are busy; retry shortly");
     }
     if (!waiting) {
       waiting = true;

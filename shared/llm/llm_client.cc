@@ -48,9 +48,9 @@ milliseconds FullJitter(milliseconds ceiling) {
 
 bool IsSet(const std::atomic<bool>* flag) { return flag != nullptr && flag->load(std::memory_order_relaxed); }
 
-Status CancelledStatus() { return Unavailable("cancelled", "the LLM call was cancelled"); }
+Status CancelledStatus() { return Unavailable(Reason::kCancelled, "the LLM call was cancelled"); }
 
-Status TimeoutStatus(const std::string& why) { return DeadlineExceeded("timeout", "the LLM did not answer in time: " + why); }
+Status TimeoutStatus(const std::string& why) { return DeadlineExceeded(Reason::kTimeout, "the LLM did not answer in time: " + why); }
 
 Status BadResponse(const std::string& why) {
   return Unavailable("upstream_bad_response", "the LLM API sent an unusable response: " + why);
@@ -230,7 +230,7 @@ struct HttpVerdict {
 
 HttpVerdict JudgeHttpStatus(int code, const std::string& body, const std::string& who) {
   const std::string what = who + " answered HTTP " + std::to_string(code) + ErrorTagOfBody(body);
-  if (code == 401 || code == 403) return {Unavailable("upstream_auth", what + ": the API key was rejected"), false, true};
+  if (code == 401 || code == 403) return {Unavailable(Reason::kUpstreamAuth, what + ": the API key was rejected"), false, true};
   if (code == 429) return {Unavailable("upstream_rate_limited", what), true, false};
   if (code == 408 || code >= 500) return {Unavailable("upstream_unavailable", what), true, false};
   return {Unavailable("upstream_rejected", what), false, false};
@@ -298,7 +298,7 @@ LlmClient::Attempt LlmClient::TryOnce(const std::string& body, const Deadline& d
     } else {
       a.upstream_fault = true;
       // TLS and size failures would fail the same way again.
-      a.retryable = !delivered && s.error() != "upstream_tls" && s.error() != "upstream_response_too_large";
+      a.retryable = !delivered && !s.Is(Reason::kUpstreamTls) && !s.Is(Reason::kUpstreamTooLarge);
       a.status = delivered ? Unavailable("upstream_stream_broken", "the LLM stream broke after it began: " + s.message())
                            : s;
     }
@@ -327,7 +327,7 @@ LlmClient::Attempt LlmClient::TryOnce(const std::string& body, const Deadline& d
 
 Result<LlmResult> LlmClient::Complete(const std::vector<ChatMessage>& messages, int max_tokens,
                                       const Deadline& deadline, const LlmCallContext& ctx) const {
-  if (!configured()) return Unavailable("llm_not_configured", "no API key is configured for the LLM");
+  if (!configured()) return Unavailable(Reason::kLlmNotConfigured, "no API key is configured for the LLM");
   json request = {{"model", options_.model}, {"temperature", options_.temperature}};
   json& msgs = request["messages"] = json::array();
   for (const ChatMessage& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
@@ -358,7 +358,7 @@ Result<LlmResult> LlmClient::Complete(const std::vector<ChatMessage>& messages, 
     if (IsSet(ctx.cancel)) return CancelledStatus();
     if (deadline.Expired()) return fail(TimeoutStatus("the deadline passed before the call"));
     if (ctx.breaker != nullptr && !ctx.breaker->Allow(UnixMs())) {
-      return fail(attempt == 0 ? Unavailable("breaker_open", "the LLM circuit breaker is open") : last);
+      return fail(attempt == 0 ? Unavailable(Reason::kBreakerOpen, "the LLM circuit breaker is open") : last);
     }
     ++attempts;
     Attempt a = TryOnce(body, deadline, ctx);
@@ -416,14 +416,14 @@ Status ParseCompletionStream(const std::vector<std::string_view>& pieces,
 }
 
 Status LlmClient::CheckKey(const Deadline& deadline, CircuitBreaker* breaker) const {
-  if (!configured()) return Unavailable("llm_not_configured", "no API key is configured for the LLM");
+  if (!configured()) return Unavailable(Reason::kLlmNotConfigured, "no API key is configured for the LLM");
   HttpCallOptions call;
   call.connect_timeout = options_.connect_timeout;
   call.deadline = deadline;
   Result<HttpResult> r = ThreadClient().Get(base_ + "/models", {{"Authorization", "Bearer " + options_.api_key}}, call);
   if (!r.ok()) {
     if (r.status().code() == Code::kDeadlineExceeded) return TimeoutStatus(r.status().message());
-    return Unavailable(r.status().error(), r.status().message());
+    return StatusFromToken(Code::kUnavailable, r.status().error(), r.status().message());
   }
   if (r->status >= 200 && r->status < 300) {
     if (breaker != nullptr) breaker->SetKeyRejected(false);

@@ -537,7 +537,7 @@ Status ResponseCache::Put(std::string_view key, std::string_view payload, int64_
   Status s = PutOnce(key, record, now_ms);
   put_us_->Record(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
-  if (s.ok() || s.error() != "store_full") return s;
+  if (!s.Is(Reason::kStoreFull)) return s;
 
   const CacheStats before = Stats();
   // Once per process: with bounds too large for the map this recurs every few Puts.
@@ -547,7 +547,7 @@ Status ResponseCache::Put(std::string_view key, std::string_view payload, int64_
     LogWarn("cache_evict_failed", {{"error", e.ToString()}});
   }
   s = PutOnce(key, record, now_ms);
-  if (s.ok() || s.error() != "store_full") return s;
+  if (!s.Is(Reason::kStoreFull)) return s;
   Disable("store_full: map_size_mb is too small for max_entries/max_bytes; raise it or lower them");
   return DisabledStatus();
 }

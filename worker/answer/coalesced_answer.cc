@@ -85,8 +85,8 @@ bool StreamText(std::string_view text, const DeltaFn& on_delta) {
 
 Result<SharedAnswer> ReplayKnown(SharedAnswer known, const DeltaFn& on_delta, const SourcesFn& on_sources) {
   ExpandCached(&known);
-  if (on_sources && !on_sources(known.output.sources)) return Unavailable("cancelled", "client gone");
-  if (on_delta && !StreamText(known.output.text, on_delta)) return Unavailable("cancelled", "client gone");
+  if (on_sources && !on_sources(known.output.sources)) return Unavailable(Reason::kCancelled, "client gone");
+  if (on_delta && !StreamText(known.output.text, on_delta)) return Unavailable(Reason::kCancelled, "client gone");
   return known;
 }
 
@@ -133,9 +133,9 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
         Deadline slot_deadline = Deadline(std::min(deadline.at(), std::chrono::steady_clock::now() + std::chrono::seconds(5)));
         Result<UpstreamSlot> got = app.limits->AcquireUpstreamSlot(slot_deadline);
         if (!got.ok()) {
-          if (registered) (void)app.inflight->Fail(key, "shed");
+          if (registered) (void)app.inflight->Fail(key, ReasonToken(Reason::kShed));
           *retry_after_s = 1;
-          return Unavailable("shed", "Every upstream slot is busy; retry in a moment.");
+          return Unavailable(Reason::kShed, "Every upstream slot is busy; retry in a moment.");
         }
         slot = std::move(got.value());
       }
@@ -154,8 +154,8 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
         };
       std::vector<Passage> sources = Retrieve(app, input.message);
       if (!announce(sources)) {
-        if (registered) (void)app.inflight->Fail(key, "cancelled");
-        return Unavailable("cancelled", "client gone");
+        if (registered) (void)app.inflight->Fail(key, ReasonToken(Reason::kCancelled));
+        return Unavailable(Reason::kCancelled, "client gone");
       }
       Result<ChatOutput> out = Answer(app, input, std::move(sources), leader_delta, counted != nullptr);
       if (!out.ok()) {
@@ -172,19 +172,23 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     // Follower: answer from the leader's result, following its text. Its
     // own retrieval (≈ 1 ms) names the sources before the first delta.
     if (on_sources && !sources_sent && !announce(Retrieve(app, input.message)))
-      return Unavailable("cancelled", "client gone");
+      return Unavailable(Reason::kCancelled, "client gone");
     InflightTable::PartialFn partial = nullptr;
     if (counted) partial = [&](std::string_view d) { (void)counted(d); };
     Result<FollowResult> followed = app.inflight->Wait(key, deadline, std::chrono::milliseconds(5), partial);
     if (!followed.ok()) {
       if (followed.status().code() == Code::kDeadlineExceeded)
-        return DeadlineExceeded("timeout", "The answer took longer than the request timeout.");
+        return DeadlineExceeded(Reason::kTimeout, "The answer took longer than the request timeout.");
       return followed.status();
     }
     if (followed->outcome == FollowResult::Outcome::kTakeOver) continue;
     if (followed->outcome == FollowResult::Outcome::kFailed) {
-      if (followed->payload == "cancelled" || followed->payload == "shed") continue;  // not our failure: lead
-      if (followed->payload == "timeout") return DeadlineExceeded("timeout", "The answer took longer than the request timeout.");
+      // The payload is the leader's error token (another process's Status).
+      const Status failed =
+          StatusFromToken(Code::kUnavailable, followed->payload, "The AI service stopped in the middle of the answer.");
+      if (failed.Is(Reason::kCancelled) || failed.Is(Reason::kShed)) continue;  // not our failure: lead
+      if (failed.Is(Reason::kTimeout))
+        return DeadlineExceeded(Reason::kTimeout, "The answer took longer than the request timeout.");
       // The leader's stream broke after it had sent its client tokens. This
       // client has received none of them (a plain request, or a stream that
       // joined before the first): it gets the degraded answer, as the
@@ -192,14 +196,12 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       // the failing provider again.
       if (streamed.empty()) {
         Result<ChatOutput> fallback =
-            AnswerFromPassages(app, input, Retrieve(app, input.message),
-                               Unavailable(followed->payload, "The AI service stopped in the middle of the answer."),
-                               counted);
+            AnswerFromPassages(app, input, Retrieve(app, input.message), failed, counted);
         if (!fallback.ok()) return fallback.status();
         result.output = std::move(fallback.value());
         return result;
       }
-      return Unavailable(followed->payload, "The AI service stopped in the middle of the answer.");
+      return failed;
     }
     if (!DecodeAnswerRecord(followed->payload, &result.output)) continue;
     app.metrics->Add(Counter::kCacheCoalesced);
@@ -215,7 +217,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       return Unavailable("upstream_stream_broken", "The AI service stopped in the middle of the answer.");
     if (on_delta && streamed.size() < result.output.text.size() &&
         !StreamText(std::string_view(result.output.text).substr(streamed.size()), counted))
-      return Unavailable("cancelled", "client gone");
+      return Unavailable(Reason::kCancelled, "client gone");
     return result;
   }
   return Unavailable("upstream_unavailable", "Could not get an answer.");

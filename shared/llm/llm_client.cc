@@ -1,13 +1,13 @@
 // llm_client.cc: the request, one attempt (plain or streamed), the retry
 // loop, and defensive parsing of what comes back.
 //
-// Retry policy. An attempt is retried only when another try can help and
-// nothing is lost by it: the connection failed, the server said 408/429/5xx,
-// or a stream broke before its first delta. Once a delta has reached the
-// caller, its client has seen text; a retry would repeat or contradict it,
-// so the failure is final. Waits follow "full jitter" backoff, raised to a
-// Retry-After; a Retry-After beyond the deadline ends the call at once, since
-// waiting it out could only end in a timeout the caller would have to wait for.
+// Retries follow retry_policy.h (what is retried, the backoff, Retry-After),
+// with two rules of the LLM's own. A stream that broke before its first
+// delta is retried like a lost connection; once a delta has reached the
+// caller, its client has seen text, a retry would repeat or contradict it,
+// so the failure is final. And the deadline covers the whole call: a
+// Retry-After beyond it ends the call at once, since waiting it out could
+// only end in a timeout the caller would have to wait for.
 //
 // Parsing. Only what we need is required (choices[0].message.content, or the
 // content deltas and [DONE]); it is type-checked before every read, because
@@ -17,13 +17,13 @@
 
 #include <algorithm>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "http_client.h"
 #include "log.h"
+#include "retry_policy.h"
 #include "sse_parser.h"
 #include "token_estimate.h"
 
@@ -38,12 +38,6 @@ using std::chrono::milliseconds;
 HttpClient& ThreadClient() {
   static thread_local HttpClient client;
   return client;
-}
-
-milliseconds FullJitter(milliseconds ceiling) {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  if (ceiling.count() <= 0) return milliseconds(0);
-  return milliseconds(std::uniform_int_distribution<int64_t>(0, ceiling.count())(rng));
 }
 
 bool IsSet(const std::atomic<bool>* flag) { return flag != nullptr && flag->load(std::memory_order_relaxed); }
@@ -220,20 +214,16 @@ class StreamReader {
   int delivered_ = 0;
 };
 
-// What a non-2xx answer means. Retryable answers (408, 429, 5xx) are also
-// the upstream's fault; 401/403 mean our key, other 4xx our request.
-struct HttpVerdict {
-  Status status;
-  bool retryable = false;
-  bool key_rejected = false;
-};
-
-HttpVerdict JudgeHttpStatus(int code, const std::string& body, const std::string& who) {
+// The Status for a non-2xx answer (classified by retry_policy.h).
+Status HttpFailure(UpstreamAnswer answer, int code, const std::string& body, const std::string& who) {
   const std::string what = who + " answered HTTP " + std::to_string(code) + ErrorTagOfBody(body);
-  if (code == 401 || code == 403) return {Unavailable(Reason::kUpstreamAuth, what + ": the API key was rejected"), false, true};
-  if (code == 429) return {Unavailable("upstream_rate_limited", what), true, false};
-  if (code == 408 || code >= 500) return {Unavailable("upstream_unavailable", what), true, false};
-  return {Unavailable("upstream_rejected", what), false, false};
+  switch (answer) {
+    case UpstreamAnswer::kKeyRejected: return Unavailable(Reason::kUpstreamAuth, what + ": the API key was rejected");
+    case UpstreamAnswer::kRateLimited: return Unavailable("upstream_rate_limited", what);
+    case UpstreamAnswer::kUnavailable: return Unavailable("upstream_unavailable", what);
+    case UpstreamAnswer::kRejected: break;
+  }
+  return Unavailable("upstream_rejected", what);
 }
 
 int EstimatePromptTokens(const std::vector<ChatMessage>& messages) {
@@ -298,18 +288,18 @@ LlmClient::Attempt LlmClient::TryOnce(const std::string& body, const Deadline& d
     } else {
       a.upstream_fault = true;
       // TLS and size failures would fail the same way again.
-      a.retryable = !delivered && !s.Is(Reason::kUpstreamTls) && !s.Is(Reason::kUpstreamTooLarge);
+      a.retryable = !delivered && IsRetryableTransport(s);
       a.status = delivered ? Unavailable("upstream_stream_broken", "the LLM stream broke after it began: " + s.message())
                            : s;
     }
   } else if (r->status < 200 || r->status >= 300) {
     a.http_status = r->status;
     a.retry_after_s = r->retry_after_seconds;
-    HttpVerdict v = JudgeHttpStatus(r->status, r->body, "the LLM API");
-    a.status = std::move(v.status);
-    a.retryable = v.retryable;
-    a.upstream_fault = v.retryable;
-    a.key_rejected = v.key_rejected;
+    const UpstreamAnswer answer = ClassifyHttpStatus(r->status);
+    a.status = HttpFailure(answer, r->status, r->body, "the LLM API");
+    a.retryable = IsRetryable(answer);
+    a.upstream_fault = a.retryable;
+    a.key_rejected = answer == UpstreamAnswer::kKeyRejected;
   } else if (reader) {
     a.http_status = r->status;
     if (!reader->done()) {
@@ -377,21 +367,19 @@ Result<LlmResult> LlmClient::Complete(const std::vector<ChatMessage>& messages, 
       return r;
     }
     if (a.key_rejected) LogWarn("llm_key_rejected", {{"request_id", ctx.request_id}, {"http_status", a.http_status}});
-    if (!a.retryable || attempt >= options_.retries) return fail(a.status);
+    if (!a.retryable) return fail(a.status);
 
-    const int shift = std::min(attempt, 20);
-    milliseconds delay = FullJitter(std::min(options_.backoff_cap, options_.backoff_base * (int64_t{1} << shift)));
     const milliseconds left = deadline.Remaining();
-    if (a.retry_after_s) {
-      const milliseconds asked(int64_t{*a.retry_after_s} * 1000);
-      if (asked >= left) {
-        return fail(Unavailable(a.status.error(), a.status.message() + "; it asked to retry after " +
-                                                      std::to_string(*a.retry_after_s) + " s, beyond the " +
-                                                      std::to_string(left.count()) + " ms left"));
-      }
-      delay = std::max(delay, asked);
+    const RetryWait wait = NextRetryWait({options_.retries, options_.backoff_base, options_.backoff_cap}, attempt,
+                                         a.retry_after_s, left);
+    if (wait.kind == RetryWait::Kind::kRetryAfterTooLong) {
+      return fail(Unavailable(a.status.error(), a.status.message() + "; it asked to retry after " +
+                                                    std::to_string(*a.retry_after_s) + " s, beyond the " +
+                                                    std::to_string(left.count()) + " ms left"));
     }
-    if (delay >= left) return fail(a.status);  // the retry could not even start in time
+    // Out of retries, or the retry could not even start in time.
+    if (wait.kind != RetryWait::Kind::kWait) return fail(a.status);
+    const milliseconds delay = wait.delay;
     LogWarn("llm_retry", {{"request_id", ctx.request_id},
                           {"attempt", attempts},
                           {"reason", a.status.error()},
@@ -429,12 +417,12 @@ Status LlmClient::CheckKey(const Deadline& deadline, CircuitBreaker* breaker) co
     if (breaker != nullptr) breaker->SetKeyRejected(false);
     return Status::Ok();
   }
-  HttpVerdict v = JudgeHttpStatus(r->status, r->body, "GET /models");
-  if (v.key_rejected) {
+  const UpstreamAnswer answer = ClassifyHttpStatus(r->status);
+  if (answer == UpstreamAnswer::kKeyRejected) {
     if (breaker != nullptr) breaker->SetKeyRejected(true);
     LogWarn("llm_key_rejected", {{"http_status", r->status}});
   }
-  return v.status;
+  return HttpFailure(answer, r->status, r->body, "GET /models");
 }
 
 }  // namespace folio

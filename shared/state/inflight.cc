@@ -35,13 +35,13 @@
 #include "inflight.h"
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "coding.h"
 #include "process.h"
 
 namespace folio {
@@ -70,30 +70,21 @@ struct Entry {
 // payload length u32, partial length u32; then payload, then partial text.
 constexpr size_t kHeaderBytes = 64;
 
-template <typename T>
-void PutRaw(std::string& out, T v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
-template <typename T>
-T GetRaw(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
 std::string Encode(const Entry& e) {
   std::string out;
   out.reserve(kHeaderBytes + e.payload.size() + e.partial.size());
-  PutRaw<uint8_t>(out, kFormat);
-  PutRaw<uint8_t>(out, static_cast<uint8_t>(e.state));
-  PutRaw<uint16_t>(out, 0);
-  PutRaw<int32_t>(out, e.owner.pid);
-  PutRaw<uint64_t>(out, e.owner.start_ticks);
-  PutRaw<uint64_t>(out, e.generation);
-  PutRaw<int64_t>(out, e.lease_ms);
-  PutRaw<int64_t>(out, e.lease_until_ms);
-  PutRaw<int64_t>(out, e.updated_ms);
-  PutRaw<int64_t>(out, e.finished_ms);
-  PutRaw<uint32_t>(out, static_cast<uint32_t>(e.payload.size()));
-  PutRaw<uint32_t>(out, static_cast<uint32_t>(e.partial.size()));
+  out.push_back(static_cast<char>(kFormat));
+  out.push_back(static_cast<char>(e.state));
+  out.append(2, '\0');
+  PutU32(&out, static_cast<uint32_t>(e.owner.pid));
+  PutU64(&out, e.owner.start_ticks);
+  PutU64(&out, e.generation);
+  PutU64(&out, static_cast<uint64_t>(e.lease_ms));
+  PutU64(&out, static_cast<uint64_t>(e.lease_until_ms));
+  PutU64(&out, static_cast<uint64_t>(e.updated_ms));
+  PutU64(&out, static_cast<uint64_t>(e.finished_ms));
+  PutU32(&out, static_cast<uint32_t>(e.payload.size()));
+  PutU32(&out, static_cast<uint32_t>(e.partial.size()));
   out.append(e.payload);
   out.append(e.partial);
   return out;
@@ -107,15 +98,15 @@ std::optional<Entry> Decode(std::string_view v) {
   uint8_t state = static_cast<uint8_t>(p[1]);
   if (state < 1 || state > 3) return std::nullopt;
   e.state = static_cast<State>(state);
-  e.owner.pid = GetRaw<int32_t>(p + 4);
-  e.owner.start_ticks = GetRaw<uint64_t>(p + 8);
-  e.generation = GetRaw<uint64_t>(p + 16);
-  e.lease_ms = GetRaw<int64_t>(p + 24);
-  e.lease_until_ms = GetRaw<int64_t>(p + 32);
-  e.updated_ms = GetRaw<int64_t>(p + 40);
-  e.finished_ms = GetRaw<int64_t>(p + 48);
-  uint32_t payload_len = GetRaw<uint32_t>(p + 56);
-  uint32_t partial_len = GetRaw<uint32_t>(p + 60);
+  e.owner.pid = static_cast<int32_t>(DecodeU32(p + 4));
+  e.owner.start_ticks = DecodeU64(p + 8);
+  e.generation = DecodeU64(p + 16);
+  e.lease_ms = static_cast<int64_t>(DecodeU64(p + 24));
+  e.lease_until_ms = static_cast<int64_t>(DecodeU64(p + 32));
+  e.updated_ms = static_cast<int64_t>(DecodeU64(p + 40));
+  e.finished_ms = static_cast<int64_t>(DecodeU64(p + 48));
+  uint32_t payload_len = DecodeU32(p + 56);
+  uint32_t partial_len = DecodeU32(p + 60);
   if (v.size() != kHeaderBytes + size_t{payload_len} + partial_len) return std::nullopt;
   e.payload = v.substr(kHeaderBytes, payload_len);
   e.partial = v.substr(kHeaderBytes + payload_len, partial_len);

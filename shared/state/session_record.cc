@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "clock.h"
+#include "coding.h"
 
 namespace folio {
 namespace {
@@ -31,51 +32,6 @@ constexpr size_t kIdChars = 22;   // 128 bits, 6 per character
 // time in milliseconds (the character before them holds the 4 bits above
 // with 2 random ones). SessionKey() puts them first.
 constexpr size_t kTimeChars = 8;
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-// Reads fixed-width fields from untrusted bytes; every read is bounds-checked.
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  bool U8(uint8_t* v) {
-    if (bytes_.size() < 1) return false;
-    *v = static_cast<uint8_t>(bytes_[0]);
-    bytes_.remove_prefix(1);
-    return true;
-  }
-  bool U32(uint32_t* v) { return Fixed(4, v); }
-  bool I64(int64_t* v) {
-    uint64_t u = 0;
-    if (!Fixed(8, &u)) return false;
-    *v = static_cast<int64_t>(u);
-    return true;
-  }
-  bool Bytes(size_t n, std::string* out) {
-    if (bytes_.size() < n) return false;
-    out->assign(bytes_.data(), n);
-    bytes_.remove_prefix(n);
-    return true;
-  }
-  size_t remaining() const { return bytes_.size(); }
-
- private:
-  template <typename T>
-  bool Fixed(size_t n, T* v) {
-    if (bytes_.size() < n) return false;
-    T out = 0;
-    for (size_t i = 0; i < n; ++i) out |= static_cast<T>(static_cast<uint8_t>(bytes_[i])) << (8 * i);
-    *v = out;
-    bytes_.remove_prefix(n);
-    return true;
-  }
-  std::string_view bytes_;
-};
 
 Status Corrupt(const char* why) { return Internal("corrupt_record", std::string("session record: ") + why); }
 
@@ -161,7 +117,7 @@ std::string EncodeSession(const Session& session) {
 }
 
 Result<Session> DecodeSession(std::string_view bytes) {
-  Reader r(bytes);
+  ByteReader r(bytes);
   uint8_t version = 0;
   uint32_t count = 0;
   Session s;
@@ -195,7 +151,7 @@ Result<Session> DecodeSession(std::string_view bytes) {
 }
 
 std::optional<RecordTimes> PeekTimes(std::string_view bytes) {
-  Reader r(bytes);
+  ByteReader r(bytes);
   uint8_t version = 0;
   int64_t created = 0;
   RecordTimes t;

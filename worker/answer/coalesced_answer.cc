@@ -123,7 +123,10 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
   DeltaFn counted = on_delta ? DeltaFn([&](std::string_view d) { streamed.append(d); return on_delta(d); }) : nullptr;
 
   for (int round = 0; round < 8; ++round) {
-    Result<InflightTable::Role> role = app.inflight ? app.inflight->Join(key, lease_ms, UnixMsCoarse())
+    // The precise clock, the one Wait() judges leases by: with the coarse
+    // one (up to a few ms behind), a follower Wait() sent to take over an
+    // expired lease could be told to follow it again, round after round.
+    Result<InflightTable::Role> role = app.inflight ? app.inflight->Join(key, lease_ms, UnixMs())
                                                     : Result<InflightTable::Role>(InflightTable::Role::kLeader);
     if (!role.ok() || *role == InflightTable::Role::kLeader) {
       const bool registered = role.ok() && app.inflight;

@@ -49,7 +49,7 @@ void Seed(App& app) {
                             {"degraded", false},
                             {"prompt_tokens", 10},
                             {"completion_tokens", 5}};
-  Status put = app.cache->Put(key, payload.dump(), Metrics::NowMs());
+  Status put = app.cache->Put(key, payload.dump(), UnixMsCoarse());
   if (!put.ok()) Die("cache put: " + put.ToString());
 }
 

@@ -22,6 +22,7 @@
 #include "backup.h"
 #include "file_util.h"
 #include "metrics.h"
+#include "process.h"
 
 namespace folio::admin {
 namespace {
@@ -39,7 +40,7 @@ folio::Status RunningInstance(const StateLayout& layout) {
   const std::string pid_file = layout.run_dir + "/supervisord.pid";
   Result<std::string> pid_text = ReadSmallFile(pid_file, 64);
   const int pid = pid_text.ok() ? std::atoi(pid_text->c_str()) : 0;
-  if (pid > 0 && ProcessAlive(pid, 0)) {
+  if (pid > 0 && IsAlive(ProcessId{pid, 0})) {
     Result<std::string> cmdline = ReadSmallFile("/proc/" + std::to_string(pid) + "/cmdline", 4096);
     if (cmdline.ok() && cmdline->find("supervisord") != std::string::npos) {
       return Unavailable("instance_running", "the instance is running: supervisord (pid " + std::to_string(pid) +

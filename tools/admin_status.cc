@@ -128,7 +128,7 @@ Section BreakerSection(const StateLayout& layout) {
     return Section{"breaker", Json{{"ok", true}, {"present", false}}, "absent (" + breaker.status().message() + ")"};
   }
   if (!breaker.ok()) return Broken("breaker", breaker.status());
-  BreakerSnapshot b = (*breaker)->Snapshot(CircuitBreaker::NowMs());
+  BreakerSnapshot b = (*breaker)->Snapshot(UnixMs());
   Json doc{{"ok", true},
            {"present", true},
            {"state", BreakerStateName(b.state)},
@@ -151,7 +151,7 @@ Section BudgetSection(const Context& ctx) {
                    "absent (" + limits.status().message() + ")"};
   }
   if (!limits.ok()) return Broken("budget", limits.status());
-  const int64_t now = Metrics::NowMs();
+  const int64_t now = UnixMsCoarse();
   const int64_t spent = (*limits)->TokensSpentToday(now);
   const bool exhausted = (*limits)->TokenBudgetSpent(now);
   std::string line = std::to_string(spent) + " LLM tokens spent today (UTC)";
@@ -166,7 +166,7 @@ Section BudgetSection(const Context& ctx) {
 // Scheduled backups: the newest one's age, and FAILING (a failure: exit 1)
 // while the last attempt failed or none came for two intervals.
 Section BackupSection(const StateLayout& layout) {
-  const int64_t now_ms = Metrics::NowMs();
+  const int64_t now_ms = UnixMsCoarse();
   const BackupHealth h = CheckBackupHealth(layout.backups, now_ms);
   Json doc = BackupHealthJson(layout.backups, h, now_ms);
   doc["ok"] = !h.failing;

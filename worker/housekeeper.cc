@@ -24,12 +24,12 @@ Housekeeper::~Housekeeper() {
 }
 
 void Housekeeper::MaybeStartBackup() {
-  if (!backups_.enabled() || backup_running_.load() || Metrics::NowMs() < next_backup_ms_.load()) return;
+  if (!backups_.enabled() || backup_running_.load() || UnixMsCoarse() < next_backup_ms_.load()) return;
   if (backup_thread_.joinable()) backup_thread_.join();  // the last one, finished
   backup_running_ = true;
   backup_thread_ = std::thread([this] {
     LowerBackupPriority();  // behind the chat threads, CPU and disk
-    next_backup_ms_ = RunScheduledBackup(backups_, *app_.store, Metrics::NowMs());
+    next_backup_ms_ = RunScheduledBackup(backups_, *app_.store, UnixMsCoarse());
     backup_running_ = false;
   });
 }
@@ -62,8 +62,8 @@ void Housekeeper::Run() {
     }
     if (app_.limits) app_.limits->ReclaimDead();  // tickets and upstream slots of killed workers
     if (now >= next_purge) {
-      if (app_.inflight) (void)app_.inflight->Purge(Metrics::NowMs());
-      if (app_.cache) (void)app_.cache->PurgeExpired(Metrics::NowMs(), 200);
+      if (app_.inflight) (void)app_.inflight->Purge(UnixMsCoarse());
+      if (app_.cache) (void)app_.cache->PurgeExpired(UnixMsCoarse(), 200);
       // This process's cache counts reach the shared totals even when it
       // serves nothing more (a busy one folds them in on its next lookup).
       if (app_.cache) (void)app_.cache->Flush();

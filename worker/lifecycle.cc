@@ -118,7 +118,7 @@ void Lifecycle::Serve(std::unique_ptr<Exchange> exchange) {
   // Limits: the client's general budget and concurrency (CLIENT_RPM,
   // CLIENT_MAX_CONCURRENT), held until the answer is sent.
   if (r->route->limited && app_.limits) {
-    Decision d = app_.limits->Admit(ClientIdOf(request), Metrics::NowMs());
+    Decision d = app_.limits->Admit(ClientIdOf(request), UnixMsCoarse());
     if (!d.allowed) return Send(std::move(r), RateLimited(request, d));
     r->ticket = std::move(d.ticket);
   }

@@ -205,7 +205,7 @@ int Main(int argc, char** argv) {
   if (app.llm && app.llm->configured()) {
     std::thread([&app] {
       Status s = app.llm->CheckKey(Deadline::After(std::chrono::seconds(10)), app.breaker.get());
-      app.key_check = s.ok() ? "accepted" : s.error() == "upstream_auth" ? "rejected" : "unreachable";
+      app.key_check = s.ok() ? "accepted" : s.Is(Reason::kUpstreamAuth) ? "rejected" : "unreachable";
       if (!s.ok()) LogWarn("llm_key_check_failed", {{"reason", s.error()}});
     }).detach();
   }

@@ -13,12 +13,12 @@
 #include "api_keys.h"
 
 #include <sys/stat.h>
-#include <time.h>
 
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include "clock.h"
 #include "log.h"
 
 namespace folio {
@@ -132,9 +132,7 @@ void ApiKeys::ReloadIfChanged(std::chrono::steady_clock::time_point now) {
   // within the last kRacyWindow is not trusted by its identity: it is read
   // again at every check until its times are safely in the past (git's
   // "racily clean" rule).
-  timespec wall{};
-  clock_gettime(CLOCK_REALTIME, &wall);
-  const long long now_ns = wall.tv_sec * 1000000000LL + wall.tv_nsec;
+  const long long now_ns = UnixMs() * 1'000'000LL;
   const bool racy = seen.exists && now_ns - std::max(seen.mtime_ns, seen.ctime_ns) < kRacyWindowNs;
   identity_ = racy ? kUnknownFile : seen;
   Result<std::vector<ApiKeyEntry>> loaded = ReadApiKeysFile(path_);

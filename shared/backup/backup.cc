@@ -40,7 +40,7 @@
 
 #include "clock.h"
 #include "file_util.h"
-#include "process_identity.h"
+#include "process.h"
 #include "response_cache.h"
 #include "session_record.h"
 
@@ -125,8 +125,7 @@ int RemoveStaleBackupTemps(const std::string& dir) {
     const size_t mark = name.rfind(kTempMark);
     if (name[0] != '.' || mark == std::string::npos || !e.is_directory(ec)) continue;
     const int pid = std::atoi(name.c_str() + mark + std::strlen(kTempMark));
-    const std::optional<ProcStat> writer = pid > 0 ? ReadProcStat(pid) : std::nullopt;
-    if (pid <= 0 || (writer && writer->state != 'Z')) continue;  // not ours, or its writer still runs
+    if (pid <= 0 || IsAlive(ProcessId{pid, 0})) continue;  // not ours, or its writer still runs
     fs::remove_all(e.path(), ec);
     removed += ec ? 0 : 1;
   }

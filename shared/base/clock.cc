@@ -1,6 +1,10 @@
-// clock.cc: timestamps without locale or static buffers (gmtime_r).
+// clock.cc: timestamps without locale or static buffers (gmtime_r), and the
+// unix clocks of clock.h.
 #include "clock.h"
 
+#include <time.h>
+
+#include <cstdio>
 #include <ctime>
 
 namespace folio {
@@ -20,6 +24,17 @@ std::string IsoTimestampNow() { return IsoTimestamp(std::chrono::system_clock::n
 
 int64_t UnixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t UnixMsCoarse() {
+  struct timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
 std::chrono::milliseconds Deadline::Remaining() const {

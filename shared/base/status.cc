@@ -1,4 +1,5 @@
-// status.cc: the code → HTTP status mapping (the only one in folio).
+// status.cc: the code → HTTP status mapping (the only one in folio) and the
+// tokens of the reasons callers branch on.
 #include "status.h"
 
 namespace folio {
@@ -20,6 +21,45 @@ int HttpStatusFor(Code code) {
     case Code::kDeadlineExceeded: return 504;
   }
   return 500;
+}
+
+namespace {
+
+struct ReasonName {
+  Reason reason;
+  const char* token;
+};
+constexpr ReasonName kReasons[] = {
+    {Reason::kCancelled, "cancelled"},
+    {Reason::kTimeout, "timeout"},
+    {Reason::kStoreFull, "store_full"},
+    {Reason::kUpstreamAuth, "upstream_auth"},
+    {Reason::kUpstreamTls, "upstream_tls"},
+    {Reason::kUpstreamTooLarge, "upstream_response_too_large"},
+    {Reason::kLlmNotConfigured, "llm_not_configured"},
+    {Reason::kBreakerOpen, "breaker_open"},
+    {Reason::kBudgetExhausted, "budget_exhausted"},
+    {Reason::kShed, "shed"},
+};
+
+}  // namespace
+
+const char* ReasonToken(Reason reason) {
+  for (const ReasonName& r : kReasons)
+    if (r.reason == reason) return r.token;
+  return "";
+}
+
+Reason ReasonOfToken(std::string_view token) {
+  for (const ReasonName& r : kReasons)
+    if (token == r.token) return r.reason;
+  return Reason::kNone;
+}
+
+Status StatusFromToken(Code code, std::string token, std::string message) {
+  const Reason reason = ReasonOfToken(token);
+  if (reason != Reason::kNone) return Status(code, reason, std::move(message));
+  return Status(code, std::move(token), std::move(message));
 }
 
 }  // namespace folio

@@ -4,8 +4,10 @@
 // mapping lives in one place (see status.cc).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -27,16 +29,46 @@ enum class Code {
   kDeadlineExceeded,    // 504
 };
 
+// Why a call failed, for the failures some caller branches on: retry or
+// not, fall back or not, make room or not. Each has one fixed token, which
+// is what error() returns, so clients and logs read the same strings as
+// before; callers test reason(), never the token. kNone: a failure that is
+// only reported, named by its own token.
+enum class Reason : uint8_t {
+  kNone = 0,
+  kCancelled,          // "cancelled": the caller or its client gave up
+  kTimeout,            // "timeout": the request's deadline passed
+  kStoreFull,          // "store_full": an LMDB map is full (or down to its reserve)
+  kUpstreamAuth,       // "upstream_auth": the LLM API rejected our key
+  kUpstreamTls,        // "upstream_tls": TLS handshake or certificate problem
+  kUpstreamTooLarge,   // "upstream_response_too_large"
+  kLlmNotConfigured,   // "llm_not_configured": no API key, a normal mode
+  kBreakerOpen,        // "breaker_open": the circuit breaker refused the call
+  kBudgetExhausted,    // "budget_exhausted": the day's LLM token budget is spent
+  kShed,               // "shed": every upstream slot was busy
+};
+
+// The token of a reason ("" for kNone).
+const char* ReasonToken(Reason reason);
+// The reason a token names, for tokens read back from storage (a failed
+// in-flight entry, a cached answer's degraded_reason); kNone for any other.
+Reason ReasonOfToken(std::string_view token);
+
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   Status(Code code, std::string error, std::string message)
       : code_(code), error_(std::move(error)), message_(std::move(message)) {}
+  // A failure callers branch on: error() is the reason's token.
+  Status(Code code, Reason reason, std::string message)
+      : code_(code), reason_(reason), error_(ReasonToken(reason)), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
+  Reason reason() const { return reason_; }
+  bool Is(Reason reason) const { return reason_ == reason && reason != Reason::kNone; }
   // error(): stable snake_case token for machines ("invalid_json").
   const std::string& error() const { return error_; }
   // message(): one sentence for a person. Never contains secrets.
@@ -45,6 +77,7 @@ class [[nodiscard]] Status {
 
  private:
   Code code_ = Code::kOk;
+  Reason reason_ = Reason::kNone;
   std::string error_;
   std::string message_;
 };
@@ -59,6 +92,13 @@ inline Status Internal(std::string e, std::string m) { return {Code::kInternal, 
 inline Status Unavailable(std::string e, std::string m) { return {Code::kUnavailable, std::move(e), std::move(m)}; }
 inline Status DeadlineExceeded(std::string e, std::string m) { return {Code::kDeadlineExceeded, std::move(e), std::move(m)}; }
 inline Status ResourceExhausted(std::string e, std::string m) { return {Code::kResourceExhausted, std::move(e), std::move(m)}; }
+inline Status Unavailable(Reason r, std::string m) { return {Code::kUnavailable, r, std::move(m)}; }
+inline Status DeadlineExceeded(Reason r, std::string m) { return {Code::kDeadlineExceeded, r, std::move(m)}; }
+inline Status ResourceExhausted(Reason r, std::string m) { return {Code::kResourceExhausted, r, std::move(m)}; }
+
+// A failure whose token was read back from storage (another process's
+// failed in-flight entry): it carries the reason that token names.
+Status StatusFromToken(Code code, std::string token, std::string message);
 
 // The HTTP status for a code. The single place this mapping lives.
 int HttpStatusFor(Code code);

@@ -310,10 +310,14 @@ std::string NothingFound(FallbackReason reason) {
 
 }  // namespace
 
-FallbackReason FallbackReasonFor(std::string_view degraded_reason) {
-  if (degraded_reason == "llm_not_configured") return FallbackReason::kNotConfigured;
-  if (degraded_reason == "budget_exhausted") return FallbackReason::kBudgetExhausted;
+FallbackReason FallbackReasonFor(Reason why) {
+  if (why == Reason::kLlmNotConfigured) return FallbackReason::kNotConfigured;
+  if (why == Reason::kBudgetExhausted) return FallbackReason::kBudgetExhausted;
   return FallbackReason::kProviderFailing;
+}
+
+FallbackReason FallbackReasonFor(std::string_view degraded_reason) {
+  return FallbackReasonFor(ReasonOfToken(degraded_reason));
 }
 
 ExtractiveAnswer ComposeExtractiveAnswer(std::string_view question, const std::vector<Passage>& passages,

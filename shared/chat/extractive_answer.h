@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "prompt.h"
+#include "status.h"
 
 namespace folio {
 
@@ -21,9 +22,11 @@ enum class FallbackReason {
   kBudgetExhausted,  // the daily spend ceiling was reached
 };
 
-// The reason for ChatOutput::degraded_reason: "llm_not_configured" ->
-// kNotConfigured, "budget_exhausted" -> kBudgetExhausted, anything else
-// (a provider error token) -> kProviderFailing.
+// The fallback for why the LLM gave no answer: kLlmNotConfigured ->
+// kNotConfigured, kBudgetExhausted -> kBudgetExhausted, anything else (a
+// provider failure) -> kProviderFailing.
+FallbackReason FallbackReasonFor(Reason why);
+// The same for a stored ChatOutput::degraded_reason token.
 FallbackReason FallbackReasonFor(std::string_view degraded_reason);
 
 struct ExtractiveOptions {

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "coding.h"
+
 namespace folio {
 namespace {
 
@@ -50,11 +52,9 @@ Result<std::shared_ptr<const IdfTable>> IdfTable::Open(const std::string& path) 
   auto corrupt = [&](const std::string& why) { return InvalidArgument("index_corrupt", path + ": " + why); };
   if (f.size() != kHeaderBytes + sizeof(float) * kBuckets) return corrupt("wrong size for an idf table");
   if (std::memcmp(f.data(), kMagic, sizeof(kMagic)) != 0) return corrupt("bad magic");
-  uint32_t version, buckets;
-  uint64_t docs;
-  std::memcpy(&version, f.data() + 8, 4);
-  std::memcpy(&buckets, f.data() + 12, 4);
-  std::memcpy(&docs, f.data() + 16, 8);
+  const auto version = LoadUnaligned<uint32_t>(f.data() + 8);
+  const auto buckets = LoadUnaligned<uint32_t>(f.data() + 12);
+  const auto docs = LoadUnaligned<uint64_t>(f.data() + 16);
   if (version != kVersion || buckets != kBuckets) return corrupt("unsupported version or bucket count");
   const float* w = reinterpret_cast<const float*>(f.data() + kHeaderBytes);  // page-aligned + 32
   for (uint32_t i = 0; i < kBuckets; ++i) {

@@ -1,22 +1,23 @@
 // openai_embedder.cc: request building, the retry loop and response checks.
 //
-// Retry policy: a failure is retried when trying again can help — the
-// connection failed or was lost, the call timed out, the server said 429 or
-// 5xx. It is not retried when the request itself is wrong (400, 401, 403,
-// 404, 422) or the response is malformed (the server would answer the same).
-// A 429's Retry-After is a lower bound on the wait; one above
-// max_retry_after ends the attempt at once so a request thread is not parked.
+// Retries follow retry_policy.h: a failure is retried when trying again can
+// help (the connection failed or was lost, an attempt timed out — each has
+// its own call_timeout —, the server said 408, 429 or 5xx), not when the
+// request itself is wrong or the response is malformed (the server would
+// answer the same). A Retry-After is a lower bound on the wait; one of
+// max_retry_after or more ends the call at once so a request thread is not
+// parked.
 #include "openai_embedder.h"
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "http_client.h"
 #include "log.h"
+#include "retry_policy.h"
 
 namespace folio {
 
@@ -31,29 +32,22 @@ HttpClient& ThreadClient() {
   return client;
 }
 
-double Jitter() {
-  static thread_local std::mt19937 rng(std::random_device{}());
-  return std::uniform_real_distribution<double>(0.5, 1.0)(rng);
-}
-
 std::string TrimSlash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
 }
 
-bool Retryable(const Status& s) {
-  return s.code() == Code::kDeadlineExceeded ||
-         (s.code() == Code::kUnavailable && s.error() != "cancelled" && s.error() != "upstream_tls" &&
-          s.error() != "upstream_response_too_large");
-}
-
-// The Status for a non-2xx answer. Never quotes the body: it may echo input.
-Status HttpError(int status) {
+// The Status for a non-2xx answer (classified by retry_policy.h). Never
+// quotes the body: it may echo input.
+Status HttpError(UpstreamAnswer answer, int status) {
   const std::string what = "embeddings endpoint answered HTTP " + std::to_string(status);
-  if (status == 429) return ResourceExhausted("upstream_rate_limited", what);
-  if (status == 401 || status == 403) return Unavailable("upstream_auth_failed", what + " (check OPENAI_API_KEY)");
-  if (status >= 500) return Unavailable("upstream_error", what);
-  return Internal("upstream_rejected", what);
+  switch (answer) {
+    case UpstreamAnswer::kKeyRejected: return Unavailable("upstream_auth_failed", what + " (check OPENAI_API_KEY)");
+    case UpstreamAnswer::kRateLimited: return Unavailable("upstream_rate_limited", what);
+    case UpstreamAnswer::kUnavailable: return Unavailable("upstream_error", what);
+    case UpstreamAnswer::kRejected: break;
+  }
+  return Unavailable("upstream_rejected", what);
 }
 
 Status BadResponse(const std::string& why) {
@@ -118,23 +112,19 @@ Status OpenAiEmbedder::EmbedRequest(const std::vector<std::string>& texts, std::
     std::optional<int> retry_after;
     if (!r.ok()) {
       last = r.status();
-      if (!Retryable(last)) return last;
+      if (!IsRetryableTransport(last)) return last;
     } else if (r->status >= 200 && r->status < 300) {
       return ParseResponse(r->body, texts.size(), out);
     } else {
-      last = HttpError(r->status);
-      if (r->status != 429 && r->status < 500) return last;
+      const UpstreamAnswer answer = ClassifyHttpStatus(r->status);
+      last = HttpError(answer, r->status);
+      if (!IsRetryable(answer)) return last;
       retry_after = r->retry_after_seconds;
     }
-    if (attempt >= options_.retries) return last;
-
-    auto delay = std::min(options_.backoff_max, options_.backoff_initial * (1 << std::min(attempt, 16)));
-    delay = std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(delay.count()) * Jitter()));
-    if (retry_after) {
-      auto asked = std::chrono::milliseconds(int64_t{*retry_after} * 1000);
-      if (asked > options_.max_retry_after) return last;
-      delay = std::max(delay, asked);
-    }
+    const RetryWait wait = NextRetryWait({options_.retries, options_.backoff_initial, options_.backoff_max}, attempt,
+                                         retry_after, options_.max_retry_after);
+    if (wait.kind != RetryWait::Kind::kWait) return last;
+    const std::chrono::milliseconds delay = wait.delay;
     LogWarn("embed_retry", {{"attempt", attempt + 1},
                             {"error", last.error()},
                             {"detail", Excerpt(last.message(), 160)},

@@ -35,15 +35,15 @@ struct OpenAiEmbedderOptions {
   // Per HTTP call (one batch, one attempt), and its connect part.
   std::chrono::milliseconds call_timeout{30000};
   std::chrono::milliseconds connect_timeout{5000};
-  // Extra attempts after the first, for connection errors, timeouts, 429
-  // and 5xx only; 4xx other than 429 fail at once.
+  // Extra attempts after the first, for connection errors, timeouts, 408,
+  // 429 and 5xx only (retry_policy.h); other 4xx fail at once.
   int retries = 2;
-  // Backoff before retry n (0-based): min(backoff_max, backoff_initial * 2^n),
-  // scaled by a random factor in [0.5, 1] so workers do not retry in step.
+  // Backoff before retry n (0-based): uniform in
+  // [0, min(backoff_max, backoff_initial * 2^n)] (retry_policy.h's full jitter).
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{4000};
-  // A 429 asking us to wait longer than this fails now instead of holding
-  // the caller (ResourceExhausted). Shorter Retry-After values are honoured.
+  // A Retry-After asking us to wait this long or longer fails now instead of
+  // holding the caller. Shorter Retry-After values are honoured.
   std::chrono::milliseconds max_retry_after{10000};
 };
 
@@ -60,9 +60,10 @@ class OpenAiEmbedder final : public Embedder {
 
   // One request per batch_size texts, in order. Empty texts get all-zero
   // vectors without a request (the API rejects empty input).
-  // Errors: ResourceExhausted "upstream_rate_limited" (429 after retries),
+  // Errors (every failed answer is Unavailable, as retry_policy.h says):
+  // Unavailable "upstream_rate_limited" (429 after retries),
   // Unavailable "upstream_error" (5xx / transport after retries),
-  // Unavailable "upstream_auth_failed" (401/403), Internal "upstream_rejected"
+  // Unavailable "upstream_auth_failed" (401/403), Unavailable "upstream_rejected"
   // (other 4xx), Unavailable "upstream_bad_response" (unparseable or
   // inconsistent body), DeadlineExceeded "upstream_timeout".
   // On error *out is left empty.

@@ -113,7 +113,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   std::string_view name = Trim(line.substr(0, colon));
   std::string_view value = Trim(line.substr(colon + 1));
   if (NameIs(name, "retry-after")) {
-    t->result->retry_after_seconds = ParseRetryAfter(value, static_cast<int64_t>(std::time(nullptr)));
+    t->result->retry_after_seconds = ParseRetryAfter(value, UnixNow());
   } else if (NameIs(name, "content-type")) {
     t->result->content_type = std::string(value);
   }
@@ -129,14 +129,14 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return 0;
 }
 
-Status CancelledStatus() { return Unavailable("cancelled", "the upstream call was cancelled"); }
+Status CancelledStatus() { return Unavailable(Reason::kCancelled, "the upstream call was cancelled"); }
 
 // Maps a failed transfer to a Status. `errbuf` is curl's detail line; it
 // names host and port at most (keys travel in headers, never in the URL).
 Status MapError(CURLcode rc, const Transfer& t, const char* errbuf, const HttpCallOptions& options) {
   if (t.abort == Abort::kCancelled) return CancelledStatus();
   if (t.abort == Abort::kTooLarge || rc == CURLE_FILESIZE_EXCEEDED) {
-    return Unavailable("upstream_response_too_large",
+    return Unavailable(Reason::kUpstreamTooLarge,
                        "upstream response exceeded " + std::to_string(options.max_response_bytes) + " bytes");
   }
   std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
@@ -167,7 +167,7 @@ Status MapError(CURLcode rc, const Transfer& t, const char* errbuf, const HttpCa
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ENGINE_NOTFOUND:
-      return Unavailable("upstream_tls", "TLS with upstream failed: " + detail);
+      return Unavailable(Reason::kUpstreamTls, "TLS with upstream failed: " + detail);
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
       return InvalidArgument("bad_upstream_url", "upstream URL is not usable: " + detail);
@@ -266,7 +266,7 @@ Result<HttpResult> HttpClient::Perform(const std::string& url, const HttpHeaders
   return result;
 }
 
-bool IsCancelled(const Status& status) { return status.error() == "cancelled"; }
+bool IsCancelled(const Status& status) { return status.Is(Reason::kCancelled); }
 
 std::optional<int> ParseRetryAfter(std::string_view value, int64_t now_unix) {
   value = Trim(value);

@@ -12,6 +12,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "coding.h"
 #include "file_util.h"
 
 namespace folio {
@@ -22,13 +23,6 @@ constexpr uint32_t kVersion = 1;
 constexpr uint64_t kHeaderBytes = 104;
 constexpr uint64_t kTermBytes = 32;
 constexpr uint64_t kPostingBytes = 8;
-
-template <typename T>
-T Load(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
 
 uint64_t TermHash(std::string_view t) { return XXH3_64bits(t.data(), t.size()); }
 
@@ -120,17 +114,17 @@ Result<Bm25Index> Bm25Index::Open(const std::string& path) {
   const uint64_t size = file->size();
   if (size < kHeaderBytes) return corrupt("shorter than its header");
   if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) return corrupt("bad magic");
-  if (Load<uint32_t>(p + 8) != kVersion) return corrupt("unsupported bm25 version");
+  if (LoadUnaligned<uint32_t>(p + 8) != kVersion) return corrupt("unsupported bm25 version");
   Bm25Index ix;
-  ix.docs_ = Load<uint64_t>(p + 16);
-  ix.terms_ = Load<uint64_t>(p + 24);
-  ix.postings_ = Load<uint64_t>(p + 32);
-  ix.avgdl_ = Load<double>(p + 40);
-  ix.k1_ = Load<float>(p + 48);
-  ix.b_ = Load<float>(p + 52);
-  uint64_t terms_offset = Load<uint64_t>(p + 56), strings_offset = Load<uint64_t>(p + 64);
-  uint64_t strings_size = Load<uint64_t>(p + 72), postings_offset = Load<uint64_t>(p + 80);
-  uint64_t doclens_offset = Load<uint64_t>(p + 88);
+  ix.docs_ = LoadUnaligned<uint64_t>(p + 16);
+  ix.terms_ = LoadUnaligned<uint64_t>(p + 24);
+  ix.postings_ = LoadUnaligned<uint64_t>(p + 32);
+  ix.avgdl_ = LoadUnaligned<double>(p + 40);
+  ix.k1_ = LoadUnaligned<float>(p + 48);
+  ix.b_ = LoadUnaligned<float>(p + 52);
+  uint64_t terms_offset = LoadUnaligned<uint64_t>(p + 56), strings_offset = LoadUnaligned<uint64_t>(p + 64);
+  uint64_t strings_size = LoadUnaligned<uint64_t>(p + 72), postings_offset = LoadUnaligned<uint64_t>(p + 80);
+  uint64_t doclens_offset = LoadUnaligned<uint64_t>(p + 88);
   // Each count is bounded by the file size before it is multiplied.
   if (ix.docs_ == 0 || ix.docs_ > size / 4 || ix.docs_ > UINT32_MAX) return corrupt("bad document count");
   if (ix.terms_ > size / kTermBytes || ix.postings_ > size / kPostingBytes) return corrupt("bad term or posting count");
@@ -159,16 +153,16 @@ bool Bm25Index::Find(std::string_view term, Term* out) const {
   uint64_t lo = 0, hi = terms_;
   while (lo < hi) {  // first entry with hash >= h
     uint64_t mid = lo + (hi - lo) / 2;
-    if (Load<uint64_t>(term_table_ + mid * kTermBytes) < h) lo = mid + 1; else hi = mid;
+    if (LoadUnaligned<uint64_t>(term_table_ + mid * kTermBytes) < h) lo = mid + 1; else hi = mid;
   }
   for (uint64_t i = lo; i < terms_; ++i) {
     const char* e = term_table_ + i * kTermBytes;
-    if (Load<uint64_t>(e) != h) break;
-    uint64_t str_off = Load<uint32_t>(e + 20), str_len = Load<uint32_t>(e + 24);
+    if (LoadUnaligned<uint64_t>(e) != h) break;
+    uint64_t str_off = LoadUnaligned<uint32_t>(e + 20), str_len = LoadUnaligned<uint32_t>(e + 24);
     if (str_off > strings_size_ || str_len > strings_size_ - str_off) return false;
     if (std::string_view(strings_ + str_off, str_len) != term) continue;
-    out->first_posting = Load<uint64_t>(e + 8);
-    out->df = Load<uint32_t>(e + 16);
+    out->first_posting = LoadUnaligned<uint64_t>(e + 8);
+    out->df = LoadUnaligned<uint32_t>(e + 16);
     if (out->first_posting > postings_ || out->df > postings_ - out->first_posting) return false;
     return true;
   }
@@ -184,7 +178,7 @@ void Bm25Index::Accumulate(const Term& term, uint32_t begin, uint32_t end, std::
                            std::vector<uint32_t>* touched) const {
   const float idf = Idf(term);
   const char* list = posting_table_ + term.first_posting * kPostingBytes;
-  auto chunk_at = [&](uint32_t i) { return Load<uint32_t>(list + uint64_t{i} * kPostingBytes); };
+  auto chunk_at = [&](uint32_t i) { return LoadUnaligned<uint32_t>(list + uint64_t{i} * kPostingBytes); };
   uint32_t lo = 0, hi = term.df;
   if (begin > 0) {  // postings are sorted by id: skip to the first >= begin
     while (lo < hi) {
@@ -196,8 +190,8 @@ void Bm25Index::Accumulate(const Term& term, uint32_t begin, uint32_t end, std::
     uint32_t chunk = chunk_at(i);
     if (chunk >= end) break;
     if (chunk >= docs_) continue;  // corrupt posting: ignore rather than read out of bounds
-    float tf = static_cast<float>(Load<uint32_t>(list + uint64_t{i} * kPostingBytes + 4));
-    float dl = static_cast<float>(Load<uint32_t>(doc_lengths_ + uint64_t{chunk} * 4));
+    float tf = static_cast<float>(LoadUnaligned<uint32_t>(list + uint64_t{i} * kPostingBytes + 4));
+    float dl = static_cast<float>(LoadUnaligned<uint32_t>(doc_lengths_ + uint64_t{chunk} * 4));
     float norm = k1_ * (1.0f - b_ + b_ * dl / static_cast<float>(avgdl_));
     float s = idf * tf * (k1_ + 1.0f) / (tf + norm);
     if (!(s > 0) || !std::isfinite(s)) continue;
@@ -261,15 +255,15 @@ Status Bm25Index::VerifyAll() const {
   uint64_t expected_first = 0, prev_hash = 0;
   for (uint64_t i = 0; i < terms_; ++i) {
     const char* e = term_table_ + i * kTermBytes;
-    uint64_t h = Load<uint64_t>(e), first = Load<uint64_t>(e + 8);
-    uint32_t df = Load<uint32_t>(e + 16);
-    uint64_t str_off = Load<uint32_t>(e + 20), str_len = Load<uint32_t>(e + 24);
+    uint64_t h = LoadUnaligned<uint64_t>(e), first = LoadUnaligned<uint64_t>(e + 8);
+    uint32_t df = LoadUnaligned<uint32_t>(e + 16);
+    uint64_t str_off = LoadUnaligned<uint32_t>(e + 20), str_len = LoadUnaligned<uint32_t>(e + 24);
     if (i > 0 && h < prev_hash) return corrupt("terms not sorted");
     if (str_off > strings_size_ || str_len > strings_size_ - str_off) return corrupt("term string out of bounds");
     if (TermHash(std::string_view(strings_ + str_off, str_len)) != h) return corrupt("term hash mismatch");
     if (first != expected_first || df > postings_ - first) return corrupt("posting range out of bounds");
     for (uint32_t k = 0; k < df; ++k) {
-      if (Load<uint32_t>(posting_table_ + (first + k) * kPostingBytes) >= docs_) return corrupt("posting chunk out of range");
+      if (LoadUnaligned<uint32_t>(posting_table_ + (first + k) * kPostingBytes) >= docs_) return corrupt("posting chunk out of range");
     }
     expected_first = first + df;
     prev_hash = h;

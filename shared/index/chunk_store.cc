@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "coding.h"
 #include "file_util.h"
 #include "utf8.h"
 
@@ -15,13 +16,6 @@ constexpr char kMagic[8] = {'F', 'O', 'L', 'I', 'O', 'C', 'S', '1'};
 constexpr uint32_t kVersion = 1;
 constexpr uint64_t kHeaderBytes = 64;
 constexpr uint64_t kRecordBytes = 32;
-
-template <typename T>
-T Load(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
 
 }  // namespace
 
@@ -68,12 +62,12 @@ Result<ChunkStore> ChunkStore::Open(const std::string& path) {
   uint64_t size = file->size();
   if (size < kHeaderBytes) return corrupt("shorter than its header");
   if (std::memcmp(p, kMagic, sizeof(kMagic)) != 0) return corrupt("bad magic");
-  if (Load<uint32_t>(p + 8) != kVersion) return corrupt("unsupported chunk store version");
-  uint64_t n = Load<uint64_t>(p + 16);
-  uint64_t documents = Load<uint64_t>(p + 24);
-  uint64_t records_offset = Load<uint64_t>(p + 32);
-  uint64_t data_offset = Load<uint64_t>(p + 40);
-  uint64_t data_size = Load<uint64_t>(p + 48);
+  if (LoadUnaligned<uint32_t>(p + 8) != kVersion) return corrupt("unsupported chunk store version");
+  uint64_t n = LoadUnaligned<uint64_t>(p + 16);
+  uint64_t documents = LoadUnaligned<uint64_t>(p + 24);
+  uint64_t records_offset = LoadUnaligned<uint64_t>(p + 32);
+  uint64_t data_offset = LoadUnaligned<uint64_t>(p + 40);
+  uint64_t data_size = LoadUnaligned<uint64_t>(p + 48);
   if (records_offset != kHeaderBytes) return corrupt("bad records offset");
   if (n == 0 || n > (size - kHeaderBytes) / kRecordBytes || n > UINT32_MAX) return corrupt("bad chunk count");
   if (documents == 0 || documents > n) return corrupt("bad document count");
@@ -92,11 +86,11 @@ Result<ChunkStore> ChunkStore::Open(const std::string& path) {
 std::optional<ChunkView> ChunkStore::Get(uint32_t id) const {
   if (id >= chunks_) return std::nullopt;
   const char* r = records_ + uint64_t{id} * kRecordBytes;
-  uint64_t offset = Load<uint64_t>(r);
-  uint32_t doc_id = Load<uint32_t>(r + 8);
-  uint64_t source_len = Load<uint32_t>(r + 12);
-  uint64_t heading_len = Load<uint32_t>(r + 16);
-  uint64_t text_len = Load<uint32_t>(r + 20);
+  uint64_t offset = LoadUnaligned<uint64_t>(r);
+  uint32_t doc_id = LoadUnaligned<uint32_t>(r + 8);
+  uint64_t source_len = LoadUnaligned<uint32_t>(r + 12);
+  uint64_t heading_len = LoadUnaligned<uint32_t>(r + 16);
+  uint64_t text_len = LoadUnaligned<uint32_t>(r + 20);
   if (doc_id >= documents_ || offset > data_size_ ||
       source_len + heading_len + text_len > data_size_ - offset) {
     return std::nullopt;
@@ -108,7 +102,7 @@ std::optional<ChunkView> ChunkStore::Get(uint32_t id) const {
   v.source = std::string_view(base, source_len);
   v.heading = std::string_view(base + source_len, heading_len);
   v.text = std::string_view(base + source_len + heading_len, text_len);
-  v.tokens = Load<uint32_t>(r + 24);
+  v.tokens = LoadUnaligned<uint32_t>(r + 24);
   return v;
 }
 
@@ -116,14 +110,14 @@ uint64_t ChunkStore::LowerBound(uint64_t doc_id) const {
   uint64_t lo = 0, hi = chunks_;
   while (lo < hi) {  // first chunk whose doc_id >= doc_id
     uint64_t mid = lo + (hi - lo) / 2;
-    if (Load<uint32_t>(records_ + mid * kRecordBytes + 8) < doc_id) lo = mid + 1; else hi = mid;
+    if (LoadUnaligned<uint32_t>(records_ + mid * kRecordBytes + 8) < doc_id) lo = mid + 1; else hi = mid;
   }
   return lo;
 }
 
 std::optional<uint32_t> ChunkStore::FirstChunkOf(uint32_t doc_id) const {
   uint64_t lo = LowerBound(doc_id);
-  if (lo >= chunks_ || Load<uint32_t>(records_ + lo * kRecordBytes + 8) != doc_id) return std::nullopt;
+  if (lo >= chunks_ || LoadUnaligned<uint32_t>(records_ + lo * kRecordBytes + 8) != doc_id) return std::nullopt;
   return static_cast<uint32_t>(lo);
 }
 

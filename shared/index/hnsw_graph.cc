@@ -41,6 +41,7 @@
 #endif
 #include <hnswlib/hnswlib.h>
 
+#include "coding.h"
 #include "mapped_file.h"
 
 namespace folio {
@@ -52,13 +53,6 @@ using hnswlib::tableint;
 constexpr size_t kHeaderBytes = 96;
 constexpr int kMaxLevel = 64;          // far above any real graph (log_M of 2^32)
 constexpr size_t kMaxLinksPerList = 65535;
-
-template <typename T>
-T Load(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
 
 class MappedHnsw : public hnswlib::HierarchicalNSW<float> {
  public:
@@ -181,18 +175,18 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::Open(const std::string& path, int 
   const uint64_t size = mapped->size();
   if (size < kHeaderBytes) return corrupt("shorter than the HNSW header");
 
-  const uint64_t offset_level0 = Load<uint64_t>(p + 0);
-  const uint64_t n = Load<uint64_t>(p + 16);
-  const uint64_t size_per_element = Load<uint64_t>(p + 24);
-  const uint64_t label_offset = Load<uint64_t>(p + 32);
-  const uint64_t offset_data = Load<uint64_t>(p + 40);
-  const int max_level = Load<int>(p + 48);
-  const uint32_t entry_point = Load<uint32_t>(p + 52);
-  const uint64_t max_m = Load<uint64_t>(p + 56);
-  const uint64_t max_m0 = Load<uint64_t>(p + 64);
-  const uint64_t m = Load<uint64_t>(p + 72);
-  const double mult = Load<double>(p + 80);
-  const uint64_t ef_construction = Load<uint64_t>(p + 88);
+  const uint64_t offset_level0 = LoadUnaligned<uint64_t>(p + 0);
+  const uint64_t n = LoadUnaligned<uint64_t>(p + 16);
+  const uint64_t size_per_element = LoadUnaligned<uint64_t>(p + 24);
+  const uint64_t label_offset = LoadUnaligned<uint64_t>(p + 32);
+  const uint64_t offset_data = LoadUnaligned<uint64_t>(p + 40);
+  const int max_level = LoadUnaligned<int>(p + 48);
+  const uint32_t entry_point = LoadUnaligned<uint32_t>(p + 52);
+  const uint64_t max_m = LoadUnaligned<uint64_t>(p + 56);
+  const uint64_t max_m0 = LoadUnaligned<uint64_t>(p + 64);
+  const uint64_t m = LoadUnaligned<uint64_t>(p + 72);
+  const double mult = LoadUnaligned<double>(p + 80);
+  const uint64_t ef_construction = LoadUnaligned<uint64_t>(p + 88);
 
   // Every derived quantity must be exactly what hnswlib itself would compute.
   const uint64_t data_size = static_cast<uint64_t>(dim) * sizeof(float);
@@ -220,7 +214,7 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::Open(const std::string& path, int 
   uint64_t pos = kHeaderBytes + n * size_per_element;
   for (uint64_t i = 0; i < n; ++i) {
     if (size - pos < 4) return corrupt("upper-level lists truncated");
-    uint32_t bytes = Load<uint32_t>(p + pos);
+    uint32_t bytes = LoadUnaligned<uint32_t>(p + pos);
     pos += 4;
     if (bytes == 0) continue;
     if (bytes % links_per_element != 0 || bytes / links_per_element > static_cast<uint64_t>(max_level)) {
@@ -238,10 +232,10 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::Open(const std::string& path, int 
   for (uint64_t i = 0; i < n; ++i) {
     for (int level = 1; level <= index->element_levels_[i]; ++level) {
       const char* list = index->linkLists_[i] + (level - 1) * links_per_element;
-      uint32_t count = Load<uint32_t>(list) & 0xFFFF;
+      uint32_t count = LoadUnaligned<uint32_t>(list) & 0xFFFF;
       if (count > max_m) return corrupt("upper-level list too long");
       for (uint32_t j = 0; j < count; ++j) {
-        uint32_t nb = Load<uint32_t>(list + 4 + 4 * j);
+        uint32_t nb = LoadUnaligned<uint32_t>(list + 4 + 4 * j);
         if (nb >= n || index->element_levels_[nb] < level) return corrupt("upper-level link out of range");
       }
     }
@@ -249,10 +243,10 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::Open(const std::string& path, int 
   if (verify == Verify::kFull) {
     for (uint64_t i = 0; i < n; ++i) {
       const char* list = p + kHeaderBytes + i * size_per_element;
-      uint32_t count = Load<uint32_t>(list) & 0xFFFF;
+      uint32_t count = LoadUnaligned<uint32_t>(list) & 0xFFFF;
       if (count > max_m0) return corrupt("level-0 list too long");
       for (uint32_t j = 0; j < count; ++j) {
-        if (Load<uint32_t>(list + 4 + 4 * j) >= n) return corrupt("level-0 link out of range");
+        if (LoadUnaligned<uint32_t>(list + 4 + 4 * j) >= n) return corrupt("level-0 link out of range");
       }
     }
   }

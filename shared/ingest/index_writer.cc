@@ -22,6 +22,7 @@
 
 #include "anchor_text.h"
 #include "bm25_index.h"
+#include "clock.h"
 #include "chunk_store.h"
 #include "embedder_factory.h"
 #include "file_util.h"
@@ -40,7 +41,7 @@ using Clock = std::chrono::steady_clock;
 double SecondsSince(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string UtcNowIso8601() {
-  std::time_t now = std::time(nullptr);
+  const auto now = static_cast<std::time_t>(UnixNow());
   std::tm tm{};
   gmtime_r(&now, &tm);
   char buf[32];

@@ -37,8 +37,10 @@
 //     them: its nibble of a client's `concurrent` word, or an upstream slot
 //     word holding its id. A single CAS takes or returns a holding, so there is
 //     no moment at which a count and its record of ownership disagree.
-//  2. Process ids are pid + start time (/proc/<pid>/stat field 22), packed in
-//     one word: a recycled pid is a different id.
+//  2. Process ids are pid + start time (ProcessId, process.h), packed in one
+//     word: a recycled pid is a different id. An owner whose /proc entry
+//     cannot be read counts as alive: its holdings wait for the next
+//     ReclaimDead rather than be freed while it may still use them.
 //  3. A process row is freed only by whoever CASes it from the dead owner's id
 //     to "reclaiming by me": that one clears the row's nibble in every client
 //     slot, then zeroes the row. A new process can claim the row only once it
@@ -48,30 +50,22 @@
 //     owner's word to 0, which cannot hit a later owner (different id).
 //  5. A file from an earlier boot (pid + start time may repeat) is
 //     re-initialised at Open.
-#include "process_identity.h"
 #include "client_limits.h"
 
-#include <fcntl.h>
 #include <linux/futex.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <new>
-#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
+
+#include "process.h"
 
 namespace folio {
 namespace {
@@ -81,51 +75,18 @@ constexpr uint32_t kVersion = 2;
 constexpr int kMaxProcesses = 16;  // one nibble each in a 64-bit word
 constexpr int kMaxUpstream = 256;
 constexpr int kProbe = 16;
-constexpr uint64_t kPidMask = (uint64_t{1} << 22) - 1;  // PID_MAX_LIMIT is 2^22
-constexpr uint64_t kStartMask = (uint64_t{1} << 41) - 1;
 constexpr uint64_t kReclaimBit = uint64_t{1} << 63;
 constexpr uint64_t kNibbles = 0x0F0F0F0F0F0F0F0Full;
-
 
 // The day's token spend: day number since the epoch (UTC, 24 bits) | tokens (40 bits).
 constexpr int kTokenBits = 40;
 constexpr uint64_t kTokenMask = (uint64_t{1} << kTokenBits) - 1;
 uint64_t DayOf(int64_t now_ms) { return static_cast<uint64_t>(now_ms / 86'400'000) & 0xFFFFFF; }
 
-// ---- process identity: shared/process_identity.h ----
-
-
-uint64_t PackId(uint64_t pid, uint64_t start_ticks) { return (pid & kPidMask) | ((start_ticks & kStartMask) << 22); }
-
-std::atomic<uint64_t> g_self_id{0};  // 0 = recompute (set so in a fork()ed child)
-
-// This process's id. getpid() is a ~0.4 µs syscall here, so the id is cached
-// and a fork handler invalidates it in the child.
-uint64_t SelfId() {
-  static const bool registered = [] {
-    pthread_atfork(nullptr, nullptr, [] { g_self_id.store(0, std::memory_order_relaxed); });
-    return true;
-  }();
-  (void)registered;
-  uint64_t id = g_self_id.load(std::memory_order_relaxed);
-  if (id == 0) {
-    pid_t pid = getpid();
-    auto st = ReadProcStat(pid);
-    id = PackId(static_cast<uint64_t>(pid), st ? st->start_ticks : 0);
-    g_self_id.store(id, std::memory_order_relaxed);
-  }
-  return id;
-}
-
-bool Alive(uint64_t id) {
-  id &= ~kReclaimBit;
-  if (id == SelfId()) return true;
-  const pid_t pid = static_cast<pid_t>(id & kPidMask);
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
-  auto st = ReadProcStat(pid);
-  return st && st->state != 'Z' && st->state != 'X' && (st->start_ticks & kStartMask) == (id >> 22 & kStartMask);
-}
+// This process as its owner words record it (process.h), and the liveness of
+// such a word. Bit 63 (kReclaimBit) is ours: PackProcessId never sets it.
+uint64_t SelfId() { return PackProcessId(SelfProcessId()); }
+bool Alive(uint64_t id) { return IsAlive(UnpackProcessId(id & ~kReclaimBit)); }
 
 std::string BootId() {
   std::ifstream in("/proc/sys/kernel/random/boot_id");
@@ -289,17 +250,6 @@ bool PlainValid(const Layout::Plain& p, const std::string& boot_id, off_t actual
          std::string(p.boot_id, strnlen(p.boot_id, sizeof p.boot_id)) == boot_id;
 }
 
-Status FileError(const std::string& what, const std::string& path) {
-  return Internal("limits_file", what + " " + path + ": " + std::strerror(errno));
-}
-
-struct Fd {
-  int fd;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 }  // namespace
 
 const char* DenyReasonName(DenyReason reason) {
@@ -312,50 +262,34 @@ const char* DenyReasonName(DenyReason reason) {
 }
 
 Result<std::unique_ptr<ClientLimits>> ClientLimits::Open(const std::string& path, LimitOptions options) {
-  Fd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
-  if (fd.fd < 0) return FileError("cannot open", path);
-  // Serializes initialisation; unlocked explicitly (the mapping keeps the
-  // open file description, and with it the lock, alive after close).
-  if (::flock(fd.fd, LOCK_EX) != 0) return FileError("cannot lock", path);
-  struct Unlock {
-    int fd;
-    ~Unlock() { ::flock(fd, LOCK_UN); }
-  } unlock{fd.fd};
-  struct stat st{};
-  if (::fstat(fd.fd, &st) != 0) return FileError("cannot stat", path);
+  Result<LockedFile> file = LockedFile::Open(path, "limits_file");  // serialises initialisation
+  if (!file.ok()) return file.status();
   const std::string boot_id = BootId();
   Layout::Plain plain{};
-  const bool valid = st.st_size >= static_cast<off_t>(sizeof plain) &&
-                     ::pread(fd.fd, &plain, sizeof plain, 0) == static_cast<ssize_t>(sizeof plain) &&
-                     PlainValid(plain, boot_id, st.st_size);
+  const bool valid = file->ReadAt(&plain, sizeof plain, 0) && PlainValid(plain, boot_id, file->size());
   const uint32_t slots = valid ? plain.table_slots : std::bit_ceil(std::clamp<uint32_t>(options.table_slots, 64, 1u << 22));
-  const size_t size = FileSizeFor(slots);
-  // Never shrink: another process may have more of it mapped (SIGBUS).
-  if (st.st_size < static_cast<off_t>(size) && ::ftruncate(fd.fd, static_cast<off_t>(size)) != 0) {
-    return FileError("cannot size", path);
-  }
-  void* addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.fd, 0);
-  if (addr == MAP_FAILED) return FileError("cannot map", path);
+  // Never shrinks the file: another process may have more of it mapped.
+  Result<SharedMapping> mapping = file->Map(FileSizeFor(slots));
+  if (!mapping.ok()) return mapping.status();
   if (!valid) {
-    std::memset(addr, 0, size);
-    auto* layout = new (addr) Layout();
+    std::memset(mapping->data(), 0, mapping->size());
+    auto* layout = new (mapping->data()) Layout();
     layout->plain.version = kVersion;
     layout->plain.table_slots = slots;
-    layout->plain.file_size = size;
+    layout->plain.file_size = mapping->size();
     layout->plain.hash_seed = (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
     std::memcpy(layout->plain.boot_id, boot_id.data(), boot_id.size());
-    std::atomic_thread_fence(std::memory_order_release);
-    layout->plain.magic = kMagic;  // last: a crash midway leaves a file Open re-initialises
+    PublishMagic(&layout->plain.magic, kMagic);  // last: a crash midway leaves a file Open re-initialises
   }
   options.window_ms = std::max<int64_t>(1000, options.window_ms);
   options.max_concurrent_llm = std::clamp(options.max_concurrent_llm, 0, kMaxUpstream);
-  auto limits = std::unique_ptr<ClientLimits>(new ClientLimits(addr, size, options));
+  auto limits = std::unique_ptr<ClientLimits>(new ClientLimits(std::move(*mapping), options));
   limits->ReclaimDead();  // rows and slots left by processes of an earlier run
   return limits;
 }
 
-ClientLimits::ClientLimits(void* addr, size_t size, LimitOptions options)
-    : addr_(addr), size_(size), layout_(static_cast<Layout*>(addr)), options_(options) {}
+ClientLimits::ClientLimits(SharedMapping mapping, LimitOptions options)
+    : mapping_(std::move(mapping)), layout_(static_cast<Layout*>(mapping_.data())), options_(options) {}
 
 ClientLimits::~ClientLimits() {
   const uint64_t self = SelfId();
@@ -365,7 +299,6 @@ ClientLimits::~ClientLimits() {
       layout_->processes[row].compare_exchange_strong(expected, kReclaimBit | self)) {
     ReleaseProcessRow(row);
   }
-  ::munmap(addr_, size_);
 }
 
 uint64_t ClientLimits::HashId(std::string_view client_id) const {
@@ -532,7 +465,7 @@ Result<UpstreamSlot> ClientLimits::AcquireUpstreamSlot(const Deadline& deadline)
     const auto left = deadline.at() - std::chrono::steady_clock::now();
     if (left <= std::chrono::nanoseconds::zero()) {
       layout_->shed.fetch_add(1, std::memory_order_relaxed);
-      return Unavailable("shed", "all upstream slots are busy; retry shortly");
+      return Unavailable(Reason::kShed, "all upstream slots are busy; retry shortly");
     }
     if (!waiting) {
       waiting = true;

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "clock.h"
+#include "shm_file.h"
 #include "status.h"
 
 namespace folio {
@@ -181,7 +182,7 @@ class ClientLimits {
  private:
   friend class ConcurrencyTicket;
   friend class UpstreamSlot;
-  ClientLimits(void* addr, size_t size, LimitOptions options);
+  ClientLimits(SharedMapping mapping, LimitOptions options);
 
   // This process's row in the process table, claimed on first use (and again
   // in a fork()ed child); -1 if all rows are held by live processes.
@@ -195,8 +196,7 @@ class ClientLimits {
   void ReleaseUpstream(uint32_t index, uint64_t process_id);
   void ReleaseProcessRow(int index);  // REQUIRES: the row is marked reclaiming by us
 
-  void* addr_;  // owned mapping of size_ bytes
-  size_t size_;
+  SharedMapping mapping_;
   Layout* layout_;
   const LimitOptions options_;
   std::mutex process_mu_;            // serializes claiming a process row

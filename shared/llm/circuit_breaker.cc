@@ -22,28 +22,18 @@
 // opens it; the breaker bounds load on a sick upstream, it is not a lock.
 #include "circuit_breaker.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <new>
 #include <type_traits>
 
 namespace folio {
 
 // The file layout (version 1). The header is plain data written once under
-// flock; everything after it is atomics. Field order is the ABI: append only,
-// and bump kVersion on any other change.
+// flock (shm_file.h); everything after it is atomics, all 0 when closed.
+// Field order is the ABI: append only, and bump kVersion on any other change.
 struct CircuitBreaker::Shared {
-  uint64_t magic;
-  uint32_t version;
-  uint32_t size;
+  SharedFileHeader header;
   std::atomic<int64_t> consecutive_failures;
   std::atomic<int64_t> open_until_ms;
   std::atomic<int64_t> last_change_ms;
@@ -65,72 +55,16 @@ static_assert(sizeof(std::atomic<int64_t>) == sizeof(int64_t), "atomic must have
 static_assert(std::is_standard_layout_v<Shared>, "the mapped layout must be standard layout");
 static_assert(sizeof(Shared) <= kFileSize);
 
-// RAII owner of a file descriptor.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// RAII flock(LOCK_EX). Unlocks explicitly: the lock belongs to the open file
-// description, which the mapping keeps alive after close(fd) — relying on
-// close() would leave every later Open() of the file blocked forever.
-class FileLock {
- public:
-  explicit FileLock(int fd) : fd_(::flock(fd, LOCK_EX) == 0 ? fd : -1) {}
-  ~FileLock() {
-    if (fd_ >= 0) ::flock(fd_, LOCK_UN);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  bool locked() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
-
-Status FileError(const std::string& what, const std::string& path) {
-  return Internal("breaker_file", what + " " + path + ": " + std::strerror(errno));
-}
-
-bool HeaderValid(const Shared* s) { return s->magic == kMagic && s->version == kVersion && s->size == kFileSize; }
-
-// Zeroes the state ("closed", no history) and writes the header last, so a
-// crash midway leaves a file the next Open() re-initialises.
-void Initialise(void* at) {
-  std::memset(at, 0, kFileSize);
-  auto* s = new (at) Shared();  // value-initialised: every atomic is 0
-  s->version = kVersion;
-  s->size = static_cast<uint32_t>(kFileSize);
-  std::atomic_thread_fence(std::memory_order_release);
-  s->magic = kMagic;
-}
+// Losing breaker state is always safe (it starts closed), and every version
+// maps the one page: a longer file is cut back to it.
+constexpr SharedFileFormat kFormat{kMagic, kVersion, kFileSize, FileSize::kExact,
+                                   [](void* at) { new (at) Shared(); }};
 
 // True when `t` is later than `now` by at most `horizon` ms. Further out
 // means the wall clock went backwards (or the file is stale): treat as past.
 bool InFuture(int64_t t, int64_t now, int64_t horizon) { return t > now && t - now <= horizon; }
 
 }  // namespace
-
-struct CircuitBreaker::Mapping {
-  void* addr = nullptr;         // mmap'ed file, or nullptr
-  std::unique_ptr<Shared> heap;  // in-memory mode
-  Mapping() = default;
-  ~Mapping() {
-    if (addr != nullptr) ::munmap(addr, kFileSize);
-  }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  Shared* shared() const { return addr != nullptr ? static_cast<Shared*>(addr) : heap.get(); }
-};
 
 const char* BreakerStateName(BreakerState state) {
   switch (state) {
@@ -141,52 +75,23 @@ const char* BreakerStateName(BreakerState state) {
   return "closed";
 }
 
-CircuitBreaker::CircuitBreaker(std::unique_ptr<Mapping> mapping, CircuitBreakerOptions options, std::string path)
-    : mapping_(std::move(mapping)), shared_(mapping_->shared()), options_(options), path_(std::move(path)) {}
+CircuitBreaker::CircuitBreaker(SharedMapping mapping, CircuitBreakerOptions options)
+    : mapping_(std::move(mapping)), shared_(static_cast<Shared*>(mapping_.data())), options_(options) {}
 
 CircuitBreaker::~CircuitBreaker() = default;
 
 Result<std::unique_ptr<CircuitBreaker>> CircuitBreaker::Open(const std::string& path, CircuitBreakerOptions options) {
-  // 0600: only folio's own processes map it (a file an older folio made
-  // readable to others is tightened too).
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return FileError("cannot open", path);
-  (void)::fchmod(fd.get(), 0600);
-  // Another process's Open() waits here rather than see a half-initialised
-  // header. Released (before `fd` closes) when this function returns.
-  FileLock lock(fd.get());
-  if (!lock.locked()) return FileError("cannot lock", path);
-  struct stat st{};
-  if (::fstat(fd.get(), &st) != 0) return FileError("cannot stat", path);
-  if (!S_ISREG(st.st_mode)) {
-    return Internal("breaker_file", path + " is not a regular file");
-  }
-  // Never shrink below kFileSize: another process may have it mapped, and
-  // touching a page past EOF is SIGBUS. Growing zero-fills; a wrong size
-  // then fails the header check below and is re-initialised.
-  if (st.st_size != static_cast<off_t>(kFileSize) && ::ftruncate(fd.get(), kFileSize) != 0) {
-    return FileError("cannot size", path);
-  }
-  void* addr = ::mmap(nullptr, kFileSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-  if (addr == MAP_FAILED) return FileError("cannot map", path);
-  auto mapping = std::make_unique<Mapping>();
-  mapping->addr = addr;
-  if (!HeaderValid(static_cast<Shared*>(addr))) Initialise(addr);
-  return std::unique_ptr<CircuitBreaker>(new CircuitBreaker(std::move(mapping), options, path));
+  // Another process's Open() waits for the lock rather than see a
+  // half-initialised file.
+  Result<LockedFile> file = LockedFile::Open(path, "breaker_file");
+  if (!file.ok()) return file.status();
+  Result<SharedMapping> mapping = file->MapFormatted(kFormat);
+  if (!mapping.ok()) return mapping.status();
+  return std::unique_ptr<CircuitBreaker>(new CircuitBreaker(std::move(*mapping), options));
 }
 
 std::unique_ptr<CircuitBreaker> CircuitBreaker::InMemory(CircuitBreakerOptions options) {
-  auto mapping = std::make_unique<Mapping>();
-  mapping->heap = std::make_unique<Shared>();
-  mapping->heap->magic = kMagic;
-  mapping->heap->version = kVersion;
-  mapping->heap->size = static_cast<uint32_t>(kFileSize);
-  return std::unique_ptr<CircuitBreaker>(new CircuitBreaker(std::move(mapping), options, ""));
-}
-
-int64_t CircuitBreaker::NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return std::unique_ptr<CircuitBreaker>(new CircuitBreaker(SharedMapping::Private(kFormat), options));
 }
 
 namespace {

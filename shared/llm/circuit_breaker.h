@@ -2,7 +2,8 @@
 // Its state is a page of lock-free atomics in a file mapped MAP_SHARED
 // ($RUN_DIR/breaker.shm), so failures seen by one worker open it for all.
 // Safe from any thread of any process. A CircuitBreaker owns its mapping
-// (RAII, not copyable); the file outlives it. Times are unix milliseconds.
+// (RAII, not copyable); the file outlives it. Times are unix milliseconds
+// (UnixMs() in clock.h: the clock every process agrees on).
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "shm_file.h"
 #include "status.h"
 
 namespace folio {
@@ -48,10 +50,10 @@ class CircuitBreaker {
   CircuitBreaker(const CircuitBreaker&) = delete;
   CircuitBreaker& operator=(const CircuitBreaker&) = delete;
 
-  // Maps `path`, creating it (0644) if needed. A file of the wrong size or
+  // Maps `path`, creating it (0600) if needed. A file of the wrong size or
   // with a foreign magic/version (garbage, a crash mid-init, an older
   // layout) is re-initialised to "closed" — losing breaker state is always
-  // safe. Initialisation is serialised across processes with flock(2).
+  // safe. Initialisation is serialised across processes (shm_file.h).
   // Internal ("breaker_file") when the file cannot be opened or mapped.
   static Result<std::unique_ptr<CircuitBreaker>> Open(const std::string& path, CircuitBreakerOptions options = {});
   // The same breaker over private memory: per process, for tests and for
@@ -81,21 +83,16 @@ class CircuitBreaker {
   BreakerSnapshot Snapshot(int64_t now_ms) const;
   const CircuitBreakerOptions& options() const { return options_; }
   // "" for an in-memory breaker.
-  const std::string& path() const { return path_; }
-
-  // Unix time in milliseconds: the clock every process agrees on.
-  static int64_t NowMs();
+  const std::string& path() const { return mapping_.path(); }
 
   struct Shared;  // the mapped layout; defined in the .cc
 
  private:
-  struct Mapping;  // owns the mmap or the heap block
-  CircuitBreaker(std::unique_ptr<Mapping> mapping, CircuitBreakerOptions options, std::string path);
+  CircuitBreaker(SharedMapping mapping, CircuitBreakerOptions options);
 
-  std::unique_ptr<Mapping> mapping_;
-  Shared* shared_;  // points into *mapping_
+  SharedMapping mapping_;
+  Shared* shared_;  // points into mapping_
   const CircuitBreakerOptions options_;
-  const std::string path_;
 };
 
 }  // namespace folio

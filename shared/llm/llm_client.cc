@@ -1,13 +1,13 @@
 // llm_client.cc: the request, one attempt (plain or streamed), the retry
 // loop, and defensive parsing of what comes back.
 //
-// Retry policy. An attempt is retried only when another try can help and
-// nothing is lost by it: the connection failed, the server said 408/429/5xx,
-// or a stream broke before its first delta. Once a delta has reached the
-// caller, its client has seen text; a retry would repeat or contradict it,
-// so the failure is final. Waits follow "full jitter" backoff, raised to a
-// Retry-After; a Retry-After beyond the deadline ends the call at once, since
-// waiting it out could only end in a timeout the caller would have to wait for.
+// Retries follow retry_policy.h (what is retried, the backoff, Retry-After),
+// with two rules of the LLM's own. A stream that broke before its first
+// delta is retried like a lost connection; once a delta has reached the
+// caller, its client has seen text, a retry would repeat or contradict it,
+// so the failure is final. And the deadline covers the whole call: a
+// Retry-After beyond it ends the call at once, since waiting it out could
+// only end in a timeout the caller would have to wait for.
 //
 // Parsing. Only what we need is required (choices[0].message.content, or the
 // content deltas and [DONE]); it is type-checked before every read, because
@@ -17,13 +17,13 @@
 
 #include <algorithm>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "http_client.h"
 #include "log.h"
+#include "retry_policy.h"
 #include "sse_parser.h"
 #include "token_estimate.h"
 
@@ -40,17 +40,11 @@ HttpClient& ThreadClient() {
   return client;
 }
 
-milliseconds FullJitter(milliseconds ceiling) {
-  static thread_local std::mt19937_64 rng(std::random_device{}());
-  if (ceiling.count() <= 0) return milliseconds(0);
-  return milliseconds(std::uniform_int_distribution<int64_t>(0, ceiling.count())(rng));
-}
-
 bool IsSet(const std::atomic<bool>* flag) { return flag != nullptr && flag->load(std::memory_order_relaxed); }
 
-Status CancelledStatus() { return Unavailable("cancelled", "the LLM call was cancelled"); }
+Status CancelledStatus() { return Unavailable(Reason::kCancelled, "the LLM call was cancelled"); }
 
-Status TimeoutStatus(const std::string& why) { return DeadlineExceeded("timeout", "the LLM did not answer in time: " + why); }
+Status TimeoutStatus(const std::string& why) { return DeadlineExceeded(Reason::kTimeout, "the LLM did not answer in time: " + why); }
 
 Status BadResponse(const std::string& why) {
   return Unavailable("upstream_bad_response", "the LLM API sent an unusable response: " + why);
@@ -220,20 +214,16 @@ class StreamReader {
   int delivered_ = 0;
 };
 
-// What a non-2xx answer means. Retryable answers (408, 429, 5xx) are also
-// the upstream's fault; 401/403 mean our key, other 4xx our request.
-struct HttpVerdict {
-  Status status;
-  bool retryable = false;
-  bool key_rejected = false;
-};
-
-HttpVerdict JudgeHttpStatus(int code, const std::string& body, const std::string& who) {
+// The Status for a non-2xx answer (classified by retry_policy.h).
+Status HttpFailure(UpstreamAnswer answer, int code, const std::string& body, const std::string& who) {
   const std::string what = who + " answered HTTP " + std::to_string(code) + ErrorTagOfBody(body);
-  if (code == 401 || code == 403) return {Unavailable("upstream_auth", what + ": the API key was rejected"), false, true};
-  if (code == 429) return {Unavailable("upstream_rate_limited", what), true, false};
-  if (code == 408 || code >= 500) return {Unavailable("upstream_unavailable", what), true, false};
-  return {Unavailable("upstream_rejected", what), false, false};
+  switch (answer) {
+    case UpstreamAnswer::kKeyRejected: return Unavailable(Reason::kUpstreamAuth, what + ": the API key was rejected");
+    case UpstreamAnswer::kRateLimited: return Unavailable("upstream_rate_limited", what);
+    case UpstreamAnswer::kUnavailable: return Unavailable("upstream_unavailable", what);
+    case UpstreamAnswer::kRejected: break;
+  }
+  return Unavailable("upstream_rejected", what);
 }
 
 int EstimatePromptTokens(const std::vector<ChatMessage>& messages) {
@@ -298,18 +288,18 @@ LlmClient::Attempt LlmClient::TryOnce(const std::string& body, const Deadline& d
     } else {
       a.upstream_fault = true;
       // TLS and size failures would fail the same way again.
-      a.retryable = !delivered && s.error() != "upstream_tls" && s.error() != "upstream_response_too_large";
+      a.retryable = !delivered && IsRetryableTransport(s);
       a.status = delivered ? Unavailable("upstream_stream_broken", "the LLM stream broke after it began: " + s.message())
                            : s;
     }
   } else if (r->status < 200 || r->status >= 300) {
     a.http_status = r->status;
     a.retry_after_s = r->retry_after_seconds;
-    HttpVerdict v = JudgeHttpStatus(r->status, r->body, "the LLM API");
-    a.status = std::move(v.status);
-    a.retryable = v.retryable;
-    a.upstream_fault = v.retryable;
-    a.key_rejected = v.key_rejected;
+    const UpstreamAnswer answer = ClassifyHttpStatus(r->status);
+    a.status = HttpFailure(answer, r->status, r->body, "the LLM API");
+    a.retryable = IsRetryable(answer);
+    a.upstream_fault = a.retryable;
+    a.key_rejected = answer == UpstreamAnswer::kKeyRejected;
   } else if (reader) {
     a.http_status = r->status;
     if (!reader->done()) {
@@ -327,7 +317,7 @@ LlmClient::Attempt LlmClient::TryOnce(const std::string& body, const Deadline& d
 
 Result<LlmResult> LlmClient::Complete(const std::vector<ChatMessage>& messages, int max_tokens,
                                       const Deadline& deadline, const LlmCallContext& ctx) const {
-  if (!configured()) return Unavailable("llm_not_configured", "no API key is configured for the LLM");
+  if (!configured()) return Unavailable(Reason::kLlmNotConfigured, "no API key is configured for the LLM");
   json request = {{"model", options_.model}, {"temperature", options_.temperature}};
   json& msgs = request["messages"] = json::array();
   for (const ChatMessage& m : messages) msgs.push_back({{"role", m.role}, {"content", m.content}});
@@ -357,14 +347,14 @@ Result<LlmResult> LlmClient::Complete(const std::vector<ChatMessage>& messages, 
   for (int attempt = 0;; ++attempt) {
     if (IsSet(ctx.cancel)) return CancelledStatus();
     if (deadline.Expired()) return fail(TimeoutStatus("the deadline passed before the call"));
-    if (ctx.breaker != nullptr && !ctx.breaker->Allow(CircuitBreaker::NowMs())) {
-      return fail(attempt == 0 ? Unavailable("breaker_open", "the LLM circuit breaker is open") : last);
+    if (ctx.breaker != nullptr && !ctx.breaker->Allow(UnixMs())) {
+      return fail(attempt == 0 ? Unavailable(Reason::kBreakerOpen, "the LLM circuit breaker is open") : last);
     }
     ++attempts;
     Attempt a = TryOnce(body, deadline, ctx);
     if (ctx.breaker != nullptr) {
-      if (a.status.ok()) ctx.breaker->RecordSuccess(CircuitBreaker::NowMs());
-      else if (a.upstream_fault) ctx.breaker->RecordFailure(CircuitBreaker::NowMs());
+      if (a.status.ok()) ctx.breaker->RecordSuccess(UnixMs());
+      else if (a.upstream_fault) ctx.breaker->RecordFailure(UnixMs());
       if (a.key_rejected) ctx.breaker->SetKeyRejected(true);
     }
     if (a.status.ok()) {
@@ -377,21 +367,19 @@ Result<LlmResult> LlmClient::Complete(const std::vector<ChatMessage>& messages, 
       return r;
     }
     if (a.key_rejected) LogWarn("llm_key_rejected", {{"request_id", ctx.request_id}, {"http_status", a.http_status}});
-    if (!a.retryable || attempt >= options_.retries) return fail(a.status);
+    if (!a.retryable) return fail(a.status);
 
-    const int shift = std::min(attempt, 20);
-    milliseconds delay = FullJitter(std::min(options_.backoff_cap, options_.backoff_base * (int64_t{1} << shift)));
     const milliseconds left = deadline.Remaining();
-    if (a.retry_after_s) {
-      const milliseconds asked(int64_t{*a.retry_after_s} * 1000);
-      if (asked >= left) {
-        return fail(Unavailable(a.status.error(), a.status.message() + "; it asked to retry after " +
-                                                      std::to_string(*a.retry_after_s) + " s, beyond the " +
-                                                      std::to_string(left.count()) + " ms left"));
-      }
-      delay = std::max(delay, asked);
+    const RetryWait wait = NextRetryWait({options_.retries, options_.backoff_base, options_.backoff_cap}, attempt,
+                                         a.retry_after_s, left);
+    if (wait.kind == RetryWait::Kind::kRetryAfterTooLong) {
+      return fail(Unavailable(a.status.error(), a.status.message() + "; it asked to retry after " +
+                                                    std::to_string(*a.retry_after_s) + " s, beyond the " +
+                                                    std::to_string(left.count()) + " ms left"));
     }
-    if (delay >= left) return fail(a.status);  // the retry could not even start in time
+    // Out of retries, or the retry could not even start in time.
+    if (wait.kind != RetryWait::Kind::kWait) return fail(a.status);
+    const milliseconds delay = wait.delay;
     LogWarn("llm_retry", {{"request_id", ctx.request_id},
                           {"attempt", attempts},
                           {"reason", a.status.error()},
@@ -416,25 +404,25 @@ Status ParseCompletionStream(const std::vector<std::string_view>& pieces,
 }
 
 Status LlmClient::CheckKey(const Deadline& deadline, CircuitBreaker* breaker) const {
-  if (!configured()) return Unavailable("llm_not_configured", "no API key is configured for the LLM");
+  if (!configured()) return Unavailable(Reason::kLlmNotConfigured, "no API key is configured for the LLM");
   HttpCallOptions call;
   call.connect_timeout = options_.connect_timeout;
   call.deadline = deadline;
   Result<HttpResult> r = ThreadClient().Get(base_ + "/models", {{"Authorization", "Bearer " + options_.api_key}}, call);
   if (!r.ok()) {
     if (r.status().code() == Code::kDeadlineExceeded) return TimeoutStatus(r.status().message());
-    return Unavailable(r.status().error(), r.status().message());
+    return StatusFromToken(Code::kUnavailable, r.status().error(), r.status().message());
   }
   if (r->status >= 200 && r->status < 300) {
     if (breaker != nullptr) breaker->SetKeyRejected(false);
     return Status::Ok();
   }
-  HttpVerdict v = JudgeHttpStatus(r->status, r->body, "GET /models");
-  if (v.key_rejected) {
+  const UpstreamAnswer answer = ClassifyHttpStatus(r->status);
+  if (answer == UpstreamAnswer::kKeyRejected) {
     if (breaker != nullptr) breaker->SetKeyRejected(true);
     LogWarn("llm_key_rejected", {{"http_status", r->status}});
   }
-  return v.status;
+  return HttpFailure(answer, r->status, r->body, "GET /models");
 }
 
 }  // namespace folio

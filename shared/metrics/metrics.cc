@@ -20,26 +20,14 @@
 // odd during a fold; readers retry when it moved. Folds are rare (a process
 // died), so readers almost never retry; writers never look at it.
 //
-// Liveness: kill(pid, 0) says whether the pid exists; the start time in
-// /proc/PID/stat tells our worker from a new process that reused its pid;
-// a zombie is dead (it will never write again).
+// Liveness: a slot's owner is a ProcessId (pid and start time) and is dead
+// by process.h's rule; an owner whose /proc entry cannot be read keeps its
+// slot (its counts are summed meanwhile), never loses it while it writes.
 #include "metrics.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <new>
-#include <sstream>
 #include <thread>
 
 #include "metrics_layout.h"
@@ -50,75 +38,6 @@ namespace {
 
 using Shared = Metrics::Shared;
 constexpr auto kRelaxed = std::memory_order_relaxed;
-
-// RAII owner of a file descriptor.
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// RAII flock(LOCK_EX), unlocked explicitly: the lock belongs to the open
-// file description, which the mapping keeps alive after close(fd).
-class FileLock {
- public:
-  explicit FileLock(int fd) : fd_(::flock(fd, LOCK_EX) == 0 ? fd : -1) {}
-  ~FileLock() {
-    if (fd_ >= 0) ::flock(fd_, LOCK_UN);
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-  bool locked() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
-
-Status FileError(const std::string& what, const std::string& path) {
-  return Internal("metrics_file", what + " " + path + ": " + std::strerror(errno));
-}
-
-bool HeaderValid(const Shared* s) {
-  return s->magic == kMetricsMagic && s->version == kMetricsVersion && s->size == kMetricsFileSize;
-}
-
-// Zeroes everything and writes the magic last, so a crash midway leaves a
-// file the next Open() re-initialises.
-void Initialise(void* at) {
-  std::memset(at, 0, kMetricsFileSize);
-  auto* s = new (at) Shared();
-  s->version = kMetricsVersion;
-  s->size = static_cast<uint32_t>(kMetricsFileSize);
-  std::atomic_thread_fence(std::memory_order_release);
-  s->magic = kMetricsMagic;
-}
-
-// State (field 3) and start time (field 22) of /proc/PID/stat. The command
-// name (field 2) may hold spaces and ')', so fields count from the last ')'.
-bool ReadStat(int pid, char* state, int64_t* start_ticks) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return false;
-  std::istringstream rest(stat.substr(close + 1));
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 3) *state = field.empty() ? '?' : field[0];
-    if (i == 22) {
-      *start_ticks = std::strtoll(field.c_str(), nullptr, 10);
-      return true;
-    }
-  }
-  return false;
-}
 
 // Moves slot `s`'s counts, peak and windows into `retired`, zeroes its
 // gauges and frees it. REQUIRES: the file lock is held.
@@ -149,7 +68,7 @@ int ReclaimLocked(Shared* shared) {
   int reclaimed = 0;
   for (MetricsSlot& s : shared->slots) {
     const int64_t pid = s.owner_pid.load(std::memory_order_acquire);
-    if (pid == 0 || ProcessAlive(static_cast<int>(pid), s.owner_start.load(kRelaxed))) continue;
+    if (pid == 0 || IsAlive(OwnerOf(s))) continue;
     RetireSlot(shared, s);
     ++reclaimed;
   }
@@ -171,77 +90,28 @@ int StatusClass(int status) {
 // Probes and scrapes say nothing about load; see WindowStats().
 }  // namespace
 
-int64_t ProcessStartTicks(int pid) {
-  char state = '?';
-  int64_t start = 0;
-  return ReadStat(pid, &state, &start) ? start : 0;
-}
-
-bool ProcessAlive(int pid, int64_t start_ticks) {
-  if (pid <= 0) return false;
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;  // EPERM: exists, another user
-  char state = '?';
-  int64_t start = 0;
-  if (!ReadStat(pid, &state, &start)) return true;  // /proc hidden: trust kill()
-  if (state == 'Z' || state == 'X') return false;
-  return start_ticks == 0 || start == start_ticks;
-}
-
-// Owns the mapping (or the heap block), and remembers which file it maps so
-// later locking can reopen it: a descriptor inherited across fork() shares
-// its flock with the parent and would not exclude it.
-struct Metrics::Mapping {
-  void* addr = nullptr;          // mmap'ed file, or nullptr
-  std::unique_ptr<Shared> heap;  // in-memory mode
-  dev_t dev = 0;
-  ino_t ino = 0;
-  Mapping() = default;
-  ~Mapping() {
-    if (addr != nullptr) ::munmap(addr, kMetricsFileSize);
-  }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  Shared* shared() const { return addr != nullptr ? static_cast<Shared*>(addr) : heap.get(); }
-};
-
-Metrics::Metrics(std::unique_ptr<Mapping> mapping, int slot, std::string path)
-    : mapping_(std::move(mapping)), shared_(mapping_->shared()), slot_(slot), owner_pid_(::getpid()),
-      path_(std::move(path)) {}
+Metrics::Metrics(SharedMapping mapping, int slot)
+    : mapping_(std::move(mapping)), shared_(static_cast<Shared*>(mapping_.data())), slot_(slot),
+      owner_pid_(SelfProcessId().pid) {}
 
 Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path) {
-  // 0600: only folio's own processes map it (a file an older folio made
-  // readable to others is tightened too).
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (fd.get() < 0) return FileError("cannot open", path);
-  (void)::fchmod(fd.get(), 0600);
-  // Serialises initialisation, claims and folds across processes. Released
-  // (before `fd` closes) when this function returns.
-  FileLock lock(fd.get());
-  if (!lock.locked()) return FileError("cannot lock", path);
-  struct stat st{};
-  if (::fstat(fd.get(), &st) != 0) return FileError("cannot stat", path);
-  if (!S_ISREG(st.st_mode)) return Internal("metrics_file", path + " is not a regular file");
-  // Grow only: a process still mapping a longer (older) layout would take
-  // SIGBUS if the file shrank under it. A longer file fails the header check.
-  if (st.st_size < static_cast<off_t>(kMetricsFileSize) && ::ftruncate(fd.get(), kMetricsFileSize) != 0) {
-    return FileError("cannot size", path);
-  }
-  void* addr = ::mmap(nullptr, kMetricsFileSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-  if (addr == MAP_FAILED) return FileError("cannot map", path);
-  auto mapping = std::make_unique<Mapping>();
-  mapping->addr = addr;
-  mapping->dev = st.st_dev;
-  mapping->ino = st.st_ino;
-  Shared* shared = mapping->shared();
-  if (!HeaderValid(shared)) Initialise(addr);
+  // The lock serialises initialisation, claims and folds across processes;
+  // held until this function returns. A longer file (another layout) is
+  // kept: a process still mapping it would die of SIGBUS if it shrank.
+  Result<LockedFile> file = LockedFile::Open(path, "metrics_file");
+  if (!file.ok()) return file.status();
+  Result<SharedMapping> mapping = file->MapFormatted(kMetricsFormat);
+  if (!mapping.ok()) return mapping.status();
+  Shared* shared = static_cast<Shared*>(mapping->data());
   ReclaimLocked(shared);
 
-  const int64_t pid = ::getpid();
+  const ProcessId self = SelfProcessId();
   for (int i = 0; i < kMaxProcesses; ++i) {
     int64_t free_owner = 0;
-    if (shared->slots[i].owner_pid.compare_exchange_strong(free_owner, pid, std::memory_order_acq_rel)) {
-      shared->slots[i].owner_start.store(ProcessStartTicks(static_cast<int>(pid)), std::memory_order_release);
-      return std::unique_ptr<Metrics>(new Metrics(std::move(mapping), i, path));
+    if (shared->slots[i].owner_pid.compare_exchange_strong(free_owner, self.pid, std::memory_order_acq_rel)) {
+      // Until this store the owner's start is unknown (0), which IsAlive trusts.
+      shared->slots[i].owner_start.store(static_cast<int64_t>(self.start_ticks), std::memory_order_release);
+      return std::unique_ptr<Metrics>(new Metrics(std::move(*mapping), i));
     }
   }
   return Status(Code::kResourceExhausted, "metrics_slots_full",
@@ -249,45 +119,25 @@ Result<std::unique_ptr<Metrics>> Metrics::Open(const std::string& path) {
 }
 
 std::unique_ptr<Metrics> Metrics::InMemory() {
-  auto mapping = std::make_unique<Mapping>();
-  mapping->heap = std::make_unique<Shared>();
-  Shared* shared = mapping->heap.get();
-  shared->magic = kMetricsMagic;
-  shared->version = kMetricsVersion;
-  shared->size = static_cast<uint32_t>(kMetricsFileSize);
-  shared->slots[0].owner_pid.store(::getpid());
-  return std::unique_ptr<Metrics>(new Metrics(std::move(mapping), 0, ""));
+  SharedMapping mapping = SharedMapping::Private(kMetricsFormat);
+  static_cast<Shared*>(mapping.data())->slots[0].owner_pid.store(SelfProcessId().pid);
+  return std::unique_ptr<Metrics>(new Metrics(std::move(mapping), 0));
 }
 
 Metrics::~Metrics() {
   // A fork()ed child destroying its copy must not free the parent's slot.
-  if (mapping_->addr == nullptr || ::getpid() != owner_pid_) return;
-  // Reopen for a lock of our own (see Mapping). If that fails the slot stays
-  // claimed until this process dies; its counts are summed meanwhile.
-  UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CLOEXEC));
-  struct stat st{};
-  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || st.st_dev != mapping_->dev || st.st_ino != mapping_->ino) return;
-  FileLock lock(fd.get());
-  if (!lock.locked()) return;
+  if (mapping_.path().empty() || SelfProcessId().pid != owner_pid_) return;
+  // If the file cannot be locked the slot stays claimed until this process
+  // dies; its counts are summed meanwhile.
+  Result<LockedFile> lock = mapping_.Lock("metrics_file");
+  if (!lock.ok()) return;
   MetricsSlot& s = shared_->slots[slot_];
   if (s.owner_pid.load(std::memory_order_acquire) == owner_pid_) RetireSlot(shared_, s);
 }
 
 int Metrics::ReclaimDeadSlots() {
-  if (mapping_->addr == nullptr) return 0;
-  UniqueFd fd(::open(path_.c_str(), O_RDWR | O_CLOEXEC));
-  struct stat st{};
-  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || st.st_dev != mapping_->dev || st.st_ino != mapping_->ino) {
-    return 0;
-  }
-  FileLock lock(fd.get());
-  return lock.locked() ? ReclaimLocked(shared_) : 0;
-}
-
-int64_t Metrics::NowMs() {
-  struct timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+  Result<LockedFile> lock = mapping_.Lock("metrics_file");
+  return lock.ok() ? ReclaimLocked(shared_) : 0;
 }
 
 void Metrics::RecordRequestAt(Route route, int status, double seconds, int64_t now_ms, bool in_window) {

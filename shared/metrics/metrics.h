@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "clock.h"
+#include "shm_file.h"
 #include "status.h"
 
 namespace folio {
@@ -123,7 +125,7 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // Maps `path` (created 0644 if missing; a garbage, short or foreign-version
+  // Maps `path` (created 0600 if missing; a garbage, short or foreign-version
   // file is re-initialised) and claims a free slot, first reclaiming the
   // slots of dead processes. Serialised across processes with flock(2).
   // Internal ("metrics_file") on I/O errors; ResourceExhausted
@@ -139,7 +141,7 @@ class Metrics {
   // window /api/health/scaling reads (the API's traffic; not the probes and
   // operator endpoints, which would dilute its latency and error rate).
   void RecordRequest(Route route, int status, double seconds, bool in_window = true) {
-    RecordRequestAt(route, status, seconds, NowMs(), in_window);
+    RecordRequestAt(route, status, seconds, UnixMsCoarse(), in_window);
   }
   // The same at an explicit unix-ms time (window bucketing only; tests).
   void RecordRequestAt(Route route, int status, double seconds, int64_t now_ms, bool in_window = true);
@@ -165,7 +167,7 @@ class Metrics {
   // (clamped to 10..kMaxWindowS), all processes. Probe and scrape routes
   // (ping, ready, health, metrics, cache_stats, scaling) are left out so a
   // busy monitor cannot make the pool look fast and idle.
-  WindowSummary WindowStats(int window_s) const { return WindowStatsAt(window_s, NowMs()); }
+  WindowSummary WindowStats(int window_s) const { return WindowStatsAt(window_s, UnixMsCoarse()); }
   WindowSummary WindowStatsAt(int window_s, int64_t now_ms) const;
   static constexpr int kWindowBucketS = 10;
   static constexpr int kMaxWindowS = 300;
@@ -177,34 +179,22 @@ class Metrics {
   int ReclaimDeadSlots();
 
   int slot() const { return slot_; }
-  const std::string& path() const { return path_; }  // "" in memory
-  // Unix milliseconds from the coarse clock (a few ms resolution).
-  static int64_t NowMs();
+  const std::string& path() const { return mapping_.path(); }  // "" in memory
 
   struct Shared;  // the mapped layout; defined in metrics_layout.h
 
  private:
-  struct Mapping;  // owns the mmap or the heap block
-  Metrics(std::unique_ptr<Mapping> mapping, int slot, std::string path);
+  Metrics(SharedMapping mapping, int slot);
 
-  std::unique_ptr<Mapping> mapping_;
-  Shared* shared_;  // points into *mapping_
+  SharedMapping mapping_;
+  Shared* shared_;  // points into mapping_
   const int slot_;
   const int owner_pid_;  // the process that claimed slot_; a fork()ed child is not it
-  const std::string path_;
 };
 
 // Prometheus text exposition (format 0.0.4) of `snapshot`: folio_-prefixed
 // families with HELP and TYPE, counters ending in _total, histograms with
 // cumulative `le` buckets, +Inf, _sum in seconds and _count.
 std::string RenderPrometheus(const MetricsSnapshot& snapshot, const ExtraGauges& extra = {});
-
-// Process identity used to tell a live slot owner from a dead one or from a
-// new process that reused its pid. Start time is field 22 of /proc/PID/stat
-// (clock ticks since boot), 0 if unreadable.
-int64_t ProcessStartTicks(int pid);
-// False when `pid` does not exist, is a zombie, or started at another time
-// than `start_ticks` (0 = unknown: skip that check).
-bool ProcessAlive(int pid, int64_t start_ticks);
 
 }  // namespace folio

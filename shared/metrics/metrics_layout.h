@@ -7,9 +7,12 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 
 #include "metrics.h"
+#include "process.h"
+#include "shm_file.h"
 
 namespace folio {
 
@@ -38,7 +41,7 @@ inline constexpr size_t kCountFields = sizeof(MetricsCounts) / sizeof(int64_t);
 // One process's slot. alignas(64): two processes never share a cache line.
 struct alignas(64) MetricsSlot {
   std::atomic<int64_t> owner_pid;    // 0 = free
-  std::atomic<int64_t> owner_start;  // ProcessStartTicks(owner_pid); 0 = unknown
+  std::atomic<int64_t> owner_start;  // the owner's ProcessId::start_ticks; 0 = unknown
   std::atomic<int64_t> in_flight;
   std::atomic<int64_t> in_flight_peak;
   SharedCounts counts;
@@ -46,9 +49,7 @@ struct alignas(64) MetricsSlot {
 };
 
 struct Metrics::Shared {
-  uint64_t magic;
-  uint32_t version;
-  uint32_t size;
+  SharedFileHeader header;  // shm_file.h
   // Odd while a reclaimer folds a dead slot into `retired`; readers retry
   // around it (a seqlock), so a fold never shows as a dip or a double count.
   std::atomic<int64_t> fold_seq;
@@ -57,6 +58,12 @@ struct Metrics::Shared {
 };
 
 inline constexpr size_t kMetricsFileSize = (sizeof(Metrics::Shared) + 4095) / 4096 * 4096;
+
+// Every slot free, no counts: the state of a new file, or of one that was
+// garbage, short or of another version. A longer file is kept as it is.
+inline constexpr SharedFileFormat kMetricsFormat{kMetricsMagic, kMetricsVersion,
+                                                 static_cast<uint32_t>(kMetricsFileSize), FileSize::kAtLeast,
+                                                 [](void* at) { new (at) Metrics::Shared(); }};
 
 static_assert(std::atomic<int64_t>::is_always_lock_free, "cross-process atomics must be lock-free");
 static_assert(sizeof(std::atomic<int64_t>) == sizeof(int64_t), "atomic must have the plain layout");
@@ -70,6 +77,12 @@ inline const std::atomic<int64_t>* Flat(const SharedCounts& c) {
   return reinterpret_cast<const std::atomic<int64_t>*>(&c);
 }
 inline int64_t* Flat(MetricsCounts& c) { return reinterpret_cast<int64_t*>(&c); }
+
+// The owner of `slot` (pid 0: free).
+inline ProcessId OwnerOf(const MetricsSlot& slot) {
+  return ProcessId{static_cast<int32_t>(slot.owner_pid.load(std::memory_order_acquire)),
+                   static_cast<uint64_t>(slot.owner_start.load(std::memory_order_relaxed))};
+}
 
 // The index of the latency bucket for `seconds` (`le` is inclusive).
 inline int LatencyBucket(double seconds) {

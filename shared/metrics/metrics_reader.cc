@@ -3,14 +3,7 @@
 // store, CAS or lock ever touches the file from here.
 #include "metrics_reader.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <thread>
 
 #include "metrics.h"
@@ -21,24 +14,6 @@ namespace folio {
 namespace {
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
-
-Status FileError(const std::string& what, const std::string& path) {
-  return Internal("metrics_file", what + " " + path + ": " + std::strerror(errno));
-}
-
-// RAII owner of the read-only mapping.
-class ReadMapping {
- public:
-  ReadMapping(void* addr, size_t size) : addr_(addr), size_(size) {}
-  ~ReadMapping() { ::munmap(addr_, size_); }
-  ReadMapping(const ReadMapping&) = delete;
-  ReadMapping& operator=(const ReadMapping&) = delete;
-  const Metrics::Shared* shared() const { return static_cast<const Metrics::Shared*>(addr_); }
-
- private:
-  void* addr_;
-  size_t size_;
-};
 
 // Requests of every route and class, and the 5xx among them (class index 3).
 void CountRequests(const MetricsSlot& s, int64_t* all, int64_t* errors) {
@@ -76,7 +51,7 @@ MetricsFileView ReadView(const Metrics::Shared* shared) {
       p.in_flight = std::max<int64_t>(0, s.in_flight.load(kRelaxed));
       p.in_flight_peak = s.in_flight_peak.load(kRelaxed);
       p.upstream_calls = s.counts.counters[static_cast<int>(Counter::kUpstreamCalls)].load(kRelaxed);
-      p.alive = ProcessAlive(p.pid, s.owner_start.load(kRelaxed));
+      p.alive = IsAlive(OwnerOf(s));
       view.processes.push_back(p);
     }
     std::atomic_thread_fence(std::memory_order_acquire);
@@ -88,30 +63,15 @@ MetricsFileView ReadView(const Metrics::Shared* shared) {
 }  // namespace
 
 Result<MetricsFileView> ReadMetricsFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound("metrics_not_found", "no metrics file at " + path);
-    return FileError("cannot open", path);
+  Result<SharedMapping> mapping = SharedMapping::OpenReadOnly(path, "metrics_file");
+  if (!mapping.ok() && mapping.status().code() == Code::kNotFound) {
+    return NotFound("metrics_not_found", "no metrics file at " + path);
   }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    Status s = FileError("cannot stat", path);
-    ::close(fd);
-    return s;
-  }
-  if (!S_ISREG(st.st_mode) || st.st_size != static_cast<off_t>(kMetricsFileSize)) {
-    ::close(fd);
+  if (!mapping.ok()) return mapping.status();
+  if (mapping->size() != kMetricsFileSize || !HasHeader(mapping->data(), kMetricsFormat)) {
     return Unavailable("metrics_uninitialised", path + " is not a metrics file of this version");
   }
-  void* addr = ::mmap(nullptr, kMetricsFileSize, PROT_READ, MAP_SHARED, fd, 0);
-  ::close(fd);  // the mapping keeps the file
-  if (addr == MAP_FAILED) return FileError("cannot map", path);
-  ReadMapping mapping(addr, kMetricsFileSize);
-  const Metrics::Shared* shared = mapping.shared();
-  if (shared->magic != kMetricsMagic || shared->version != kMetricsVersion || shared->size != kMetricsFileSize) {
-    return Unavailable("metrics_uninitialised", path + " is not a metrics file of this version");
-  }
-  return ReadView(shared);
+  return ReadView(static_cast<const Metrics::Shared*>(mapping->data()));
 }
 
 }  // namespace folio

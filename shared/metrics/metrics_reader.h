@@ -17,7 +17,7 @@ namespace folio {
 struct MetricsProcess {
   int slot = 0;
   int pid = 0;
-  bool alive = false;     // ProcessAlive(pid, its recorded start time): false until reclaimed
+  bool alive = false;     // IsAlive(its ProcessId), process.h: false until reclaimed
   int64_t requests = 0;   // every route and status class, since it started
   int64_t errors = 0;     // 5xx among them
   int64_t in_flight = 0;  // now

@@ -62,7 +62,7 @@ void GroupCommit::Run() {
       continue;
     }
     Status txn_status = CommitBatch(batch);
-    if (txn_status.error() == "store_full" && make_room_ && make_room_()) {
+    if (txn_status.Is(Reason::kStoreFull) && make_room_ && make_room_()) {
       for (Pending& p : batch) p.result = Status::Ok();
       txn_status = CommitBatch(batch);  // each op reads its state afresh
     }

@@ -14,7 +14,10 @@
 //     stops heartbeating and loses the key within lease_ms. A lease further
 //     in the future than lease_ms + kClockSlackMs (the wall clock stepped back)
 //     counts as expired, so a clock jump cannot extend it. (b) catches kill -9
-//     sooner: pid gone, zombie, or pid reused (start time from /proc differs).
+//     sooner: pid gone, zombie, or pid reused (IsAlive in process.h). An
+//     owner whose /proc entry cannot be read counts as alive there, which
+//     (a) still bounds: a wrongly trusted leader only delays a take-over,
+//     where a wrongly distrusted one would be asked the same question twice.
 //  3. A finished entry answers for linger_ms after finished_ms (again clamped
 //     against clock steps), then counts as absent: Join() replaces it and
 //     Purge() deletes it. A failed one answers only the followers that were
@@ -29,23 +32,17 @@
 // another process, one /proc read; a leader's Join() adds a write transaction
 // (~20 µs on a kOnRequest environment). Liveness checks (/proc) never run
 // inside a write transaction, which every process waits for.
-#include "process_identity.h"
 #include "inflight.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <thread>
-#include <tuple>
 #include <utility>
 #include <vector>
+
+#include "coding.h"
+#include "process.h"
 
 namespace folio {
 namespace {
@@ -56,40 +53,9 @@ constexpr uint8_t kFormat = 1;
 
 enum class State : uint8_t { kRunning = 1, kDone = 2, kFailed = 3 };
 
-// A process, told apart from a later one that reuses its pid.
-struct Owner {
-  int32_t pid = 0;
-  uint64_t start_ticks = 0;  // /proc/<pid>/stat field 22: clock ticks after boot
-  bool operator==(const Owner&) const = default;
-  bool operator<(const Owner& o) const { return std::tie(pid, start_ticks) < std::tie(o.pid, o.start_ticks); }
-};
-
-
-Owner Self() {
-  // Per pid, so a fork()ed child gets its own identity.
-  thread_local pid_t cached_pid = 0;
-  thread_local Owner cached;
-  pid_t pid = getpid();
-  if (pid != cached_pid) {
-    auto st = ReadProcStat(pid);
-    cached = Owner{static_cast<int32_t>(pid), st ? st->start_ticks : 0};
-    cached_pid = pid;
-  }
-  return cached;
-}
-
-bool Alive(const Owner& o) {
-  if (o.pid <= 0) return false;
-  if (o.pid == getpid()) return o == Self();
-  if (::kill(o.pid, 0) != 0 && errno == ESRCH) return false;
-  auto st = ReadProcStat(o.pid);
-  // A zombie (killed, not yet reaped) will never complete anything.
-  return st && st->state != 'Z' && st->state != 'X' && st->start_ticks == o.start_ticks;
-}
-
 struct Entry {
   State state = State::kRunning;
-  Owner owner;
+  ProcessId owner;
   uint64_t generation = 0;
   int64_t lease_ms = 0;
   int64_t lease_until_ms = 0;
@@ -104,30 +70,21 @@ struct Entry {
 // payload length u32, partial length u32; then payload, then partial text.
 constexpr size_t kHeaderBytes = 64;
 
-template <typename T>
-void PutRaw(std::string& out, T v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
-template <typename T>
-T GetRaw(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
 std::string Encode(const Entry& e) {
   std::string out;
   out.reserve(kHeaderBytes + e.payload.size() + e.partial.size());
-  PutRaw<uint8_t>(out, kFormat);
-  PutRaw<uint8_t>(out, static_cast<uint8_t>(e.state));
-  PutRaw<uint16_t>(out, 0);
-  PutRaw<int32_t>(out, e.owner.pid);
-  PutRaw<uint64_t>(out, e.owner.start_ticks);
-  PutRaw<uint64_t>(out, e.generation);
-  PutRaw<int64_t>(out, e.lease_ms);
-  PutRaw<int64_t>(out, e.lease_until_ms);
-  PutRaw<int64_t>(out, e.updated_ms);
-  PutRaw<int64_t>(out, e.finished_ms);
-  PutRaw<uint32_t>(out, static_cast<uint32_t>(e.payload.size()));
-  PutRaw<uint32_t>(out, static_cast<uint32_t>(e.partial.size()));
+  out.push_back(static_cast<char>(kFormat));
+  out.push_back(static_cast<char>(e.state));
+  out.append(2, '\0');
+  PutU32(&out, static_cast<uint32_t>(e.owner.pid));
+  PutU64(&out, e.owner.start_ticks);
+  PutU64(&out, e.generation);
+  PutU64(&out, static_cast<uint64_t>(e.lease_ms));
+  PutU64(&out, static_cast<uint64_t>(e.lease_until_ms));
+  PutU64(&out, static_cast<uint64_t>(e.updated_ms));
+  PutU64(&out, static_cast<uint64_t>(e.finished_ms));
+  PutU32(&out, static_cast<uint32_t>(e.payload.size()));
+  PutU32(&out, static_cast<uint32_t>(e.partial.size()));
   out.append(e.payload);
   out.append(e.partial);
   return out;
@@ -141,15 +98,15 @@ std::optional<Entry> Decode(std::string_view v) {
   uint8_t state = static_cast<uint8_t>(p[1]);
   if (state < 1 || state > 3) return std::nullopt;
   e.state = static_cast<State>(state);
-  e.owner.pid = GetRaw<int32_t>(p + 4);
-  e.owner.start_ticks = GetRaw<uint64_t>(p + 8);
-  e.generation = GetRaw<uint64_t>(p + 16);
-  e.lease_ms = GetRaw<int64_t>(p + 24);
-  e.lease_until_ms = GetRaw<int64_t>(p + 32);
-  e.updated_ms = GetRaw<int64_t>(p + 40);
-  e.finished_ms = GetRaw<int64_t>(p + 48);
-  uint32_t payload_len = GetRaw<uint32_t>(p + 56);
-  uint32_t partial_len = GetRaw<uint32_t>(p + 60);
+  e.owner.pid = static_cast<int32_t>(DecodeU32(p + 4));
+  e.owner.start_ticks = DecodeU64(p + 8);
+  e.generation = DecodeU64(p + 16);
+  e.lease_ms = static_cast<int64_t>(DecodeU64(p + 24));
+  e.lease_until_ms = static_cast<int64_t>(DecodeU64(p + 32));
+  e.updated_ms = static_cast<int64_t>(DecodeU64(p + 40));
+  e.finished_ms = static_cast<int64_t>(DecodeU64(p + 48));
+  uint32_t payload_len = DecodeU32(p + 56);
+  uint32_t partial_len = DecodeU32(p + 60);
   if (v.size() != kHeaderBytes + size_t{payload_len} + partial_len) return std::nullopt;
   e.payload = v.substr(kHeaderBytes, payload_len);
   e.partial = v.substr(kHeaderBytes + payload_len, partial_len);
@@ -180,11 +137,6 @@ Status CheckKey(std::string_view key) {
   return Status::Ok();
 }
 
-int64_t WallMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 bool InflightTable::IsRecord(std::string_view bytes) { return Decode(bytes).has_value(); }
@@ -198,10 +150,10 @@ Result<InflightTable> InflightTable::Open(Store* store, InflightOptions options)
 Result<InflightTable::Role> InflightTable::Join(std::string_view key, int64_t lease_ms, int64_t now_ms) {
   if (Status s = CheckKey(key); !s.ok()) return s;
   if (lease_ms <= 0) return InvalidArgument("inflight_bad_lease", "lease_ms must be positive");
-  const Owner self = Self();
+  const ProcessId self = SelfProcessId();
 
   // Fast path, no write: a lingering result, or a live leader elsewhere.
-  std::optional<std::pair<Owner, uint64_t>> found_dead;  // (owner, generation) seen dead
+  std::optional<std::pair<ProcessId, uint64_t>> found_dead;  // (owner, generation) seen dead
   {
     std::optional<Entry> seen;
     {
@@ -213,7 +165,7 @@ Result<InflightTable::Role> InflightTable::Join(std::string_view key, int64_t le
     }  // the views in `seen` are only used for fixed fields below
     if (seen && Followable(*seen, now_ms, options_.linger_ms)) return Role::kFollower;
     if (seen && seen->state == State::kRunning && LeaseLive(*seen, now_ms)) {
-      if (seen->owner == self || Alive(seen->owner)) return Role::kFollower;
+      if (seen->owner == self || IsAlive(seen->owner)) return Role::kFollower;
       found_dead.emplace(seen->owner, seen->generation);
     }
   }
@@ -248,7 +200,7 @@ Result<InflightTable::Role> InflightTable::Join(std::string_view key, int64_t le
 
 Status InflightTable::Heartbeat(std::string_view key, int64_t now_ms, std::string_view partial_text) {
   if (Status s = CheckKey(key); !s.ok()) return s;
-  const Owner self = Self();
+  const ProcessId self = SelfProcessId();
   return store_->Write(
       [&](WriteTxn& txn) -> Status {
         auto got = txn.Get(db_, key);
@@ -269,7 +221,7 @@ Status InflightTable::Heartbeat(std::string_view key, int64_t now_ms, std::strin
 
 Status InflightTable::Complete(std::string_view key, std::string_view payload) {
   if (Status s = CheckKey(key); !s.ok()) return s;
-  const int64_t now_ms = WallMs();
+  const int64_t now_ms = UnixMs();
   return store_->Write(
       [&](WriteTxn& txn) -> Status {
         auto got = txn.Get(db_, key);
@@ -290,8 +242,8 @@ Status InflightTable::Complete(std::string_view key, std::string_view payload) {
 
 Status InflightTable::Fail(std::string_view key, std::string_view failure) {
   if (Status s = CheckKey(key); !s.ok()) return s;
-  const int64_t now_ms = WallMs();
-  const Owner self = Self();
+  const int64_t now_ms = UnixMs();
+  const ProcessId self = SelfProcessId();
   return store_->Write(
       [&](WriteTxn& txn) -> Status {
         auto got = txn.Get(db_, key);
@@ -318,15 +270,15 @@ Result<FollowResult> InflightTable::Wait(std::string_view key, const Deadline& d
   using std::chrono::milliseconds;
   const milliseconds first = std::max(milliseconds(1), poll_interval);
   milliseconds interval = first;
-  const Owner self = Self();
+  const ProcessId self = SelfProcessId();
   bool streaming = static_cast<bool>(on_partial);
   uint64_t stream_generation = 0;  // 0: not yet seen
   size_t delivered = 0;
-  Owner checked_owner;
+  ProcessId checked_owner;
   int64_t checked_at_ms = 0;
 
   for (;;) {
-    const int64_t now_ms = WallMs();
+    const int64_t now_ms = UnixMs();
     std::optional<Entry> cur;
     std::string delta;
     FollowResult result;
@@ -353,7 +305,7 @@ Result<FollowResult> InflightTable::Wait(std::string_view key, const Deadline& d
     }
     if (!cur || !LeaseLive(*cur, now_ms)) return FollowResult{FollowResult::Outcome::kTakeOver, ""};
     if (cur->owner != self && (cur->owner != checked_owner || now_ms - checked_at_ms >= options_.liveness_check_ms)) {
-      if (!Alive(cur->owner)) return FollowResult{FollowResult::Outcome::kTakeOver, ""};
+      if (!IsAlive(cur->owner)) return FollowResult{FollowResult::Outcome::kTakeOver, ""};
       checked_owner = cur->owner;
       checked_at_ms = now_ms;
     }
@@ -377,7 +329,7 @@ Result<int> InflightTable::Purge(int64_t now_ms) {
     bool corrupt = false;
   };
   std::vector<Candidate> doomed;
-  std::vector<std::pair<Candidate, Owner>> running;  // live leases: check their owners
+  std::vector<std::pair<Candidate, ProcessId>> running;  // live leases: check their owners
   {
     auto txn = store_->BeginRead();
     if (!txn.ok()) return txn.status();
@@ -399,10 +351,10 @@ Result<int> InflightTable::Purge(int64_t now_ms) {
     });
     if (!s.ok()) return s;
   }
-  std::map<Owner, bool> alive;  // one /proc read per distinct owner
+  std::map<ProcessId, bool> alive;  // one /proc read per distinct owner
   for (auto& [c, owner] : running) {
     auto it = alive.find(owner);
-    if (it == alive.end()) it = alive.emplace(owner, Alive(owner)).first;
+    if (it == alive.end()) it = alive.emplace(owner, IsAlive(owner)).first;
     if (!it->second) doomed.push_back(std::move(c));
   }
   if (doomed.empty()) return 0;

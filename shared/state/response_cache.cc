@@ -43,6 +43,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "coding.h"
 #include "log.h"
 #include "store_format.h"
 
@@ -58,14 +59,6 @@ constexpr uint64_t kFullEvictBatch = 32;    // deletions per transaction on a fu
 constexpr size_t kClearBatch = 64;
 constexpr char kTotalsKey[] = "totals";
 
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
-  return v;
-}
 std::string Hex(const unsigned char* bytes, size_t n) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -95,7 +88,7 @@ uint64_t Charge(size_t key_bytes, size_t record_bytes) { return key_bytes + reco
 
 std::optional<int64_t> PeekField(std::string_view record, size_t offset) {
   if (record.size() < kHeaderBytes || static_cast<uint8_t>(record[0]) != kRecordVersion) return std::nullopt;
-  return static_cast<int64_t>(GetU64(record.data() + offset));
+  return static_cast<int64_t>(DecodeU64(record.data() + offset));
 }
 std::optional<int64_t> PeekExpires(std::string_view record) { return PeekField(record, 9); }
 std::optional<int64_t> PeekLastAccess(std::string_view record) { return PeekField(record, 17); }
@@ -238,7 +231,7 @@ std::string EncodeCacheRecord(const CachedAnswer& a) {
   PutU64(&out, static_cast<uint64_t>(a.expires_ms));
   PutU64(&out, static_cast<uint64_t>(a.last_access_ms));
   const auto size = static_cast<uint32_t>(a.payload.size());
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(size >> (8 * i)));
+  PutU32(&out, size);
   out.append(a.payload);
   PutU64(&out, XXH3_64bits(out.data(), out.size()));
   return out;
@@ -248,15 +241,14 @@ Result<CachedAnswer> DecodeCacheRecord(std::string_view bytes) {
   if (bytes.empty()) return Corrupt("empty");
   if (static_cast<uint8_t>(bytes[0]) != kRecordVersion) return Corrupt("unknown version");
   if (bytes.size() < kHeaderBytes + kChecksumBytes) return Corrupt("truncated header");
-  uint32_t size = 0;
-  for (int i = 0; i < 4; ++i) size |= uint32_t{static_cast<uint8_t>(bytes[25 + i])} << (8 * i);
+  const uint32_t size = DecodeU32(bytes.data() + 25);
   if (bytes.size() - kHeaderBytes - kChecksumBytes != size) return Corrupt("size does not match the record");
   const size_t body = kHeaderBytes + size;
-  if (XXH3_64bits(bytes.data(), body) != GetU64(bytes.data() + body)) return Corrupt("checksum mismatch");
+  if (XXH3_64bits(bytes.data(), body) != DecodeU64(bytes.data() + body)) return Corrupt("checksum mismatch");
   CachedAnswer a;
-  a.created_ms = static_cast<int64_t>(GetU64(bytes.data() + 1));
-  a.expires_ms = static_cast<int64_t>(GetU64(bytes.data() + 9));
-  a.last_access_ms = static_cast<int64_t>(GetU64(bytes.data() + 17));
+  a.created_ms = static_cast<int64_t>(DecodeU64(bytes.data() + 1));
+  a.expires_ms = static_cast<int64_t>(DecodeU64(bytes.data() + 9));
+  a.last_access_ms = static_cast<int64_t>(DecodeU64(bytes.data() + 17));
   a.payload.assign(bytes.substr(kHeaderBytes, size));
   return a;
 }
@@ -279,7 +271,7 @@ struct ResponseCache::Totals {
   // A short or unreadable record reads as zeros for what it lacks: these are metrics.
   static Totals Decode(std::optional<std::string_view> bytes) {
     Totals t;
-    for (size_t i = 0; bytes && (i + 1) * 8 <= bytes->size() && i < kFields; ++i) t.v[i] = GetU64(bytes->data() + 8 * i);
+    for (size_t i = 0; bytes && (i + 1) * 8 <= bytes->size() && i < kFields; ++i) t.v[i] = DecodeU64(bytes->data() + 8 * i);
     return t;
   }
   std::string Encode() const {
@@ -552,7 +544,7 @@ Status ResponseCache::Put(std::string_view key, std::string_view payload, int64_
   Status s = PutOnce(key, record, now_ms);
   put_us_->Record(static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
-  if (s.ok() || s.error() != "store_full") return s;
+  if (!s.Is(Reason::kStoreFull)) return s;
 
   const CacheStats before = Stats();
   // Once per process: with bounds too large for the map this recurs every few Puts.
@@ -562,7 +554,7 @@ Status ResponseCache::Put(std::string_view key, std::string_view payload, int64_
     LogWarn("cache_evict_failed", {{"error", e.ToString()}});
   }
   s = PutOnce(key, record, now_ms);
-  if (s.ok() || s.error() != "store_full") return s;
+  if (!s.Is(Reason::kStoreFull)) return s;
   Disable("store_full: map_size_mb is too small for max_entries/max_bytes; raise it or lower them");
   return DisabledStatus();
 }

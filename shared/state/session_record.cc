@@ -17,6 +17,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "clock.h"
+#include "coding.h"
+
 namespace folio {
 namespace {
 
@@ -31,51 +34,6 @@ constexpr size_t kIdChars = 22;   // 128 bits, 6 per character
 // time in milliseconds (the character before them holds the 4 bits above
 // with 2 random ones). SessionKey() puts them first.
 constexpr size_t kTimeChars = 8;
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-// Reads fixed-width fields from untrusted bytes; every read is bounds-checked.
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  bool U8(uint8_t* v) {
-    if (bytes_.size() < 1) return false;
-    *v = static_cast<uint8_t>(bytes_[0]);
-    bytes_.remove_prefix(1);
-    return true;
-  }
-  bool U32(uint32_t* v) { return Fixed(4, v); }
-  bool I64(int64_t* v) {
-    uint64_t u = 0;
-    if (!Fixed(8, &u)) return false;
-    *v = static_cast<int64_t>(u);
-    return true;
-  }
-  bool Bytes(size_t n, std::string* out) {
-    if (bytes_.size() < n) return false;
-    out->assign(bytes_.data(), n);
-    bytes_.remove_prefix(n);
-    return true;
-  }
-  size_t remaining() const { return bytes_.size(); }
-
- private:
-  template <typename T>
-  bool Fixed(size_t n, T* v) {
-    if (bytes_.size() < n) return false;
-    T out = 0;
-    for (size_t i = 0; i < n; ++i) out |= static_cast<T>(static_cast<uint8_t>(bytes_[i])) << (8 * i);
-    *v = out;
-    bytes_.remove_prefix(n);
-    return true;
-  }
-  std::string_view bytes_;
-};
 
 Status Corrupt(const char* why) { return Internal("corrupt_record", std::string("session record: ") + why); }
 
@@ -98,8 +56,7 @@ Result<std::string> NewSessionId() {
     }
     got += static_cast<size_t>(n);
   }
-  const uint64_t ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  const auto ms = static_cast<uint64_t>(UnixMs());
   for (size_t i = kRandomBytes; i < sizeof(raw); ++i) raw[i] = static_cast<unsigned char>(ms >> (8 * (15 - i)));
   std::string id;
   id.reserve(22);
@@ -162,7 +119,7 @@ std::string EncodeSession(const Session& session) {
 }
 
 Result<Session> DecodeSession(std::string_view bytes) {
-  Reader r(bytes);
+  ByteReader r(bytes);
   uint8_t version = 0;
   uint32_t count = 0;
   Session s;
@@ -196,7 +153,7 @@ Result<Session> DecodeSession(std::string_view bytes) {
 }
 
 std::optional<RecordTimes> PeekTimes(std::string_view bytes) {
-  Reader r(bytes);
+  ByteReader r(bytes);
   uint8_t version = 0;
   int64_t created = 0;
   RecordTimes t;

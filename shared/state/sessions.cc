@@ -23,8 +23,8 @@
 #include "sessions.h"
 
 #include <algorithm>
-#include <chrono>
 
+#include "clock.h"
 #include "log.h"
 
 namespace folio {
@@ -47,11 +47,7 @@ Status BadId() { return InvalidArgument("invalid_session_id", "a session id is 2
 // A turn's moment in milliseconds: `now` (unix seconds, injected by callers
 // and tests) with the wall clock's milliseconds, so that the order within a
 // second is the order of the turns.
-int64_t RecencyMs(int64_t now) {
-  const int64_t wall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count();
-  return now * 1000 + wall_ms % 1000;
-}
+int64_t RecencyMs(int64_t now) { return now * 1000 + UnixMs() % 1000; }
 
 // Cuts `text` to at most `max` bytes at a UTF-8 boundary, marking the cut.
 void CutTo(std::string* text, size_t max) {

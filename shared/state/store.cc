@@ -62,7 +62,7 @@ Status FromMdb(int rc, std::string_view what) {
   std::string detail = std::string(what) + ": " + mdb_strerror(rc);
   switch (rc) {
     case MDB_MAP_FULL:
-      return ResourceExhausted("store_full", "the store is full (map_size_mb reached): " + detail);
+      return ResourceExhausted(Reason::kStoreFull, "the store is full (map_size_mb reached): " + detail);
     case MDB_READERS_FULL:
       return Unavailable("store_readers_full", "all reader slots are in use (max_readers): " + detail);
     case MDB_MAP_RESIZED:
@@ -159,7 +159,7 @@ Status WriteTxn::Put(Db db, std::string_view key, std::string_view value) {
     has_room_ = *room;
   }
   if (!*has_room_) {
-    return failed_ = ResourceExhausted("store_full", "the store is full down to its reserve; delete data first");
+    return failed_ = ResourceExhausted(Reason::kStoreFull, "the store is full down to its reserve; delete data first");
   }
   MDB_val k = ToVal(key);
   MDB_val v = ToVal(value);

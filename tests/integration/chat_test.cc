@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "mock_llm.h"
-#include "stack.h"
+#include "stack_suite.h"
 
 namespace folio::test {
 namespace {
@@ -44,40 +44,24 @@ std::vector<std::pair<std::string, nlohmann::json>> Events(const std::string& ra
   return out;
 }
 
-class ChatTest : public ::testing::Test {
+class ChatTest : public StackSuite {
  protected:
   static void SetUpTestSuite() {
-    mock_ = new MockLlm();
-    ASSERT_TRUE(mock_->Start().ok());
-    std::string error;
-    stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-test-secret-key-123"},
-                               {"LLM_BASE_URL", mock_->base_url()},
-                               {"LLM_MODEL", "mock-model"},
-                               {"REQUEST_TIMEOUT_S", "4"},
-                               {"LLM_RETRIES", "2"},
-                               {"BREAKER_THRESHOLD", "50"},
-                               {"RATE_LIMIT_RPS", "10000"},
-                               {"RATE_LIMIT_BURST", "10000"}},
-                              &error)
-                 .release();
-    ASSERT_NE(stack_, nullptr) << error;
-  }
-  static void TearDownTestSuite() {
-    delete stack_;
-    mock_->Stop();
-    delete mock_;
+    StartStack({{"OPENAI_API_KEY", "sk-test-secret-key-123"},
+                {"LLM_MODEL", "mock-model"},
+                {"REQUEST_TIMEOUT_S", "4"},
+                {"LLM_RETRIES", "2"},
+                {"BREAKER_THRESHOLD", "50"},
+                {"RATE_LIMIT_RPS", "10000"},
+                {"RATE_LIMIT_BURST", "10000"}},
+               WithMock());
   }
   void SetUp() override {
-    ASSERT_NE(stack_, nullptr);
+    ASSERT_NO_FATAL_FAILURE(StackSuite::SetUp());
     mock_->Reset();
   }
   static HttpResponse Chat(const std::string& body) { return stack_->Post("/api/chat", body); }
-
-  static MockLlm* mock_;
-  static TestStack* stack_;
 };
-MockLlm* ChatTest::mock_ = nullptr;
-TestStack* ChatTest::stack_ = nullptr;
 
 TEST_F(ChatTest, GroundedAnswerWithSources) {
   HttpResponse r = Chat(ChatBody("What is Tollgate and what was Maya's role?"));
@@ -346,8 +330,8 @@ TEST(ChatBreakerTest, BreakerOpensSharedAcrossWorkersAndRecovers) {
 }
 
 TEST(ChatSessionDurabilityTest, CommittedTurnSurvivesKilledWorkersAndAFullRestart) {
-  char tmpl[] = "/tmp/folio-durable-XXXXXX";
-  std::string data = std::string(mkdtemp(tmpl)) + "/data";
+  const TempDir dir("folio-durable");  // the data outlives both stacks
+  const std::string data = dir.path("data");
   std::string error, session;
   {
     auto stack = TestStack::Start({{"DATA_DIR", data}}, &error);
@@ -366,8 +350,6 @@ TEST(ChatSessionDurabilityTest, CommittedTurnSurvivesKilledWorkersAndAFullRestar
   HttpResponse got = stack->Get("/api/sessions/" + session);
   ASSERT_EQ(got.status, 200) << got.body;
   EXPECT_EQ(got.Json()["messages"].size(), 2u);
-  stack.reset();
-  std::filesystem::remove_all(std::filesystem::path(data).parent_path());
 }
 
 }  // namespace

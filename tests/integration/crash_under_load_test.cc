@@ -54,9 +54,8 @@ constexpr auto kMinWorkerAge = milliseconds(1300);
 constexpr int kClientKeys = 16;
 std::string ClientKey(int i) { return "crash-under-load-client-key-" + std::to_string(i); }
 
-std::string WriteKeysFile() {
-  char tmpl[] = "/tmp/folio-crash-keys-XXXXXX";
-  const std::string path = std::string(mkdtemp(tmpl)) + "/api_keys.txt";
+std::string WriteKeysFile(const TempDir& dir) {
+  const std::string path = dir.path("api_keys.txt");
   std::ofstream out(path);
   for (int i = 0; i < kClientKeys; ++i) out << ApiKeyFileLine(ClientKey(i)) << "\n";
   return path;
@@ -261,7 +260,8 @@ TEST(CrashUnderLoadTest, KilledWorkersLoseNoAnsweredTurnAndLeaveNothingStuck) {
   quick.latency_ms = 20;
   mock.SetChatDefault(quick);
   std::string error;
-  const std::string keys_file = WriteKeysFile();
+  const TempDir keys_dir("folio-crash-keys");
+  const std::string keys_file = WriteKeysFile(keys_dir);
   auto stack = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock.base_url()}, {"WORKERS", "2"},
                                  {"API_KEYS_FILE", keys_file},
                                  // Keys only name the clients here: /metrics stays the instance's.
@@ -377,8 +377,6 @@ TEST(CrashUnderLoadTest, KilledWorkersLoseNoAnsweredTurnAndLeaveNothingStuck) {
               static_cast<int>(state.problems.size()));
   for (size_t i = 0; i < std::min<size_t>(state.problems.size(), 10); ++i) ADD_FAILURE() << state.problems[i];
   mock.Stop();
-  std::error_code ec;
-  std::filesystem::remove_all(std::filesystem::path(keys_file).parent_path(), ec);
 }
 
 }  // namespace

@@ -14,22 +14,24 @@
 //    the running workers' housekeeping frees its reader slot (read from the
 //    reader table itself), with no worker restarted.
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "chat_load.h"
+#include "child.h"
 #include "clock.h"
 #include "mock_llm.h"
 #include "inflight.h"
 #include "proc_util.h"
 #include "response_cache.h"
 #include "sessions.h"
-#include "stack.h"
+#include "stack_suite.h"
 #include "store.h"
 
 namespace folio::test {
@@ -40,6 +42,10 @@ using std::chrono::seconds;
 
 constexpr int kClients = 16;
 constexpr int kDrainS = 10;
+// Answers the load has before a fault (it is under way on every client)
+// and after the stack serves again (what clients send then succeeds);
+// both together are over the 100 requests a reload test asks for.
+constexpr int kWarmUp = 3 * kClients, kAfterwards = 4 * kClients;
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -88,28 +94,18 @@ size_t Count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-class NginxFaultTest : public ::testing::Test {
+class NginxFaultTest : public StackSuite {
  protected:
   static void SetUpTestSuite() {
-    mock_ = new MockLlm();
-    ASSERT_TRUE(mock_->Start().ok());
-    std::string error;
-    stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock_->base_url()}, {"WORKERS", "2"},
-                               // 2 × 12 chat threads, each keeping a connection to the mock:
-                               // within its 32 server threads (more would queue for 1 s).
-                               {"CHAT_THREADS", "12"}, {"RATE_LIMIT_RPS", "100000"}, {"RATE_LIMIT_BURST", "100000"},
-                               {"CONN_LIMIT_PER_IP", "1000"}, {"DRAIN_TIMEOUT_S", std::to_string(kDrainS)}},
-                              &error)
-                 .release();
-    ASSERT_NE(stack_, nullptr) << error;
-  }
-  static void TearDownTestSuite() {
-    delete stack_;
-    mock_->Stop();
-    delete mock_;
+    StartStack({{"OPENAI_API_KEY", "sk-x"}, {"WORKERS", "2"},
+                // 2 × 12 chat threads, each keeping a connection to the mock:
+                // within its 32 server threads (more would queue for 1 s).
+                {"CHAT_THREADS", "12"}, {"RATE_LIMIT_RPS", "100000"}, {"RATE_LIMIT_BURST", "100000"},
+                {"CONN_LIMIT_PER_IP", "1000"}, {"DRAIN_TIMEOUT_S", std::to_string(kDrainS)}},
+               WithMock());
   }
   void SetUp() override {
-    ASSERT_NE(stack_, nullptr);
+    ASSERT_NO_FATAL_FAILURE(StackSuite::SetUp());
     mock_->Reset();
     mock_->SetChatDefault(Reply("a real answer for the load", 20));
     workers_ = stack_->WorkerPids();
@@ -118,7 +114,11 @@ class NginxFaultTest : public ::testing::Test {
     ASSERT_GT(master_, 0);
   }
   // Workers are never restarted by anything nginx does.
-  void TearDown() override { EXPECT_EQ(stack_->WorkerPids(), workers_); }
+  void TearDown() override {
+    if (stack_ != nullptr) {
+      EXPECT_EQ(stack_->WorkerPids(), workers_);
+    }
+  }
 
   // Every chat answered is in its session.
   static void ExpectAnsweredTurnsStored(const std::vector<Outcome>& outcomes) {
@@ -146,13 +146,9 @@ class NginxFaultTest : public ::testing::Test {
     EXPECT_GT(turns, 20);
   }
 
-  static MockLlm* mock_;
-  static TestStack* stack_;
   std::vector<pid_t> workers_;
   pid_t master_ = -1;
 };
-MockLlm* NginxFaultTest::mock_ = nullptr;
-TestStack* NginxFaultTest::stack_ = nullptr;
 
 TEST_F(NginxFaultTest, ReloadUnderLoadFailsNoRequest) {
   // A stream that spans the reload: the old nginx worker finishes it.
@@ -167,7 +163,7 @@ TEST_F(NginxFaultTest, ReloadUnderLoadFailsNoRequest) {
 
   ChatLoad load(stack_->port(), kClients, MixedRequest);
   load.Start();
-  std::this_thread::sleep_for(milliseconds(700));
+  EXPECT_TRUE(load.WaitForMore(kWarmUp)) << "the load never got going";
   const auto reloaded = Clock::now();
   ASSERT_EQ(kill(master_, SIGHUP), 0);
   bool old_gone = MockLlm::WaitFor([&] {
@@ -176,7 +172,7 @@ TEST_F(NginxFaultTest, ReloadUnderLoadFailsNoRequest) {
     return true;
   }, seconds(kDrainS + 5));
   const double old_gone_ms = Ms(Clock::now() - reloaded);
-  std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_TRUE(load.WaitForMore(kAfterwards)) << "nothing answered after the reload";
   load.Stop();
   streaming.join();
 
@@ -225,14 +221,14 @@ void ExpectOnlyConnectionFailuresWithin(const std::vector<Outcome>& outcomes, Cl
 TEST_F(NginxFaultTest, RestartUnderLoadFailsOnlyConnectionsDuringTheGap) {
   ChatLoad load(stack_->port(), kClients, MixedRequest);
   load.Start();
-  std::this_thread::sleep_for(milliseconds(700));
+  EXPECT_TRUE(load.WaitForMore(kWarmUp)) << "the load never got going";
   const auto restart = Clock::now();
   std::string out;
   ASSERT_EQ(stack_->Supervisorctl("restart nginx", &out), 0) << out;
   const HttpResponse ping = PollHttp(stack_->port(), "/ping", [](const HttpResponse& r) { return r.status == 200; },
                                      seconds(10));
   const auto serving = Clock::now();
-  std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_TRUE(load.WaitForMore(kAfterwards)) << "nothing answered after the restart";
   load.Stop();
 
   ASSERT_EQ(ping.status, 200) << "nginx did not come back";
@@ -251,7 +247,7 @@ TEST_F(NginxFaultTest, KilledMasterIsReplacedWithoutOrphansOrARestartLoop) {
   const size_t exits_before = Count(stack_->ReadLog("supervisord.log"), "exited: nginx");
   ChatLoad load(stack_->port(), kClients, MixedRequest);
   load.Start();
-  std::this_thread::sleep_for(milliseconds(700));
+  EXPECT_TRUE(load.WaitForMore(kWarmUp)) << "the load never got going";
   const auto killed = Clock::now();
   ASSERT_EQ(kill(master_, SIGKILL), 0);
   // Whatever the outcome, no orphan of this test outlives it.
@@ -297,12 +293,17 @@ TEST(StackSigtermTest, StreamInFlightFinishesItsTurnIsCommittedAndNothingIsLeft)
   const std::string streamed = Words(25), plain = "the plain answer arrives after the signal";
   mock.PushChat(Reply(streamed, 0, 100));
   Outcome stream, chat;
-  std::thread streaming([&] { stream = Send(stack->port(), Kind::kStream, "stream through the shutdown"); });
+  std::atomic<size_t> tokens_received{0};
+  // jthreads: an ASSERT that returns early still joins them (no terminate()).
+  std::jthread streaming([&] {
+    stream = Send(stack->port(), Kind::kStream, "stream through the shutdown", "", seconds(30),
+                  [&](const std::string& so_far) { tokens_received = Count(so_far, "event: token"); });
+  });
   ASSERT_TRUE(MockLlm::WaitFor([&] { return mock.Calls("chat_completions") >= 1; }));
   mock.PushChat(Reply(plain, 1500));
-  std::thread chatting([&] { chat = Send(stack->port(), Kind::kChat, "plain chat through the shutdown"); });
+  std::jthread chatting([&] { chat = Send(stack->port(), Kind::kChat, "plain chat through the shutdown"); });
   ASSERT_TRUE(MockLlm::WaitFor([&] { return mock.Calls("chat_completions") >= 2; }));
-  std::this_thread::sleep_for(milliseconds(300));  // tokens are flowing
+  ASSERT_TRUE(MockLlm::WaitFor([&] { return tokens_received >= 3; })) << "the stream's tokens never reached the client";
 
   const auto signalled = Clock::now();
   const int rc = stack->Terminate(seconds(kDrainS + 10));
@@ -378,11 +379,8 @@ TEST(ReaderSlotTest, ADeadProcessesReaderSlotsAreFreedByTheWorkersHousekeeping) 
   };
   // A process that opens each environment, begins a read transaction in
   // it, and is killed holding all three.
-  int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
-  const pid_t reader = fork();
-  ASSERT_GE(reader, 0);
-  if (reader == 0) {
+  Pipe ready;
+  Child reader([&] {
     std::vector<std::unique_ptr<Store>> stores;
     std::vector<ReadTxn> txns;
     for (const Env& e : envs) {
@@ -392,26 +390,23 @@ TEST(ReaderSlotTest, ADeadProcessesReaderSlotsAreFreedByTheWorkersHousekeeping) 
       so.commit_sync = e.sync;
       so.map_size_mb = e.dir == data + "/lmdb" ? 256 : e.dir == data + "/cache" ? 96 : 64;
       Result<std::unique_ptr<Store>> store = Store::Open(so);
-      if (!store.ok()) _exit(1);
+      if (!store.ok()) return 1;
       Result<ReadTxn> txn = (*store)->BeginRead();
-      if (!txn.ok()) _exit(2);
+      if (!txn.ok()) return 2;
       txns.push_back(std::move(txn.value()));
       stores.push_back(std::move(store.value()));
     }
-    (void)!write(ready[1], "r", 1);
+    ready.Signal();
     pause();
-    _exit(0);
-  }
-  close(ready[1]);
-  char byte = 0;
-  ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the reader process failed to open the environments";
-  close(ready[0]);
-  for (const Env& e : envs) EXPECT_TRUE(ReaderPids(e.dir).count(reader)) << e.dir << ": no slot of the reader";
-  ASSERT_EQ(kill(reader, SIGKILL), 0);
-  ASSERT_EQ(waitpid(reader, nullptr, 0), reader);
+    return 0;
+  });
+  ASSERT_EQ(ready.Wait(seconds(30)), '!') << "the reader process failed to open the environments";
+  const pid_t reader_pid = reader.pid();
+  for (const Env& e : envs) EXPECT_TRUE(ReaderPids(e.dir).count(reader_pid)) << e.dir << ": no slot of the reader";
+  reader.Kill();
   const auto killed = Clock::now();
   for (const Env& e : envs) {
-    EXPECT_TRUE(MockLlm::WaitFor([&] { return !ReaderPids(e.dir).count(reader); }, seconds(15)))
+    EXPECT_TRUE(MockLlm::WaitFor([&] { return !ReaderPids(e.dir).count(reader_pid); }, seconds(15)))
         << e.dir << ": the dead reader's slot is still held";
   }
   std::printf("[ readers  ] a dead process's slots in 3 environments freed within %.0f ms by the housekeeping\n",

@@ -129,9 +129,7 @@ class DataDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
-    char tmpl[] = "/tmp/folio-diskfull-XXXXXX";
-    root_ = mkdtemp(tmpl);
-    data_ = root_ + "/data";
+    data_ = dir_.path("data");
     fs::create_directories(data_);
     if (mount("tmpfs", data_.c_str(), "tmpfs", 0, "size=16m,mode=0755") != 0)
       GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
@@ -141,7 +139,6 @@ class DataDirTest : public ::testing::Test {
     stack_.reset();  // its processes hold files on the mount
     mock_.Stop();
     if (mounted_ && umount(data_.c_str()) != 0) umount2(data_.c_str(), MNT_DETACH);
-    if (!root_.empty()) fs::remove_all(root_);
   }
   // Writes zeros into data/filler until the file system refuses.
   void FillDisk() {
@@ -151,7 +148,8 @@ class DataDirTest : public ::testing::Test {
     }
   }
 
-  std::string root_, data_;
+  TempDir dir_{"folio-diskfull"};  // removed after TearDown unmounted data_
+  std::string data_;
   bool mounted_ = false;
   MockLlm mock_;
   std::unique_ptr<TestStack> stack_;
@@ -161,7 +159,7 @@ TEST_F(DataDirTest, DiskFullStillAnswersReportsItAndRecoversWhenSpaceComesBack) 
   ASSERT_TRUE(mock_.Start().ok());
   std::string error;
   stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock_.base_url()}, {"DATA_DIR", data_},
-                             {"INDEX_DIR", root_ + "/index"}, {"RATE_LIMIT_RPS", "1000"}, {"RATE_LIMIT_BURST", "1000"}},
+                             {"INDEX_DIR", dir_.path("index")}, {"RATE_LIMIT_RPS", "1000"}, {"RATE_LIMIT_BURST", "1000"}},
                             &error);
   ASSERT_NE(stack_, nullptr) << error;
   const std::vector<pid_t> workers = stack_->WorkerPids();
@@ -195,7 +193,7 @@ TEST_F(DataDirTest, ReadOnlyAtStartIsNotReadyWithTheCauseAndRecoversOnceWritable
   ASSERT_TRUE(mock_.Start().ok());
   std::string out;
   ASSERT_EQ(RunCommand("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
-                       "-subj /CN=localhost -keyout " + root_ + "/key.pem -out " + root_ + "/cert.pem 2>&1",
+                       "-subj /CN=localhost -keyout " + dir_.path("key.pem") + " -out " + dir_.path("cert.pem") + " 2>&1",
                        &out),
             0)
       << out;
@@ -203,8 +201,8 @@ TEST_F(DataDirTest, ReadOnlyAtStartIsNotReadyWithTheCauseAndRecoversOnceWritable
       << std::strerror(errno);
   std::string error;
   stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock_.base_url()}, {"DATA_DIR", data_},
-                             {"INDEX_DIR", root_ + "/index"}, {"TLS_CERT", root_ + "/cert.pem"},
-                             {"TLS_KEY", root_ + "/key.pem"}, {"STATE_RETRY_S", "2"}},
+                             {"INDEX_DIR", dir_.path("index")}, {"TLS_CERT", dir_.path("cert.pem")},
+                             {"TLS_KEY", dir_.path("key.pem")}, {"STATE_RETRY_S", "2"}},
                             &error, seconds(30), /*wait_ready=*/false);
   ASSERT_NE(stack_, nullptr) << error;
   HttpResponse ready = PollHttp(stack_->port(), "/ready", [](const HttpResponse& r) { return r.status == 503; },
@@ -235,15 +233,20 @@ bool TenInARow(const std::function<bool()>& check) {
   return in_a_row == 10;
 }
 
-// Searches and chats from 8 clients around each index fault; every request
-// is answered or refused cleanly (503 JSON), never dropped (502) or crashed.
+// Searches and chats from kLoadClients clients around each index fault;
+// every request is answered or refused cleanly (503 JSON), never dropped
+// (502) or crashed.
+constexpr int kLoadClients = 8;
+// Requests the load finishes before a fault (answered) and after each
+// change (answered or refused): twice the clients, so that at least as many
+// as there are clients were sent in that phase (one in flight per client).
+constexpr int kLoadWindow = 2 * kLoadClients;
+
 class IndexFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(mock_.Start().ok());
-    char tmpl[] = "/tmp/folio-indexfault-XXXXXX";
-    root_ = mkdtemp(tmpl);
-    index_ = root_ + "/index";
+    index_ = dir_.path("index");
     ASSERT_EQ(Ingest(index_), 0);
     std::string error;
     stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-x"}, {"LLM_BASE_URL", mock_.base_url()}, {"INDEX_DIR", index_},
@@ -266,10 +269,9 @@ class IndexFaultTest : public ::testing::Test {
     }
     stack_.reset();
     mock_.Stop();
-    fs::remove_all(root_);
   }
   void StartLoad() {
-    load_ = std::make_unique<ChatLoad>(stack_->port(), 8, [](int client, int n) {
+    load_ = std::make_unique<ChatLoad>(stack_->port(), kLoadClients, [](int client, int n) {
       std::string text = "client " + std::to_string(client) + " asks " + std::to_string(n) + " about Tollgate";
       return ChatLoad::Request{n % 4 == 3 ? Kind::kChat : Kind::kSearch, text};
     }, /*follow_up=*/false);
@@ -319,8 +321,9 @@ class IndexFaultTest : public ::testing::Test {
     if (!in_place) fs::rename(tmp, path);
   }
 
+  TempDir dir_{"folio-indexfault"};
   MockLlm mock_;
-  std::string root_, index_;
+  std::string index_;
   std::unique_ptr<TestStack> stack_;
   std::vector<pid_t> workers_;
   std::unique_ptr<ChatLoad> load_;
@@ -328,12 +331,12 @@ class IndexFaultTest : public ::testing::Test {
 
 TEST_F(IndexFaultTest, TruncatedInPlaceIsTakenOutOfServiceWithoutACrashAndReingestRestoresIt) {
   StartLoad();
-  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(load_->WaitForMore(kLoadWindow)) << "the load never got going";
   const auto truncated = Clock::now();
   fs::resize_file(index_ + "/vectors.hnsw", 4096);  // in place: the mapping's pages past 4 KiB are gone
   HttpResponse ready = WaitReady(503, "vectors.hnsw");
   const double noticed_ms = std::chrono::duration<double, std::milli>(Clock::now() - truncated).count();
-  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_TRUE(load_->WaitForMore(kLoadWindow, ChatLoad::Counting::kEnded));
   StopLoadAndCheck("truncated in place");
   ASSERT_EQ(ready.status, 503) << ready.body;
   nlohmann::json index;
@@ -352,7 +355,7 @@ TEST_F(IndexFaultTest, TruncatedInPlaceIsTakenOutOfServiceWithoutACrashAndReinge
   StartLoad();
   ASSERT_EQ(Ingest(index_), 0);  // sees the damage (checksums) and rebuilds
   EXPECT_EQ(WaitReady(200, "ready").status, 200);
-  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(load_->WaitForMore(kLoadWindow, ChatLoad::Counting::kEnded));
   StopLoadAndCheck("re-ingested");
   ExpectSearchFinds();
   EXPECT_TRUE(TenInARow([&] { return Health(*stack_)["checks"]["index"]["status"] == "ok"; }));
@@ -363,7 +366,7 @@ TEST_F(IndexFaultTest, GarbageRenamedOverAFileKeepsTheIntactMappingServingAndSay
   StartLoad();
   Garbage("chunks.bin", /*in_place=*/false);
   HttpResponse ready = WaitReady(200, "chunks.bin");
-  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_TRUE(load_->WaitForMore(kLoadWindow, ChatLoad::Counting::kEnded));
   EXPECT_EQ(StopLoadAndCheck("garbage renamed over"), 0);  // the old mapping answers all along
   EXPECT_TRUE(Contains(ready.Json()["warning"], "checksum")) << ready.body;
   nlohmann::json index;
@@ -381,10 +384,10 @@ TEST_F(IndexFaultTest, GarbageRenamedOverAFileKeepsTheIntactMappingServingAndSay
 
 TEST_F(IndexFaultTest, GarbageWrittenInPlaceIsTakenOutOfServiceWithoutACrash) {
   StartLoad();
-  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(load_->WaitForMore(kLoadWindow)) << "the load never got going";
   Garbage("chunks.bin", /*in_place=*/true);
   HttpResponse ready = WaitReady(503, "chunks.bin");
-  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_TRUE(load_->WaitForMore(kLoadWindow, ChatLoad::Counting::kEnded));
   StopLoadAndCheck("garbage written in place");
   ASSERT_EQ(ready.status, 503) << ready.body;
   EXPECT_TRUE(Contains(ready.Json()["reason"], "checksum")) << ready.body;
@@ -403,12 +406,13 @@ TEST_F(IndexFaultTest, StrayFileGrowingBesideTheIndexChangesNothing) {
   StartLoad();
   {
     std::ofstream stray(index_ + "/chunks.bin.tmp", std::ios::binary);
-    for (int i = 0; i < 12; ++i) {  // 1.2 s: six polls of INDEX_POLL_MS=200
+    // Time that must pass: the file grows across six polls of INDEX_POLL_MS=200.
+    for (int i = 0; i < 12; ++i) {
       stray << std::string(4096, static_cast<char>('a' + i)) << std::flush;
       std::this_thread::sleep_for(milliseconds(100));
     }
   }
-  std::this_thread::sleep_for(milliseconds(400));
+  std::this_thread::sleep_for(milliseconds(400));  // and two more polls see it grown: nothing happens
   EXPECT_EQ(StopLoadAndCheck("stray file growing beside"), 0);
   EXPECT_TRUE(TenInARow([&] {
     nlohmann::json index = Health(*stack_)["checks"]["index"];
@@ -449,7 +453,7 @@ TEST_F(IndexFaultTest, DamagedLevelZeroLinksStayOutOfServiceAcrossAWorkerRestart
     return now.size() == workers_.size() && std::find(now.begin(), now.end(), victim) == now.end();
   }, seconds(10))) << "supervisord did not restart the worker";
   workers_ = stack_->WorkerPids();
-  std::this_thread::sleep_for(milliseconds(1500));  // past startsecs: a crash loop would show
+  std::this_thread::sleep_for(milliseconds(1500));  // time that must pass: past startsecs, a crash loop would show
   EXPECT_TRUE(TenInARow([&] {
     return stack_->Get("/ready").status == 503 && stack_->Post("/api/search", SearchBody("Tollgate")).status == 503;
   })) << "a worker put the damaged index in service";

@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "mock_llm.h"
-#include "stack.h"
+#include "stack_suite.h"
 
 namespace folio::test {
 namespace {
@@ -361,49 +361,29 @@ std::vector<Case> HostileCases() {
 
 // ---------------------------------------------------------------------------
 
-class HostileInputTest : public ::testing::Test {
+class HostileInputTest : public StackSuite {
  protected:
   static void SetUpTestSuite() {
-    mock_ = new MockLlm();
-    ASSERT_TRUE(mock_->Start().ok());
-    mock_->RequireApiKey(kSecret);  // the workers must be sending it
-    std::string error;
-    stack_ = TestStack::Start({{"OPENAI_API_KEY", kSecret},
-                               {"LLM_BASE_URL", mock_->base_url()},
-                               {"LLM_MODEL", "mock-model"},
-                               {"REQUEST_TIMEOUT_S", "5"},
-                               {"BREAKER_THRESHOLD", "50"},
-                               {"RATE_LIMIT_RPS", "10000"},
-                               {"RATE_LIMIT_BURST", "10000"}},
-                              &error)
-                 .release();
-    ASSERT_NE(stack_, nullptr) << error;
+    ASSERT_NO_FATAL_FAILURE(StartStack({{"OPENAI_API_KEY", kSecret},
+                                        {"LLM_MODEL", "mock-model"},
+                                        {"REQUEST_TIMEOUT_S", "5"},
+                                        {"BREAKER_THRESHOLD", "50"},
+                                        {"RATE_LIMIT_RPS", "10000"},
+                                        {"RATE_LIMIT_BURST", "10000"}},
+                                       // the workers must be sending it
+                                       WithMock([](MockLlm& mock) { mock.RequireApiKey(kSecret); })));
     workers_ = stack_->WorkerPids();
     HttpResponse r = stack_->Post("/api/chat", nlohmann::json{{"message", "canary: what is Tollgate?"}}.dump());
     ASSERT_EQ(r.status, 200) << r.body;
     g_canary_session = r.Json()["session_id"];
     canary_answer_ = r.Json()["response"];
   }
-  static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-    if (mock_) mock_->Stop();
-    delete mock_;
-    mock_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
 
   static void CheckCase(const Case& c, const Exchange& ex);
 
-  static MockLlm* mock_;
-  static TestStack* stack_;
-  static std::vector<pid_t> workers_;
-  static std::string canary_answer_;
+  static inline std::vector<pid_t> workers_;
+  static inline std::string canary_answer_;
 };
-MockLlm* HostileInputTest::mock_ = nullptr;
-TestStack* HostileInputTest::stack_ = nullptr;
-std::vector<pid_t> HostileInputTest::workers_;
-std::string HostileInputTest::canary_answer_;
 
 void HostileInputTest::CheckCase(const Case& c, const Exchange& ex) {
   const HttpResponse& r = ex.response;

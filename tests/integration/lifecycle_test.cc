@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "poll_until.h"
 #include "stack.h"
 
 namespace folio::test {
@@ -66,13 +67,13 @@ TEST(LifecycleTest, CrashedWorkerIsRestartedBySupervisord) {
   std::vector<pid_t> before = stack->WorkerPids();
   ASSERT_EQ(before.size(), 2u);
   kill(before[0], SIGKILL);
-  HttpResponse r;
-  auto until = std::chrono::steady_clock::now() + seconds(10);
   std::vector<pid_t> after;
-  do {
-    std::this_thread::sleep_for(milliseconds(50));
-    after = stack->WorkerPids();
-  } while ((after.size() != 2 || after == before) && std::chrono::steady_clock::now() < until);
+  PollUntil(
+      [&] {
+        after = stack->WorkerPids();
+        return after.size() == 2 && after != before;
+      },
+      seconds(10), milliseconds(50));
   EXPECT_EQ(after.size(), 2u);
   EXPECT_NE(after, before);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(stack->Get("/ping").status, 200);
@@ -110,7 +111,8 @@ TEST(LifecycleTest, FailedStartupCheckAnswers503WithReasonWithoutCrashLooping) {
   HttpResponse health = stack->Get("/api/health");
   EXPECT_EQ(health.status, 503);
   EXPECT_EQ(health.Json()["status"], "unhealthy");
-  // The not-ready worker keeps serving: same process over two seconds.
+  // The not-ready worker keeps serving: same process over two seconds (time
+  // that must pass: a crash loop shows as a new pid).
   pid_t failing_pid = stack->WorkerPids().at(0);
   std::this_thread::sleep_for(seconds(2));
   EXPECT_EQ(stack->WorkerPids(), std::vector<pid_t>{failing_pid});
@@ -141,7 +143,7 @@ TEST(LifecycleTest, SigtermDrainsInFlightRequestAndLeavesNoProcess) {
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   std::string head = "POST /ping HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nConnection: close\r\n\r\n{}";
   ASSERT_EQ(send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
-  std::this_thread::sleep_for(milliseconds(200));
+  ASSERT_TRUE(WaitUntilServerRead(fd)) << "nginx never read the request's head";
 
   pid_t supervisord = stack->supervisord_pid();
   kill(supervisord, SIGTERM);

@@ -23,10 +23,10 @@
 #include <regex>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "mock_llm.h"
-#include "stack.h"
+#include "poll_until.h"
+#include "stack_suite.h"
 
 namespace folio::test {
 namespace {
@@ -102,36 +102,21 @@ int CountInWorkerLogs(const TestStack& stack, const std::string& needle) {
   return n;
 }
 
-class OperationsDocTest : public ::testing::Test {
+class OperationsDocTest : public StackSuite {
  protected:
   static void SetUpTestSuite() {
     rid_ = "ops-doc-" + std::to_string(getpid()) + "-retry";
     degraded_rid_ = "ops-doc-" + std::to_string(getpid()) + "-degraded";
-    mock_ = new MockLlm();
-    ASSERT_TRUE(mock_->Start().ok());
     MockBehaviour slow_ok;  // every successful answer takes 300 ms: the chats are the slowest requests
     slow_ok.latency_ms = 300;
-    mock_->SetChatDefault(slow_ok);
-    std::string error;
-    stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-test-ops-doc-key"},
-                               {"LLM_BASE_URL", mock_->base_url()},
-                               {"LLM_RETRIES", "1"},
-                               {"BREAKER_THRESHOLD", "50"},
-                               {"RATE_LIMIT_RPS", "10000"},
-                               {"RATE_LIMIT_BURST", "10000"}},
-                              &error)
-                 .release();
-    ASSERT_NE(stack_, nullptr) << error;
+    ASSERT_NO_FATAL_FAILURE(StartStack({{"OPENAI_API_KEY", "sk-test-ops-doc-key"},
+                                        {"LLM_RETRIES", "1"},
+                                        {"BREAKER_THRESHOLD", "50"},
+                                        {"RATE_LIMIT_RPS", "10000"},
+                                        {"RATE_LIMIT_BURST", "10000"}},
+                                       WithMock([&](MockLlm& mock) { mock.SetChatDefault(slow_ok); })));
     ServeKnownRequests();
   }
-  static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-    if (mock_) mock_->Stop();
-    delete mock_;
-    mock_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
 
   static HttpResponse Chat(const std::string& message, const std::string& request_id) {
     return stack_->Post("/api/chat", nlohmann::json{{"message", message}}.dump(),
@@ -165,9 +150,7 @@ class OperationsDocTest : public ::testing::Test {
     ASSERT_EQ(workers.size(), 2u);
     ASSERT_EQ(kill(workers[0], SIGKILL), 0);
     ASSERT_TRUE(stack_->WaitForLog("supervisord.log", "exited: folio-worker-", seconds(10)));
-    auto until = std::chrono::steady_clock::now() + seconds(15);
-    while (CountInWorkerLogs(*stack_, "\"event\":\"worker_ready\"") < 3 && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(milliseconds(20));
+    PollUntil([] { return CountInWorkerLogs(*stack_, "\"event\":\"worker_ready\"") >= 3; }, seconds(15));
     ASSERT_EQ(CountInWorkerLogs(*stack_, "\"event\":\"worker_ready\""), 3) << "the killed worker did not come back";
 
     for (const std::string& needle : {rid_, degraded_rid_, std::string("/_folio_error/405"), std::string("/no/such/page")})
@@ -184,15 +167,8 @@ class OperationsDocTest : public ::testing::Test {
                       output);
   }
 
-  static MockLlm* mock_;
-  static TestStack* stack_;
-  static std::string rid_, degraded_rid_;
+  static inline std::string rid_, degraded_rid_;
 };
-
-MockLlm* OperationsDocTest::mock_ = nullptr;
-TestStack* OperationsDocTest::stack_ = nullptr;
-std::string OperationsDocTest::rid_;
-std::string OperationsDocTest::degraded_rid_;
 
 TEST_F(OperationsDocTest, EveryCheckedSnippetSucceedsAndPrintsWhatItPromises) {
   int checked = 0;
@@ -286,8 +262,8 @@ TEST(OperationsDocStaticTest, RegenerateCommandRewritesTheEnvTable) {
   ASSERT_TRUE(b != std::string::npos && e != std::string::npos && b < e);
   std::string stale = doc.substr(0, b + 1 + begin.size()) + "\n| stale |\n\n" + doc.substr(e + 1);
 
-  char tmpl[] = "/tmp/folio-opsdoc-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
+  const TempDir scratch("folio-opsdoc");
+  const std::string& dir = scratch.path();
   std::filesystem::create_directories(dir + "/docs");
   std::filesystem::create_directories(dir + "/build");
   std::filesystem::create_directory_symlink(FOLIO_BINARY_DIR "/bin", dir + "/build/bin");
@@ -296,8 +272,6 @@ TEST(OperationsDocStaticTest, RegenerateCommandRewritesTheEnvTable) {
   std::string out;
   EXPECT_EQ(RunCommand("cd '" + dir + "' && bash -e -o pipefail regenerate.sh", &out), 0) << out;
   EXPECT_EQ(ReadFile(dir + "/docs/OPERATIONS.md"), doc);
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

@@ -8,7 +8,8 @@
 #include <fstream>
 #include <thread>
 
-#include "stack.h"
+#include "poll_until.h"
+#include "stack_suite.h"
 
 namespace folio::test {
 namespace {
@@ -24,18 +25,10 @@ std::string SearchBody(const std::string& query, int k = 5) {
   return nlohmann::json({{"query", query}, {"k", k}}).dump();
 }
 
-class SearchTest : public ::testing::Test {
+class SearchTest : public StackSuite {
  protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    stack_ = TestStack::Start({{"RATE_LIMIT_RPS", "10000"}, {"RATE_LIMIT_BURST", "10000"}}, &error).release();
-    ASSERT_NE(stack_, nullptr) << error;
-  }
-  static void TearDownTestSuite() { delete stack_; }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
-  static TestStack* stack_;
+  static void SetUpTestSuite() { StartStack({{"RATE_LIMIT_RPS", "10000"}, {"RATE_LIMIT_BURST", "10000"}}); }
 };
-TestStack* SearchTest::stack_ = nullptr;
 
 TEST_F(SearchTest, FindsTheFileThatAnswers) {
   struct Case {
@@ -151,8 +144,8 @@ int Ingest(const std::string& kb, const std::string& out) {
 }
 
 TEST(SearchLifecycleTest, BrokenIndexKeepsWorkerNotReadyUntilAGoodOneArrives) {
-  char tmpl[] = "/tmp/folio-index-XXXXXX";
-  std::string index_dir = std::string(mkdtemp(tmpl)) + "/index";
+  const TempDir dir("folio-index");
+  const std::string index_dir = dir.path("index");
   std::filesystem::create_directories(index_dir);
   std::ofstream(index_dir + "/manifest.json") << "{ this is not a manifest";
   std::string error;
@@ -177,13 +170,11 @@ TEST(SearchLifecycleTest, BrokenIndexKeepsWorkerNotReadyUntilAGoodOneArrives) {
   EXPECT_EQ(PollHttp(stack->port(), "/ready", [](const HttpResponse& r) { return r.status == 200; }, seconds(10)).status,
             200);
   EXPECT_EQ(stack->Post("/api/search", SearchBody("Tollgate")).status, 200);
-  std::filesystem::remove_all(std::filesystem::path(index_dir).parent_path());
 }
 
 TEST(SearchLifecycleTest, LiveReingestUnderConcurrentSearchesFailsNoRequest) {
-  char tmpl[] = "/tmp/folio-kb-XXXXXX";
-  std::string root = mkdtemp(tmpl);
-  std::string kb = CopyKb(root + "/kb");
+  const TempDir dir("folio-kb");
+  const std::string kb = CopyKb(dir.path("kb"));
   std::string error;
   auto stack = TestStack::Start({{"KB_DIR", kb}, {"INDEX_POLL_MS", "200"}, {"RATE_LIMIT_RPS", "100000"},
                                  {"RATE_LIMIT_BURST", "100000"}},
@@ -202,7 +193,8 @@ TEST(SearchLifecycleTest, LiveReingestUnderConcurrentSearchesFailsNoRequest) {
         if (r.status != 200) ADD_FAILURE() << r.raw.substr(0, 300);
       }
     });
-  std::this_thread::sleep_for(milliseconds(300));
+  // Three answers a searcher (EXPECT: an early return would leave them running).
+  EXPECT_TRUE(PollUntil([&] { return ok >= 12; }, seconds(10))) << ok << " answered, " << failed << " failed";
   std::ofstream(kb + "/zanzibar.md") << "# Zanzibar\n\nMaya once taught a workshop on zanzibarian spice logistics.\n";
   ASSERT_EQ(Ingest(kb, stack->data_dir() + "/index"), 0);
 
@@ -214,7 +206,10 @@ TEST(SearchLifecycleTest, LiveReingestUnderConcurrentSearchesFailsNoRequest) {
     bool found = r.status == 200 && !r.Json()["results"].empty() && r.Json()["results"][0]["source"] == "zanzibar.md";
     consecutive = found ? consecutive + 1 : 0;
   }
-  std::this_thread::sleep_for(milliseconds(300));
+  // Twelve more searches end: at least eight of them were sent after every
+  // worker served the new index (a searcher has one in flight at most).
+  const int ended = ok + failed;
+  EXPECT_TRUE(PollUntil([&] { return ok + failed >= ended + 12; }, seconds(10)));
   stop = true;
   for (auto& t : searchers) t.join();
   EXPECT_EQ(consecutive, 10);
@@ -223,8 +218,6 @@ TEST(SearchLifecycleTest, LiveReingestUnderConcurrentSearchesFailsNoRequest) {
   auto index = stack->Get("/api/health").Json()["checks"]["index"];
   EXPECT_NE(index["kb_version"], old_version);
   EXPECT_GE(index["swaps"].get<int>(), 1);
-  stack.reset();
-  std::filesystem::remove_all(root);
 }
 
 }  // namespace

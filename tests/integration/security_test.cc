@@ -20,7 +20,8 @@
 
 #include "api_keys.h"
 #include "mock_llm.h"
-#include "stack.h"
+#include "poll_until.h"
+#include "stack_suite.h"
 
 namespace folio::test {
 namespace {
@@ -115,66 +116,41 @@ nlohmann::json WithoutRequestId(const HttpResponse& r) {
   return body;
 }
 
-class SecurityTest : public ::testing::Test {
+class SecurityTest : public StackSuite {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/folio-sec-XXXXXX";
-    keys_dir_ = new std::string(mkdtemp(tmpl));
-    keys_file_ = new std::string(*keys_dir_ + "/api_keys.txt");
-    WriteAtomically(*keys_file_, InitialKeys());
-    mock_ = new MockLlm();
-    ASSERT_TRUE(mock_->Start().ok());
-    mock_->RequireApiKey("sk-the-only-key-the-provider-takes");
-    std::string error;
+    keys_dir_ = new TempDir("folio-sec");
+    WriteAtomically(KeysPath(), InitialKeys());
     // OPERATOR_ACCESS is left at its default: with API_KEYS_FILE set, that
     // is "operator" (what every operator test below relies on).
-    stack_ = TestStack::Start({{"API_KEYS_FILE", *keys_file_},
-                               {"CORS_ORIGINS", std::string(kOrigin) + ", http://localhost:5173"},
-                               {"OPENAI_API_KEY", kLlmKey},
-                               {"LLM_BASE_URL", mock_->base_url()},
-                               {"LLM_RETRIES", "0"},
-                               {"REQUEST_TIMEOUT_S", "5"},
-                               {"RATE_LIMIT_RPS", "10000"},
-                               {"RATE_LIMIT_BURST", "10000"}},
-                              &error)
-                 .release();
-    ASSERT_NE(stack_, nullptr) << error;
+    StartStack({{"API_KEYS_FILE", KeysPath()},
+                {"CORS_ORIGINS", std::string(kOrigin) + ", http://localhost:5173"},
+                {"OPENAI_API_KEY", kLlmKey},
+                {"LLM_RETRIES", "0"},
+                {"REQUEST_TIMEOUT_S", "5"},
+                {"RATE_LIMIT_RPS", "10000"},
+                {"RATE_LIMIT_BURST", "10000"}},
+               WithMock([](MockLlm& mock) { mock.RequireApiKey("sk-the-only-key-the-provider-takes"); }));
   }
   static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-    if (mock_) mock_->Stop();
-    delete mock_;
-    std::error_code ec;
-    if (keys_dir_) fs::remove_all(*keys_dir_, ec);
+    StackSuite::TearDownTestSuite();
     delete keys_dir_;
-    delete keys_file_;
+    keys_dir_ = nullptr;
   }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
 
+  static std::string KeysPath() { return keys_dir_->path("api_keys.txt"); }
   static std::string InitialKeys() {
     return KeysFile({{kClientKey, KeyRole::kClient}, {kOperatorKey, KeyRole::kOperator}, {kRetiredKey, KeyRole::kClient}});
   }
-  // Polls until `done` or `deadline`; returns how long it took, or -1.
+  // Seconds until `done` held (asked every 50 ms), or -1 if not within `deadline`.
   static double Within(const std::function<bool()>& done, milliseconds deadline) {
-    auto start = Clock::now();
-    while (Clock::now() - start < deadline) {
-      if (done()) return std::chrono::duration<double>(Clock::now() - start).count();
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return -1;
+    const auto start = Clock::now();
+    if (!PollUntil(done, deadline, milliseconds(50))) return -1;
+    return std::chrono::duration<double>(Clock::now() - start).count();
   }
 
-  static TestStack* stack_;
-  static MockLlm* mock_;
-  static std::string* keys_dir_;
-  static std::string* keys_file_;
+  static inline TempDir* keys_dir_ = nullptr;  // the API_KEYS_FILE's, rewritten by the rotation tests
 };
-
-TestStack* SecurityTest::stack_ = nullptr;
-MockLlm* SecurityTest::mock_ = nullptr;
-std::string* SecurityTest::keys_dir_ = nullptr;
-std::string* SecurityTest::keys_file_ = nullptr;
 
 // ------------------------------------------------------------------ keys
 
@@ -432,7 +408,7 @@ TEST_F(SecurityTest, RotatedKeysTakeEffectWithinTwoSecondsWithoutRestart) {
   std::vector<pid_t> workers = stack_->WorkerPids();
   ASSERT_EQ(stack_->Get("/v1/models", Bearer(kRetiredKey)).status, 200);
   ASSERT_EQ(stack_->Get("/v1/models", Bearer(kNewKey)).status, 401);
-  WriteAtomically(*keys_file_, KeysFile({{kClientKey, KeyRole::kClient},
+  WriteAtomically(KeysPath(), KeysFile({{kClientKey, KeyRole::kClient},
                                          {kOperatorKey, KeyRole::kOperator},
                                          {kNewKey, KeyRole::kClient}}));
   // Every worker must have switched: several requests in a row must agree.
@@ -453,7 +429,7 @@ TEST_F(SecurityTest, RotatedKeysTakeEffectWithinTwoSecondsWithoutRestart) {
 TEST_F(SecurityTest, BrokenKeyFileFailsClosedUntilFixed) {
   ASSERT_EQ(stack_->Get("/v1/models", Bearer(kClientKey)).status, 200);
   // An operator pastes a plain key instead of its hash.
-  WriteAtomically(*keys_file_, ApiKeyFileLine(kClientKey) + "\n" + kNewKey + "\n");
+  WriteAtomically(KeysPath(), ApiKeyFileLine(kClientKey) + "\n" + kNewKey + "\n");
   auto all_refused = [] {
     for (int i = 0; i < 6; ++i)
       if (stack_->Get("/v1/models", Bearer(kClientKey)).status != 401) return false;
@@ -462,7 +438,7 @@ TEST_F(SecurityTest, BrokenKeyFileFailsClosedUntilFixed) {
   EXPECT_GE(Within(all_refused, seconds(5)), 0) << "a half-valid file must admit nobody";
   EXPECT_TRUE(stack_->WaitForWorkerLog("\"event\":\"api_keys_invalid\"", seconds(5)));
   EXPECT_EQ(EveryFileUnder(stack_->log_dir()).find(kNewKey), std::string::npos) << "the pasted key is not logged";
-  WriteAtomically(*keys_file_, InitialKeys());
+  WriteAtomically(KeysPath(), InitialKeys());
   auto all_served = [] {
     for (int i = 0; i < 6; ++i)
       if (stack_->Get("/v1/models", Bearer(kClientKey)).status != 200) return false;
@@ -571,17 +547,15 @@ TEST_F(SecurityTest, ZzzNoWorkerWasRestarted) {
 // --------------------------------------------------------- start-up checks
 
 TEST(SecurityStartTest, InvalidKeyFileRefusesStartUpWithAClearMessage) {
-  char tmpl[] = "/tmp/folio-sec-bad-XXXXXX";
-  std::string dir = mkdtemp(tmpl);
-  std::ofstream(dir + "/keys.txt") << "# oops: a key, not its hash\n" << kClientKey << "\n";
+  const TempDir dir("folio-sec-bad");
+  const std::string keys = dir.path("keys.txt");
+  std::ofstream(keys) << "# oops: a key, not its hash\n" << kClientKey << "\n";
   std::string error;
-  auto stack = TestStack::Start({{"API_KEYS_FILE", dir + "/keys.txt"}}, &error, seconds(10));
+  auto stack = TestStack::Start({{"API_KEYS_FILE", keys}}, &error, seconds(10));
   EXPECT_EQ(stack, nullptr);
-  EXPECT_NE(error.find("API_KEYS_FILE: " + dir + "/keys.txt: line 2:"), std::string::npos) << error;
+  EXPECT_NE(error.find("API_KEYS_FILE: " + keys + ": line 2:"), std::string::npos) << error;
   EXPECT_NE(error.find("--hash-key"), std::string::npos) << "says how to make a line";
   EXPECT_EQ(error.find(kClientKey), std::string::npos) << "never echoes the key";
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 TEST(SecurityStartTest, HashKeyPrintsTheLineForAKeyOnStdin) {
@@ -656,8 +630,8 @@ TEST(SecurityLoopbackTest, WithoutKeysTheDefaultServesOperatorsOnTheInstanceOnly
 // without keys (loopback), a visitor behind the trusted proxy is not one,
 // nor is the X-Forwarded-For it sends to claim the instance's address.
 TEST(ReadyReasonTest, OnlyOperatorsLearnWhyTheInstanceIsNotReady) {
-  char tmpl[] = "/tmp/folio-ready-XXXXXX";
-  const std::string index_dir = std::string(mkdtemp(tmpl)) + "/index";
+  const TempDir dir("folio-ready");
+  const std::string index_dir = dir.path("index");
   fs::create_directories(index_dir);
   std::ofstream(index_dir + "/manifest.json") << "{ not a manifest";
   std::string error;
@@ -674,7 +648,6 @@ TEST(ReadyReasonTest, OnlyOperatorsLearnWhyTheInstanceIsNotReady) {
     EXPECT_EQ(stack->Get("/metrics", With({{"X-Forwarded-For", claimed}})).status, 403) << claimed;
   }
   EXPECT_EQ(stack->Get("/metrics").status, 200) << "the instance itself is an operator";
-  fs::remove_all(fs::path(index_dir).parent_path());
 }
 
 // Who can reach folio's own files: a local process that could connect to

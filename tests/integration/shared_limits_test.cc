@@ -19,7 +19,6 @@
 namespace folio::test {
 namespace {
 
-using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
@@ -88,10 +87,16 @@ TEST(CoalescingTest, LeaderKilledMidCallIsTakenOverByOneFollower) {
   std::jthread leader([&] { stack->Post("/api/chat", question, {{}, seconds(40)}); });
   pid_t caller = -1;
   ASSERT_TRUE(MockLlm::WaitFor([&] { return (caller = CallerOf(mock)) > 0; }, seconds(10)));
-  // Followers on both workers join it and wait.
+  // Followers on both workers join it and wait. Each counts its cache miss
+  // right before it joins: once the leader's miss and all of theirs are
+  // counted, every follower is at the in-flight entry.
+  constexpr int kFollowers = 24;
   std::vector<Outcome> outcomes;
-  std::jthread followers([&] { outcomes = Concurrently(*stack, 24, [&](int) { return question; }); });
-  std::this_thread::sleep_for(milliseconds(500));  // let them join the in-flight entry
+  std::jthread followers([&] { outcomes = Concurrently(*stack, kFollowers, [&](int) { return question; }); });
+  double misses = 0;
+  EXPECT_TRUE(MockLlm::WaitFor([&] { return (misses = stack->Metric("folio_cache_misses_total")) >= 1 + kFollowers; },
+                               seconds(10)))
+      << misses << " cache misses";
   ASSERT_EQ(kill(caller, SIGKILL), 0);
   followers.join();
   leader.join();

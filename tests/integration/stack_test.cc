@@ -6,25 +6,19 @@
 #include <regex>
 #include <thread>
 
-#include "stack.h"
+#include "stack_suite.h"
 
 namespace folio::test {
 namespace {
 
-class StackTest : public ::testing::Test {
+class StackTest : public StackSuite {
  protected:
   static void SetUpTestSuite() {
-    std::string error;
+    started_ = std::chrono::steady_clock::now();
     // Generous limits here: rate limiting has its own stack in lifecycle_test.
-    stack_ = TestStack::Start({{"RATE_LIMIT_RPS", "10000"}, {"RATE_LIMIT_BURST", "10000"}}, &error).release();
-    ASSERT_NE(stack_, nullptr) << error;
+    ASSERT_NO_FATAL_FAILURE(StartStack({{"RATE_LIMIT_RPS", "10000"}, {"RATE_LIMIT_BURST", "10000"}}));
     initial_workers_ = stack_->WorkerPids();
   }
-  static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
 
   static void ExpectJsonError(const HttpResponse& r, int status, const std::string& code) {
     EXPECT_EQ(r.status, status) << r.raw.substr(0, 400);
@@ -37,12 +31,9 @@ class StackTest : public ::testing::Test {
     EXPECT_NE(r.Header("content-type").find("application/json"), std::string::npos);
   }
 
-  static TestStack* stack_;
-  static std::vector<pid_t> initial_workers_;
+  static inline std::chrono::steady_clock::time_point started_;
+  static inline std::vector<pid_t> initial_workers_;
 };
-
-TestStack* StackTest::stack_ = nullptr;
-std::vector<pid_t> StackTest::initial_workers_;
 
 TEST_F(StackTest, PingAnswersOkWithIsoTimestamp) {
   HttpResponse r = stack_->Get("/ping");
@@ -66,7 +57,9 @@ TEST_F(StackTest, HealthReportsPoolMemory) {
   auto body = r.Json();
   EXPECT_TRUE(body["status"] == "healthy" || body["status"] == "degraded") << body;
   EXPECT_TRUE(body["version"].is_string());
-  EXPECT_GE(body["uptime_s"].get<double>(), 0.0);
+  const double up_at_most = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  EXPECT_GT(body["uptime_s"].get<double>(), 0.0);
+  EXPECT_LT(body["uptime_s"].get<double>(), up_at_most) << "the workers started after the suite did";
   auto mem = body["checks"]["memory"];
   EXPECT_EQ(mem["pool_processes"], 2) << mem;  // both workers counted
   EXPECT_GT(mem["worker_rss_mb"].get<double>(), 0.5);

@@ -7,13 +7,14 @@
 // once for the suite (SetUpTestSuite); each TEST reads its scenario.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "browser_check.h"
 #include "mock_llm.h"
 #include "proc_util.h"
 #include "stack.h"
+#include "temp_dir.h"
 
 namespace folio::test {
 namespace {
@@ -36,9 +37,8 @@ class WebPageTest : public ::testing::Test {
     if (!setup_problem_.empty()) return;
     mock_ = new MockLlm();
     ASSERT_TRUE(mock_->Start().ok());
-    site_dir_ = std::filesystem::temp_directory_path() / ("folio-site-" + std::to_string(getpid()));
-    std::filesystem::create_directories(site_dir_);
-    const std::string site = (site_dir_ / "site.json").string();
+    site_dir_.emplace("folio-site");
+    const std::string site = site_dir_->path("site.json");
     // The shipped settings first; the same file changed before the next stack starts.
     WriteText(site, ReadFile(FOLIO_SOURCE_DIR "/config/site.json"));
     const std::map<std::string, std::string> llm = {{"OPENAI_API_KEY", "sk-test"}, {"LLM_BASE_URL", mock_->base_url()},
@@ -77,14 +77,13 @@ class WebPageTest : public ::testing::Test {
     for (TestStack* s : {main_, nokey_, limited_, busy_}) delete s;
     delete mock_;
     delete run_;
-    std::error_code ec;
-    if (!site_dir_.empty()) std::filesystem::remove_all(site_dir_, ec);
+    site_dir_.reset();
   }
 
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(CheckBrowserReport(setup_problem_, run_)); }
 
   static inline std::string setup_problem_;
-  static inline std::filesystem::path site_dir_;
+  static inline std::optional<TempDir> site_dir_;
   static inline MockLlm* mock_ = nullptr;
   static inline TestStack *main_ = nullptr, *nokey_ = nullptr, *limited_ = nullptr, *busy_ = nullptr;
   static inline BrowserRun* run_ = nullptr;

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <regex>
 
-#include "stack.h"
+#include "stack_suite.h"
 
 namespace folio::test {
 namespace {
@@ -23,15 +23,9 @@ HttpOptions Gzip(std::map<std::string, std::string> more = {}) {
   return {more};
 }
 
-class WebStaticTest : public ::testing::Test {
+class WebStaticTest : public StackSuite {
  protected:
-  static void SetUpTestSuite() {
-    std::string error;
-    stack_ = TestStack::Start({{"CORS_ORIGINS", std::string(kListed) + ",http://127.0.0.1:9"}}, &error).release();
-    ASSERT_NE(stack_, nullptr) << error;
-  }
-  static void TearDownTestSuite() { delete stack_; }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
+  static void SetUpTestSuite() { StartStack({{"CORS_ORIGINS", std::string(kListed) + ",http://127.0.0.1:9"}}); }
 
   // The page's own files: every /assets/… it names, in order.
   static std::vector<std::string> AssetsOf(const std::string& html) {
@@ -40,8 +34,6 @@ class WebStaticTest : public ::testing::Test {
     for (std::sregex_iterator it(html.begin(), html.end(), ref), end; it != end; ++it) out.push_back((*it)[1]);
     return out;
   }
-
-  static inline TestStack* stack_ = nullptr;
 };
 
 TEST_F(WebStaticTest, PageIsHtmlRevalidatedAndStrictlyConfined) {
@@ -131,16 +123,14 @@ TEST_F(WebStaticTest, TlsPortSpeaksHttp2) {
 }
 
 TEST(WebSiteFileTest, BadSiteFileStopsStartUpNamingTheProblem) {
-  char dir[] = "/tmp/folio-site-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  const std::string file = std::string(dir) + "/site.json";
+  const TempDir dir("folio-site");
+  const std::string file = dir.path("site.json");
   std::ofstream(file) << R"({"name": "Ada", "accent": "blue"})";
   std::string error;
   auto stack = TestStack::Start({{"SITE_FILE", file}}, &error, std::chrono::seconds(10));
   EXPECT_EQ(stack, nullptr);
   EXPECT_NE(error.find("SITE_FILE"), std::string::npos) << error;
   EXPECT_NE(error.find("\"accent\" must be a colour"), std::string::npos) << error;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -8,26 +8,19 @@
 
 #include "browser_check.h"
 #include "mock_llm.h"
-#include "stack.h"
+#include "stack_suite.h"
 
 namespace folio::test {
 namespace {
 
-class WebWidgetTest : public ::testing::Test {
+class WebWidgetTest : public StackSuite {
  protected:
   static void SetUpTestSuite() {
     setup_problem_ = BrowserSetupProblem();
     if (!setup_problem_.empty()) return;
-    mock_ = new MockLlm();
-    ASSERT_TRUE(mock_->Start().ok());
     const int allowed = FreePort(), other = FreePort();
-    std::string error;
-    stack_ = TestStack::Start({{"OPENAI_API_KEY", "sk-test"},
-                               {"LLM_BASE_URL", mock_->base_url()},
-                               {"CORS_ORIGINS", "http://127.0.0.1:" + std::to_string(allowed)}},
-                              &error)
-                 .release();
-    ASSERT_NE(stack_, nullptr) << error;
+    ASSERT_NO_FATAL_FAILURE(StartStack(
+        {{"OPENAI_API_KEY", "sk-test"}, {"CORS_ORIGINS", "http://127.0.0.1:" + std::to_string(allowed)}}, WithMock()));
     run_ = new BrowserRun(RunBrowserCheck("widget_check.mjs",
                                           {{"FOLIO", "http://127.0.0.1:" + std::to_string(stack_->port())},
                                            {"HOST_ALLOWED", std::to_string(allowed)},
@@ -37,16 +30,15 @@ class WebWidgetTest : public ::testing::Test {
   }
 
   static void TearDownTestSuite() {
-    delete stack_;
-    delete mock_;
+    StackSuite::TearDownTestSuite();
     delete run_;
+    run_ = nullptr;
   }
 
+  // No stack when the browser is missing: the report says why.
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(CheckBrowserReport(setup_problem_, run_)); }
 
   static inline std::string setup_problem_;
-  static inline MockLlm* mock_ = nullptr;
-  static inline TestStack* stack_ = nullptr;
   static inline BrowserRun* run_ = nullptr;
 };
 

@@ -72,7 +72,7 @@ std::string Outcome::Describe() const {
 }
 
 Outcome Send(int port, Kind kind, const std::string& message, const std::string& session,
-             std::chrono::milliseconds timeout) {
+             std::chrono::milliseconds timeout, const std::function<void(const std::string& so_far)>& on_stream_data) {
   Outcome o;
   o.kind = kind;
   o.message = message;
@@ -84,7 +84,11 @@ Outcome Send(int port, Kind kind, const std::string& message, const std::string&
     o.response = Http(port, "POST", "/api/chat", ChatBody(message, session), {{}, timeout});
   } else {
     std::string raw = StreamHttp(port, "POST", "/api/chat", ChatBody(message, session, true),
-                                 {{"Content-Type", "application/json"}}, [](const std::string&) { return true; },
+                                 {{"Content-Type", "application/json"}},
+                                 [&](const std::string& so_far) {
+                                   if (on_stream_data) on_stream_data(so_far);
+                                   return true;
+                                 },
                                  timeout);
     o.response = ParseHttpResponse(raw);
     o.events = SseEvents(o.response.body);
@@ -113,6 +117,13 @@ std::vector<Outcome> ChatLoad::outcomes() const {
   return outcomes_;
 }
 
+bool ChatLoad::WaitForMore(int n, Counting counting, std::chrono::milliseconds deadline) const {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto count = [&] { return counting == Counting::kAnswered ? answered_ : static_cast<int>(outcomes_.size()); };
+  const int target = count() + n;
+  return recorded_.wait_for(lock, deadline, [&] { return count() >= target; });
+}
+
 void ChatLoad::Client(int index) {
   std::string session;
   for (int n = 0; !stop_.load(); ++n) {
@@ -121,8 +132,13 @@ void ChatLoad::Client(int index) {
     if (follow_up_ && session.empty()) session = o.AnsweredSession();
     // Refused: retry soon, as a client would, without spinning.
     if (o.response.status == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::lock_guard<std::mutex> lock(mu_);
-    outcomes_.push_back(std::move(o));
+    const bool answered = o.Answered();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      answered_ += answered;
+      outcomes_.push_back(std::move(o));
+    }
+    recorded_.notify_all();
   }
 }
 

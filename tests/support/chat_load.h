@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -54,9 +55,11 @@ struct Outcome {
   std::string Describe() const;  // for failure messages
 };
 
-// Sends one request through nginx on `port`.
+// Sends one request through nginx on `port`. A stream's raw response so
+// far goes to `on_stream_data` (when given) each time more of it arrives.
 Outcome Send(int port, Kind kind, const std::string& message, const std::string& session = "",
-             std::chrono::milliseconds timeout = std::chrono::seconds(30));
+             std::chrono::milliseconds timeout = std::chrono::seconds(30),
+             const std::function<void(const std::string& so_far)>& on_stream_data = nullptr);
 
 class ChatLoad {
  public:
@@ -77,6 +80,16 @@ class ChatLoad {
   void Stop();  // waits for every request in flight
   std::vector<Outcome> outcomes() const;
 
+  // What WaitForMore counts: requests answered (Outcome::Answered), or
+  // ended whatever their outcome.
+  enum class Counting { kAnswered, kEnded };
+  // Blocks until `n` more requests than when called have been answered (or
+  // ended), or `deadline` passes; false then. The load's own progress, in
+  // place of a sleep: with n = 2 × clients, at least `clients` of them were
+  // sent after the call (a client has one request in flight at most).
+  bool WaitForMore(int n, Counting counting = Counting::kAnswered,
+                   std::chrono::milliseconds deadline = std::chrono::seconds(30)) const;
+
  private:
   void Client(int index);
 
@@ -86,7 +99,9 @@ class ChatLoad {
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
   mutable std::mutex mu_;
-  std::vector<Outcome> outcomes_;  // guarded by mu_
+  mutable std::condition_variable recorded_;  // notified for every outcome
+  std::vector<Outcome> outcomes_;             // guarded by mu_
+  int answered_ = 0;                          // guarded by mu_
 };
 
 }  // namespace folio::test

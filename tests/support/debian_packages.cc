@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "stack.h"  // RunCommand
+#include "stack.h"  // RunCommand, ShellQuote
 
 namespace folio::test {
 
@@ -32,12 +32,6 @@ std::string BareName(const std::string& relation) {
   size_t cut = name.find_first_of(" (:[<");
   if (cut != std::string::npos) name = name.substr(0, cut);
   return name;
-}
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // image_stack.cc: laying out the runtime stage and running it as a user.
 #include "image_stack.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -13,13 +12,11 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "proc_util.h"
-#include "stack.h"  // FreePort, RunCommand, ProcessAlive
+#include "stack.h"  // RunCommand, WaitUntilReady, ExpectNoSanitizerReports
 
 namespace folio::test {
 
@@ -152,10 +149,11 @@ std::unique_ptr<ImageLayout> ImageLayout::Create(const Dockerfile& dockerfile, c
     return *error = "the runtime stage has no absolute WORKDIR to lay out", nullptr;
   layout->image_root_ = workdir->args;
   while (layout->image_root_.size() > 1 && layout->image_root_.back() == '/') layout->image_root_.pop_back();
-  char tmpl[] = "/tmp/folio-image-XXXXXX";
-  if (!mkdtemp(tmpl)) return *error = "mkdtemp failed", nullptr;
-  layout->root_ = tmpl;
-  chmod(layout->root_.c_str(), 0755);  // like /opt/folio: root's, traversable by all
+  if (layout->dir_.path().empty()) return *error = "no temporary directory", nullptr;
+  layout->root_ = layout->dir_.path("root");
+  fs::create_directory(layout->root_);
+  for (const std::string& dir : {layout->dir_.path(), layout->root_})
+    chmod(dir.c_str(), 0755);  // like /opt/folio: root's, traversable by all
 
   for (const auto* copy : layout->stage_->All("COPY"))
     if (!layout->Copy(*copy, error)) return nullptr;
@@ -243,12 +241,6 @@ bool ImageLayout::Copy(const DockerInstruction& copy, std::string* error) {
   return true;
 }
 
-ImageLayout::~ImageLayout() {
-  if (root_.empty() || getenv("FOLIO_KEEP_TEST_DIRS")) return;
-  std::error_code ec;
-  fs::remove_all(root_, ec);
-}
-
 std::string ImageLayout::Map(const std::string& image_path) const {
   if (image_path == image_root_) return root_;
   if (image_path.rfind(image_root_ + "/", 0) == 0) return root_ + image_path.substr(image_root_.size());
@@ -276,9 +268,6 @@ std::vector<std::string> ImageLayout::Command() const {
 std::unique_ptr<ImageStack> ImageStack::Start(const ImageLayout& layout, const UserIds& user,
                                               const std::map<std::string, std::string>& overrides,
                                               std::string* error, std::chrono::milliseconds ready_within) {
-  // Orphans (an nginx whose supervisord died) come back to us, so the
-  // destructor can still find and stop them.
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
   std::vector<std::string> command = layout.Command();
   if (command.empty()) return *error = "the runtime stage has no exec-form CMD", nullptr;
   std::unique_ptr<ImageStack> stack(new ImageStack());
@@ -286,82 +275,24 @@ std::unique_ptr<ImageStack> ImageStack::Start(const ImageLayout& layout, const U
   for (const auto& [k, v] : overrides) stack->env_[k] = v;
   stack->port_ = std::atoi(stack->env_["PORT"].c_str());
   stack->log_path_ = layout.root() + ".start.log";  // beside the layout, root's
-  std::string cwd = layout.root();
+  const std::string cwd = layout.root();
   const ExecEnvironment environment(stack->env_, /*inherit=*/false);
   std::vector<char*> args = Argv(command);
+  stack->processes_.Spawn(args.data(), environment.envp(), stack->log_path_,
+                          [&] { return chdir(cwd.c_str()) == 0 && BecomeUser(user); });
 
-  pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    int fd = open(stack->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
-    if (chdir(cwd.c_str()) != 0 || !BecomeUser(user)) _exit(126);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);  // after the uid change, which clears it
-    execve(args[0], args.data(), environment.envp());
-    _exit(127);
-  }
-  stack->pid_ = pid;
-  auto until = std::chrono::steady_clock::now() + ready_within;
-  while (std::chrono::steady_clock::now() < until) {
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      stack->pid_ = -1;
-      *error = "the entry command exited early (status " + std::to_string(status) + "):\n" + stack->StartLog();
-      return nullptr;
-    }
-    if (Http(stack->port_, "GET", "/ready", "", {{}, std::chrono::milliseconds(1000)}).status == 200) return stack;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  *error = "not ready within deadline:\n" + stack->StartLog() +
-           ReadFile(stack->env_["LOG_DIR"] + "/supervisord.log") + ReadFile(stack->env_["LOG_DIR"] + "/nginx-error.log");
+  const std::string problem = WaitUntilReady(stack->processes_, stack->port_, ready_within);
+  if (problem.empty()) return stack;
+  *error = "the entry command " + problem + ":\n" + stack->StartLog() + ReadFile(stack->log_dir() + "/supervisord.log") +
+           ReadFile(stack->log_dir() + "/nginx-error.log");
   return nullptr;  // the destructor stops what was started
 }
 
 ImageStack::~ImageStack() {
-  std::vector<pid_t> started = Descendants();
-  if (pid_ > 0) Terminate(std::chrono::seconds(20));
-  for (pid_t p : started)
-    if (ProcessAlive(p)) kill(p, SIGKILL);
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  while (waitpid(-1, nullptr, WNOHANG) > 0) {
-  }  // reap orphans reparented to us
-  if (!getenv("FOLIO_KEEP_TEST_DIRS")) unlink(log_path_.c_str());
+  processes_.Stop();
+  ExpectNoSanitizerReports(log_dir());
 }
 
 std::string ImageStack::StartLog() const { return ReadFile(log_path_); }
-
-std::vector<pid_t> ImageStack::Descendants() const {
-  if (pid_ <= 0) return {};
-  std::set<pid_t> family = {pid_};
-  std::vector<pid_t> all = AllPids();
-  for (bool grew = true; grew;) {
-    grew = false;
-    for (pid_t p : all)
-      if (!family.count(p) && family.count(ParentOf(p))) family.insert(p), grew = true;
-  }
-  family.erase(pid_);
-  return {family.begin(), family.end()};
-}
-
-int ImageStack::Terminate(std::chrono::milliseconds deadline) {
-  if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < until) {
-    int status;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return -1;
-}
 
 }  // namespace folio::test

@@ -8,9 +8,10 @@
 // tree, or for `--from=build` the programs of this build and an index made
 // by this build's folio-ingest), applies --chown and makes the stage's
 // DATA_DIR/LOG_DIR/RUN_DIR belong to the user. ImageStack runs the stage's
-// CMD there; like TestStack it is stopped by PID (SIGTERM, then SIGKILL of
-// every process it started) even when the test failed, and supervisord gets
-// SIGTERM if the test process dies (PDEATHSIG).
+// CMD there; like TestStack (and with its ProcessTree) it is stopped by PID
+// (SIGTERM, then SIGKILL of every process it started) even when the test
+// failed, supervisord gets SIGTERM if the test process dies (PDEATHSIG), and
+// a sanitizer report in a worker's stderr log fails the test.
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +23,8 @@
 #include <vector>
 
 #include "dockerfile.h"
+#include "proc_util.h"
+#include "temp_dir.h"
 #include "test_http.h"
 
 namespace folio::test {
@@ -51,8 +54,8 @@ class ImageLayout {
   // Lays out the Dockerfile's last stage in a fresh temp dir, for `user`
   // (who stands for the stage's USER). On failure returns nullptr and fills
   // *error (a COPY it cannot mimic, an ignored source, a missing program).
+  // The directory goes with the layout (unless FOLIO_KEEP_TEST_DIRS is set).
   static std::unique_ptr<ImageLayout> Create(const Dockerfile& dockerfile, const UserIds& user, std::string* error);
-  ~ImageLayout();  // removes the directory (unless FOLIO_KEEP_TEST_DIRS is set)
   ImageLayout(const ImageLayout&) = delete;
   ImageLayout& operator=(const ImageLayout&) = delete;
 
@@ -74,6 +77,7 @@ class ImageLayout {
   ImageLayout() = default;
   bool Copy(const DockerInstruction& copy, std::string* error);
 
+  TempDir dir_{"folio-image"};  // root_ and the start logs of the stacks run from it
   const DockerStage* stage_ = nullptr;
   UserIds user_;
   std::string root_, image_root_;
@@ -88,27 +92,28 @@ class ImageStack {
   static std::unique_ptr<ImageStack> Start(const ImageLayout& layout, const UserIds& user,
                                            const std::map<std::string, std::string>& overrides, std::string* error,
                                            std::chrono::milliseconds ready_within = std::chrono::seconds(20));
-  ~ImageStack();
+  ~ImageStack();  // stops every process it started; ExpectNoSanitizerReports()
   ImageStack(const ImageStack&) = delete;
   ImageStack& operator=(const ImageStack&) = delete;
 
   int port() const { return port_; }
-  pid_t supervisord_pid() const { return pid_; }
+  pid_t supervisord_pid() const { return processes_.root(); }
   const std::map<std::string, std::string>& env() const { return env_; }  // what the command got
+  std::string log_dir() const { return env_.count("LOG_DIR") ? env_.at("LOG_DIR") : ""; }
   std::string StartLog() const;
   HttpResponse Get(const std::string& path) const { return Http(port_, "GET", path); }
   // Every process below supervisord.
-  std::vector<pid_t> Descendants() const;
+  std::vector<pid_t> Descendants() const { return processes_.Descendants(); }
   // SIGTERM (the image's STOPSIGNAL) to supervisord; waits up to `deadline`.
   // Returns its exit status, or -1 if it did not exit in time.
-  int Terminate(std::chrono::milliseconds deadline);
+  int Terminate(std::chrono::milliseconds deadline) { return processes_.Terminate(deadline); }
 
  private:
   ImageStack() = default;
   std::string log_path_;
   int port_ = 0;
-  pid_t pid_ = -1;
   std::map<std::string, std::string> env_;
+  ProcessTree processes_;  // supervisord and everything below it
 };
 
 }  // namespace folio::test

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "proc_util.h"
+#include "temp_dir.h"
 #include "test_http.h"
 
 namespace folio::test {
@@ -24,6 +26,19 @@ int FreePort();
 // stdout+stderr.
 int RunCommand(const std::string& command, std::string* output);
 
+// Polls GET /ready on 127.0.0.1:`port` until it answers 200 (→ ""), the
+// root of `tree` exits or `deadline` passes (→ which of the two, for the
+// start error).
+std::string WaitUntilReady(ProcessTree& tree, int port, std::chrono::milliseconds deadline);
+
+// A test failure for every sanitizer report (ASan, LSan, TSan, UBSan) in a
+// *.stderr.log of `log_dir`: what an instrumented build's workers write.
+void ExpectNoSanitizerReports(const std::string& log_dir);
+
+// The value of the unlabelled sample `name` in a Prometheus text
+// exposition ("folio_breaker_state 1"); -1 when it has none.
+double SampleValue(const std::string& exposition, const std::string& name);
+
 class TestStack {
  public:
   // Starts the stack with `env` on top of the test defaults and waits up to
@@ -32,17 +47,17 @@ class TestStack {
   static std::unique_ptr<TestStack> Start(const std::map<std::string, std::string>& env, std::string* error,
                                           std::chrono::milliseconds ready_within = std::chrono::seconds(20),
                                           bool wait_ready = true);
-  ~TestStack();
+  ~TestStack();  // stops every process it started; ExpectNoSanitizerReports()
   TestStack(const TestStack&) = delete;
   TestStack& operator=(const TestStack&) = delete;
 
   int port() const { return port_; }
   int tls_port() const { return tls_port_; }
-  const std::string& dir() const { return dir_; }
-  std::string log_dir() const { return dir_ + "/logs"; }
-  std::string data_dir() const { return dir_ + "/data"; }
-  std::string run_dir() const { return dir_ + "/run"; }
-  pid_t supervisord_pid() const { return pid_; }
+  const std::string& dir() const { return dir_.path(); }
+  std::string log_dir() const { return dir_.path("logs"); }
+  std::string data_dir() const { return dir_.path("data"); }
+  std::string run_dir() const { return dir_.path("run"); }
+  pid_t supervisord_pid() const { return processes_.root(); }
   const std::map<std::string, std::string>& env() const { return env_; }
 
   HttpResponse Get(const std::string& path, const HttpOptions& options = {}) const;
@@ -52,7 +67,9 @@ class TestStack {
   std::vector<pid_t> WorkerPids() const;
   std::vector<pid_t> NginxPids() const;
   // Every process below supervisord.
-  std::vector<pid_t> Descendants() const;
+  std::vector<pid_t> Descendants() const { return processes_.Descendants(); }
+  // GET /metrics: the value of its unlabelled sample `name`, -1 if none.
+  double Metric(const std::string& name) const;
 
   // The content of a log file in LOG_DIR ("nginx-access.log", "worker-0.log").
   std::string ReadLog(const std::string& name) const;
@@ -65,15 +82,12 @@ class TestStack {
 
   // SIGTERM to supervisord; waits up to `deadline` for it to exit.
   // Returns its exit status, or -1 if it did not exit in time.
-  int Terminate(std::chrono::milliseconds deadline);
-  // SIGKILL to supervisord and every process below it at once (a power cut
-  // of the processes, not of the disk); returns once all are gone. What is
-  // in DATA_DIR is then exactly what the processes had committed.
-  void KillEverything();
-  // A test failure for every sanitizer report a worker wrote to its
-  // stderr log (an ASan/UBSan/TSan build's workers); the destructor calls it.
-  void ExpectNoSanitizerReports() const;
-  bool running() const { return pid_ > 0; }
+  int Terminate(std::chrono::milliseconds deadline) { return processes_.Terminate(deadline); }
+  // SIGKILL to supervisord and every process below it at once; returns
+  // once all are gone. What is in DATA_DIR is then exactly what the
+  // processes had committed.
+  void KillEverything() { processes_.KillEverything(); }
+  bool running() const { return processes_.running(); }
 
  private:
   TestStack() = default;
@@ -81,14 +95,10 @@ class TestStack {
                                               std::chrono::milliseconds ready_within, bool wait_ready);
   std::string EnvPrefix() const;
 
-  std::string dir_;
+  TempDir dir_{"folio-test"};  // declared first: removed after the processes stopped
+  ProcessTree processes_;      // supervisord and everything below it
   int port_ = 0, tls_port_ = 0;
-  pid_t pid_ = -1;
   std::map<std::string, std::string> env_;
 };
-
-// The running process's command name (/proc/PID/comm), "" if gone.
-std::string ProcessName(pid_t pid);
-bool ProcessAlive(pid_t pid);
 
 }  // namespace folio::test

@@ -1,11 +1,6 @@
 // test_app.cc: building the sample index once and wiring a ready App.
 #include "test_app.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
-
 #include <gtest/gtest.h>
 
 #include "index_writer.h"
@@ -14,18 +9,11 @@
 namespace folio::test {
 
 const std::string& SampleIndexDir() {
+  static const TempDir root("folio-sample-index");  // removed at exit: one index per test process
   static const std::string dir = [] {
-    char tmpl[] = "/tmp/folio-sample-index-XXXXXX";
-    std::string root = mkdtemp(tmpl);
-    std::string out = root + "/index";
+    std::string out = root.path("index");
     Result<BuildReport> built = BuildIndex(FOLIO_SOURCE_DIR "/kb", out, IndexBuildOptions{});
     if (!built.ok()) ADD_FAILURE() << built.status().ToString();
-    // Removed at exit: one index per test process.
-    static std::string cleanup_root = root;
-    std::atexit([] {
-      std::error_code ec;
-      std::filesystem::remove_all(cleanup_root, ec);
-    });
     return out;
   }();
   return dir;
@@ -43,9 +31,7 @@ Config TestConfig(const std::map<std::string, std::string>& env) {
 }
 
 TestApp::TestApp(const std::map<std::string, std::string>& env, bool with_state) {
-  char tmpl[] = "/tmp/folio-app-XXXXXX";
-  dir_ = mkdtemp(tmpl);
-  std::map<std::string, std::string> all = {{"DATA_DIR", dir_}, {"INDEX_DIR", SampleIndexDir()}};
+  std::map<std::string, std::string> all = {{"DATA_DIR", dir_.path()}, {"INDEX_DIR", SampleIndexDir()}};
   for (const auto& [k, v] : env) all[k] = v;
   app_ = std::make_unique<App>(TestConfig(all));
   if (!with_state) return;
@@ -55,10 +41,6 @@ TestApp::TestApp(const std::map<std::string, std::string>& env, bool with_state)
   (void)app_->index.Load();  // tests of a missing index check the status themselves
 }
 
-TestApp::~TestApp() {
-  app_.reset();
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
+TestApp::~TestApp() = default;
 
 }  // namespace folio::test

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "app.h"
+#include "temp_dir.h"
 
 namespace folio::test {
 
@@ -20,10 +21,10 @@ class TestApp {
   explicit TestApp(const std::map<std::string, std::string>& env = {}, bool with_state = true);
   ~TestApp();
   App& app() { return *app_; }
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
 
  private:
-  std::string dir_;
+  TempDir dir_{"folio-app"};  // declared first: outlives the App's environment
   std::unique_ptr<App> app_;
 };
 

@@ -10,7 +10,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <thread>
+#include <fstream>
+#include <sstream>
+
+#include "poll_until.h"
 
 namespace folio::test {
 
@@ -162,14 +165,47 @@ HttpResponse RawHttp(int port, const std::string& bytes, std::chrono::millisecon
 
 HttpResponse PollHttp(int port, const std::string& path, const std::function<bool(const HttpResponse&)>& accept,
                       std::chrono::milliseconds deadline) {
-  auto until = std::chrono::steady_clock::now() + deadline;
   HttpResponse last;
-  while (std::chrono::steady_clock::now() < until) {
-    last = Http(port, "GET", path, "", {{}, std::chrono::milliseconds(2000)});
-    if (accept(last)) return last;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
+  PollUntil(
+      [&] {
+        last = Http(port, "GET", path, "", {{}, std::chrono::milliseconds(2000)});
+        return accept(last);
+      },
+      deadline, std::chrono::milliseconds(25));
   return last;
+}
+
+namespace {
+
+// Bytes received and not yet read on the loopback TCP connection from
+// `local_port` to `remote_port`, from /proc/net/tcp; -1 if there is none.
+long UnreadBytes(unsigned local_port, unsigned remote_port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  while (std::getline(table, line)) {
+    // "sl local_address rem_address st tx_queue:rx_queue ...", ports in hex.
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues;
+    if (!(fields >> slot >> local >> remote >> state >> queues)) continue;
+    auto port_of = [](const std::string& address) { return std::stoul(address.substr(address.find(':') + 1), nullptr, 16); };
+    if (port_of(local) != local_port || port_of(remote) != remote_port || state != "01") continue;  // 01: established
+    return std::stol(queues.substr(queues.find(':') + 1), nullptr, 16);
+  }
+  return -1;
+}
+
+}  // namespace
+
+bool WaitUntilServerRead(int fd, std::chrono::milliseconds deadline) {
+  sockaddr_in client{}, server{};
+  socklen_t len = sizeof client;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&client), &len) != 0) return false;
+  len = sizeof server;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&server), &len) != 0) return false;
+  // The server's end: its local port is the one we connected to.
+  return PollUntil([&] { return UnreadBytes(ntohs(server.sin_port), ntohs(client.sin_port)) == 0; }, deadline,
+                   std::chrono::milliseconds(2));
 }
 
 }  // namespace folio::test

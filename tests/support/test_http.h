@@ -59,4 +59,10 @@ HttpResponse ParseHttpResponse(const std::string& raw);
 HttpResponse PollHttp(int port, const std::string& path, const std::function<bool(const HttpResponse&)>& accept,
                       std::chrono::milliseconds deadline);
 
+// Waits until the server has read every byte sent so far on the loopback
+// connection `fd` (its end of the connection has nothing left to read):
+// the server accepted it and holds what the test sent, a half-sent
+// request included. False if not within `deadline`.
+bool WaitUntilServerRead(int fd, std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
 }  // namespace folio::test

@@ -5,13 +5,12 @@
 #include "access.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 
 #include "handlers/handlers.h"
 #include "coalesced_answer.h"
+#include "temp_dir.h"
 #include "test_app.h"
 
 namespace folio {
@@ -23,16 +22,9 @@ constexpr char kOperatorKey[] = "operator-key-0123456789abcdef";
 class AccessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/folio-access-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    keys_file_ = dir_ + "/keys.txt";
     std::ofstream(keys_file_) << "# test keys\n"
                               << ApiKeyFileLine(kClientKey) << "\n"
                               << ApiKeyFileLine(kOperatorKey, KeyRole::kOperator) << " # ops\n";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
   }
   AccessPolicy Policy(const std::string& operator_access, bool keys = true, const std::string& cors = "") {
     std::map<std::string, std::string> env = {{"OPERATOR_ACCESS", operator_access}, {"CORS_ORIGINS", cors}};
@@ -61,7 +53,8 @@ class AccessTest : public ::testing::Test {
     return "";
   }
 
-  std::string dir_, keys_file_;
+  const test::TempDir dir_{"folio-access"};
+  const std::string keys_file_ = dir_.path("keys.txt");
 };
 
 TEST_F(AccessTest, WithoutKeyFileTheApiIsOpen) {
@@ -271,14 +264,14 @@ TEST_F(AccessTest, ConfigRefusesWhatCouldNeverWork) {
     return all;
   };
   EXPECT_EQ(problems_of({{"API_KEYS_FILE", keys_file_}, {"OPERATOR_ACCESS", "operator"}}), "");
-  EXPECT_NE(problems_of({{"API_KEYS_FILE", dir_ + "/missing"}}).find("API_KEYS_FILE: "), std::string::npos);
+  EXPECT_NE(problems_of({{"API_KEYS_FILE", dir_.path("missing")}}).find("API_KEYS_FILE: "), std::string::npos);
   EXPECT_NE(problems_of({{"OPERATOR_ACCESS", "operator"}}).find("OPERATOR_ACCESS: "), std::string::npos);
-  std::ofstream(dir_ + "/clients.txt") << ApiKeyFileLine(kClientKey) << "\n";
-  EXPECT_NE(problems_of({{"API_KEYS_FILE", dir_ + "/clients.txt"}, {"OPERATOR_ACCESS", "operator"}}).find("marked operator"),
+  std::ofstream(dir_.path("clients.txt")) << ApiKeyFileLine(kClientKey) << "\n";
+  EXPECT_NE(problems_of({{"API_KEYS_FILE", dir_.path("clients.txt")}, {"OPERATOR_ACCESS", "operator"}}).find("marked operator"),
             std::string::npos);
   EXPECT_NE(problems_of({{"CORS_ORIGINS", "https://a.example/"}}).find("CORS_ORIGINS: "), std::string::npos);
-  std::ofstream(dir_ + "/plain.txt") << kClientKey << "\n";
-  std::string plain = problems_of({{"API_KEYS_FILE", dir_ + "/plain.txt"}});
+  std::ofstream(dir_.path("plain.txt")) << kClientKey << "\n";
+  std::string plain = problems_of({{"API_KEYS_FILE", dir_.path("plain.txt")}});
   EXPECT_NE(plain.find("line 1"), std::string::npos) << plain;
   EXPECT_EQ(plain.find(kClientKey), std::string::npos) << "a key pasted by mistake never reaches a log";
 }

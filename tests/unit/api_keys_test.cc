@@ -12,6 +12,9 @@
 #include <fstream>
 #include <thread>
 
+#include "poll_until.h"
+#include "temp_dir.h"
+
 namespace folio {
 namespace {
 
@@ -114,15 +117,6 @@ INSTANTIATE_TEST_SUITE_P(
 
 class ApiKeysFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/folio-keys-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    path_ = dir_ + "/keys.txt";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
   // Replaces the file atomically (a new inode), as the docs ask operators to.
   void Write(const std::string& text) {
     std::string tmp = path_ + ".tmp";
@@ -131,7 +125,8 @@ class ApiKeysFileTest : public ::testing::Test {
   }
   KeyCheck Check(ApiKeys& keys, const std::string& key) { return keys.Check(Sha256(key)); }
 
-  std::string dir_, path_;
+  const test::TempDir dir_{"folio-keys"};
+  const std::string path_ = dir_.path("keys.txt");
 };
 
 TEST_F(ApiKeysFileTest, MatchesEveryListedKeyWhateverItsPosition) {
@@ -173,20 +168,23 @@ TEST_F(ApiKeysFileTest, RewrittenFileIsReloadedAfterTheRecheckInterval) {
   auto keys = ApiKeys::Open(path_, milliseconds(50));
   ASSERT_TRUE(Check(*keys, kKeyA).valid);
   Write(ApiKeyFileLine(kKeyB) + "\n");  // rotate: B in, A out
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (Check(*keys, kKeyA).valid && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(milliseconds(10));
+  test::PollUntil([&] { return !Check(*keys, kKeyA).valid; }, std::chrono::seconds(5), milliseconds(10));
   EXPECT_FALSE(Check(*keys, kKeyA).valid);
   EXPECT_TRUE(Check(*keys, kKeyB).valid);
 }
 
 TEST_F(ApiKeysFileTest, InPlaceRewriteOfTheSameSizeIsNoticed) {
-  // Same inode, same size: only the mtime (nanoseconds) differs.
+  // Same inode, same size: only the mtime (nanoseconds) differs, set
+  // rather than waited for (the file system's clock ticks coarsely).
   std::ofstream(path_, std::ios::trunc) << ApiKeyFileLine(kKeyA) << "\n";
   auto keys = ApiKeys::Open(path_, milliseconds(0));
   ASSERT_TRUE(Check(*keys, kKeyA).valid);
-  std::this_thread::sleep_for(milliseconds(20));
+  struct stat before {};
+  ASSERT_EQ(stat(path_.c_str(), &before), 0);
   std::ofstream(path_, std::ios::trunc) << ApiKeyFileLine(kKeyB) << "\n";
+  timespec times[2] = {before.st_atim, before.st_mtim};
+  times[1].tv_nsec = (times[1].tv_nsec + 1) % 1000000000;
+  ASSERT_EQ(utimensat(AT_FDCWD, path_.c_str(), times, 0), 0);
   EXPECT_TRUE(Check(*keys, kKeyB).valid);
   EXPECT_FALSE(Check(*keys, kKeyA).valid);
 }

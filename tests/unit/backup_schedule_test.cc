@@ -11,7 +11,8 @@
 #include <fstream>
 
 #include "file_util.h"
-#include "scratch.h"
+#include "child.h"
+#include "temp_dir.h"
 #include "sessions.h"
 
 namespace folio {

@@ -18,7 +18,8 @@
 #include "clock.h"
 #include "file_util.h"
 #include "response_cache.h"
-#include "scratch.h"
+#include "child.h"
+#include "temp_dir.h"
 #include "sessions.h"
 
 namespace folio {

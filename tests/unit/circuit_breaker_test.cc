@@ -4,15 +4,15 @@
 #include "circuit_breaker.h"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 #include <vector>
+
+#include "child.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
@@ -26,15 +26,10 @@ constexpr int64_t kLease = 500;
 class CircuitBreakerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/folio_breaker_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/breaker.shm";
     options_.failure_threshold = 3;
     options_.cooldown = milliseconds(kCooldown);
     options_.trial_lease = milliseconds(kLease);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<CircuitBreaker> OpenBreaker() {
     auto b = CircuitBreaker::Open(path_, options_);
@@ -47,16 +42,8 @@ class CircuitBreakerTest : public ::testing::Test {
     for (int i = 0; i < options_.failure_threshold; ++i) b.RecordFailure(t);
   }
 
-  // Runs `child` in a fork()ed process; returns its exit code.
-  static int InChild(const std::function<int()>& child) {
-    pid_t pid = fork();
-    if (pid == 0) _exit(child());
-    int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  std::string dir_, path_;
+  const test::TempDir dir_{"folio-breaker"};
+  const std::string path_ = dir_.path("breaker.shm");
   CircuitBreakerOptions options_;
 };
 
@@ -191,13 +178,13 @@ TEST_F(CircuitBreakerTest, ForkedProcessSharesTheTrialAndTheOutcome) {
   // The child maps the file itself, as a worker process does after fork.
   const std::string path = path_;
   const CircuitBreakerOptions options = options_;
-  EXPECT_EQ(InChild([&] {
+  EXPECT_EQ(test::RunInChild([&] {
               auto b = CircuitBreaker::Open(path, options);
               return b.ok() && (*b)->Allow(t) ? 0 : 1;
             }),
             0);
   EXPECT_FALSE(parent->Allow(t));  // the child holds the trial
-  EXPECT_EQ(InChild([&] {
+  EXPECT_EQ(test::RunInChild([&] {
               auto b = CircuitBreaker::Open(path, options);
               if (!b.ok()) return 2;
               (*b)->RecordFailure(t + 1);  // the child's trial failed
@@ -247,10 +234,10 @@ TEST_F(CircuitBreakerTest, OversizedFileIsCutBackAndReinitialised) {
 }
 
 TEST_F(CircuitBreakerTest, UnusablePathIsAnErrorNotACrash) {
-  auto b = CircuitBreaker::Open(dir_, options_);  // a directory
+  auto b = CircuitBreaker::Open(dir_.path(), options_);  // a directory
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().error(), "breaker_file");
-  auto c = CircuitBreaker::Open(dir_ + "/missing/breaker.shm", options_);
+  auto c = CircuitBreaker::Open(dir_.path("missing/breaker.shm"), options_);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().error(), "breaker_file");
 }

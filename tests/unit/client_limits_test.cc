@@ -5,12 +5,13 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <thread>
 #include <vector>
+
+#include "child.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
@@ -22,14 +23,7 @@ constexpr int64_t kT0 = 1'700'000'040'000 + 10'000;  // 10 s into a minute windo
 
 class ClientLimitsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/folio_limits_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/limits.shm";
-    ASSERT_EQ(kT0 % kMinute, 10'000);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { ASSERT_EQ(kT0 % kMinute, 10'000); }
 
   std::unique_ptr<ClientLimits> OpenLimits(LimitOptions options = {}) {
     auto l = ClientLimits::Open(path_, options);
@@ -37,13 +31,8 @@ class ClientLimitsTest : public ::testing::Test {
     return l.ok() ? std::move(l).value() : nullptr;
   }
 
-  static int Reap(pid_t pid) {
-    int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-
-  std::string dir_, path_;
+  const test::TempDir dir_{"folio-limits"};
+  const std::string path_ = dir_.path("limits.shm");
 };
 
 TEST_F(ClientLimitsTest, HundredAndFirstRequestInAMinuteIsDeniedWithRetryAfter) {
@@ -109,16 +98,15 @@ TEST_F(ClientLimitsTest, SixthConcurrentRequestIsDeniedUntilATicketIsReleased) {
 
 TEST_F(ClientLimitsTest, TwoProcessesShareCounts) {
   auto limits = OpenLimits();
-  pid_t child = fork();
-  if (child == 0) {
-    auto mine = ClientLimits::Open(path_, {});
-    if (!mine.ok()) _exit(2);
-    for (int i = 0; i < 60; ++i) {
-      if (!(*mine)->Admit("shared", kT0).allowed) _exit(1);
-    }
-    _exit(0);
-  }
-  ASSERT_EQ(Reap(child), 0);
+  ASSERT_EQ(test::RunInChild([&] {
+              auto mine = ClientLimits::Open(path_, {});
+              if (!mine.ok()) return 2;
+              for (int i = 0; i < 60; ++i) {
+                if (!(*mine)->Admit("shared", kT0).allowed) return 1;
+              }
+              return 0;
+            }),
+            0);
   for (int i = 0; i < 40; ++i) ASSERT_TRUE(limits->Admit("shared", kT0).allowed) << i;
   EXPECT_FALSE(limits->Admit("shared", kT0).allowed);
 }
@@ -127,23 +115,18 @@ TEST_F(ClientLimitsTest, SigkilledHoldersTicketsAndSlotsAreReclaimed) {
   LimitOptions o;
   o.max_concurrent_llm = 2;
   auto limits = OpenLimits(o);
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t child = fork();
-  if (child == 0) {
+  test::Pipe holding;
+  test::Child child([&] {
     auto mine = ClientLimits::Open(path_, o);
-    if (!mine.ok()) _exit(2);
+    if (!mine.ok()) return 2;
     std::vector<Decision> held;
     for (int i = 0; i < 3; ++i) held.push_back((*mine)->Admit("client-a", kT0));
     auto a = (*mine)->AcquireUpstreamSlot(Deadline::After(milliseconds(1000)));
     auto b = (*mine)->AcquireUpstreamSlot(Deadline::After(milliseconds(1000)));
-    char c = held[2].ticket.held() && a.ok() && b.ok() ? 'H' : 'E';
-    if (write(fds[1], &c, 1) != 1) _exit(3);
+    holding.Signal(held[2].ticket.held() && a.ok() && b.ok() ? 'H' : 'E');
     for (;;) pause();  // mid-request until killed
-  }
-  char c = 0;
-  ASSERT_EQ(read(fds[0], &c, 1), 1);
-  ASSERT_EQ(c, 'H');
+  });
+  ASSERT_EQ(holding.Wait(), 'H');
   EXPECT_EQ(limits->Snapshot().requests_in_flight, 3);
   EXPECT_EQ(limits->Snapshot().upstream_in_use, 2);
   EXPECT_EQ(limits->ReclaimDead(), 0);  // the holder is alive
@@ -154,8 +137,8 @@ TEST_F(ClientLimitsTest, SigkilledHoldersTicketsAndSlotsAreReclaimed) {
   EXPECT_FALSE(limits->Admit("client-a", kT0).allowed);
   EXPECT_EQ(limits->AcquireUpstreamSlot(Deadline::After(milliseconds(0))).status().error(), "shed");
 
-  ASSERT_EQ(kill(child, SIGKILL), 0);
-  EXPECT_EQ(Reap(child), -1);
+  ASSERT_EQ(kill(child.pid(), SIGKILL), 0);
+  EXPECT_EQ(child.Wait(), -1);
   EXPECT_EQ(limits->ReclaimDead(), 3);  // its process row and two upstream slots
   LimitsSnapshot s = limits->Snapshot();
   EXPECT_EQ(s.requests_in_flight, 2);  // ours only
@@ -164,8 +147,6 @@ TEST_F(ClientLimitsTest, SigkilledHoldersTicketsAndSlotsAreReclaimed) {
   EXPECT_TRUE(mine.back().allowed);
   auto slot = limits->AcquireUpstreamSlot(Deadline::After(milliseconds(0)));
   EXPECT_TRUE(slot.ok());
-  close(fds[0]);
-  close(fds[1]);
 }
 
 TEST_F(ClientLimitsTest, BusyUpstreamShedsAtTheDeadline) {

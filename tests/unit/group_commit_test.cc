@@ -11,11 +11,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <future>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "poll_until.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
@@ -23,11 +24,8 @@ namespace {
 class GroupCommitTest : public ::testing::TestWithParam<CommitSync> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/folio-group-commit-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     StoreOptions options;
-    options.path = dir_;
+    options.path = dir_.path();
     options.map_size_mb = 16;
     options.databases = {"t"};
     options.commit_sync = GetParam();
@@ -36,11 +34,6 @@ class GroupCommitTest : public ::testing::TestWithParam<CommitSync> {
     store_ = std::move(*store);
     db_ = *store_->Database("t");
     commits_ = std::make_unique<GroupCommit>(store_.get());
-  }
-  void TearDown() override {
-    commits_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   Store::WriteFn PutOp(std::string key) {
@@ -70,14 +63,12 @@ class GroupCommitTest : public ::testing::TestWithParam<CommitSync> {
     for (Store::WriteFn& op : ops) {
       results.push_back(std::async(std::launch::async, [this, op = std::move(op)] { return commits_->Write(op); }));
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (commits_->counters().writes < before + ops.size() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    test::PollUntil([&] { return commits_->counters().writes >= before + ops.size(); }, std::chrono::seconds(10),
+                    std::chrono::milliseconds(1));
     return results;
   }
 
-  std::string dir_;
+  const test::TempDir dir_{"folio-group-commit"};  // first: outlives the store
   std::unique_ptr<Store> store_;
   Db db_;
   std::unique_ptr<GroupCommit> commits_;

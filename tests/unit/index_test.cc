@@ -19,24 +19,14 @@
 #include "hnsw_graph.h"
 #include "index_snapshot.h"
 #include "index_writer.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
 
+using test::TempDir;
+
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/folio-index-test-XXXXXX";
-    path_ = mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void WriteFile(const std::string& path, const std::string& bytes) {
   fs::create_directories(fs::path(path).parent_path());
@@ -71,10 +61,10 @@ class HnswOracleTest : public ::testing::Test {
   void SetUp() override {
     vectors_ = StructuredVectors(kCount, kDim, 7);
     queries_ = StructuredVectors(200, kDim, 8);
-    path_ = dir_.path() + "/g.hnsw";
+    path_ = dir_.path("g.hnsw");
     ASSERT_TRUE(BuildHnswFile(vectors_.data(), kCount, kDim, HnswParams{16, 200, 64}, 2, path_, nullptr).ok());
   }
-  TempDir dir_;
+  TempDir dir_{"folio-index-test"};
   std::string path_;
   std::vector<float> vectors_, queries_;
 };
@@ -132,7 +122,7 @@ TEST_F(HnswOracleTest, TruncatedOrGarbageGraphIsAnError) {
     std::ifstream in(path_, std::ios::binary);
     bytes.assign(std::istreambuf_iterator<char>(in), {});
   }
-  const std::string bad = dir_.path() + "/bad.hnsw";
+  const std::string bad = dir_.path("bad.hnsw");
   for (size_t len : {size_t{0}, size_t{10}, size_t{96}, bytes.size() / 2, bytes.size() - 1}) {
     WriteFile(bad, bytes.substr(0, len));
     EXPECT_FALSE(HnswGraph::Open(bad, kDim, HnswGraph::Verify::kQuick).ok()) << "truncated to " << len;
@@ -163,8 +153,8 @@ TEST_F(HnswOracleTest, TruncatedOrGarbageGraphIsAnError) {
 class IndexTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    kb_ = dir_.path() + "/kb";
-    out_ = dir_.path() + "/index";
+    kb_ = dir_.path("kb");
+    out_ = dir_.path("index");
     WriteFile(kb_ + "/projects/tollgate.md",
               "# Tollgate\n\n## Summary\n\nTollgate is a distributed rate limiter written in Go. It handles 48,000 "
               "requests per second at peak using token buckets in Redis.\n\n## Outcomes\n\nLatency p99 stayed "
@@ -195,7 +185,7 @@ class IndexTest : public ::testing::Test {
     return hits.ok() && !hits->empty() ? std::string((*hits)[0].source) : "";
   }
 
-  TempDir dir_;
+  TempDir dir_{"folio-index-test"};
   std::string kb_, out_;
   IndexBuildOptions opt_;
 };
@@ -352,7 +342,7 @@ TEST_F(IndexTest, UnchangedKbSkipsTheRebuild) {
 }
 
 TEST_F(IndexTest, EmptyKbAndForeignOutputDirAreRefused) {
-  TempDir empty;
+  TempDir empty{"folio-index-test"};
   Result<BuildReport> r = BuildIndex(empty.path(), out_, opt_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().error(), "empty_kb");
@@ -400,7 +390,7 @@ TEST_F(IndexTest, DamagedFilesGiveAnErrorNotACrash) {
   }
   fs::remove(out_ + "/" + kBm25File);
   EXPECT_FALSE(IndexSnapshot::Open(out_).ok());
-  EXPECT_EQ(IndexSnapshot::Open(dir_.path() + "/nowhere").status().code(), Code::kNotFound);
+  EXPECT_EQ(IndexSnapshot::Open(dir_.path("nowhere")).status().code(), Code::kNotFound);
 }
 
 TEST_F(IndexTest, AnotherFormatVersionIsRefusedAndIngestReplacesIt) {

@@ -6,17 +6,22 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "child.h"
+#include "clock.h"
+#include "poll_until.h"
+#include "temp_dir.h"
+
 namespace folio {
 namespace {
+
+using test::PollUntil;
 
 using std::chrono::milliseconds;
 using Outcome = FollowResult::Outcome;
@@ -24,46 +29,23 @@ using Outcome = FollowResult::Outcome;
 constexpr char kKey[] = "0123456789abcdef0123456789abcdef";
 constexpr int64_t kLongLease = 60000;
 
-int64_t NowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 int64_t ElapsedMs(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - since).count();
-}
-
-// Polls `done` every millisecond until it holds or `timeout` passes.
-bool PollUntil(const std::function<bool()>& done, milliseconds timeout = milliseconds(5000)) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
 }
 
 class InflightTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/folio_inflight_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     store_ = OpenStore();
     ASSERT_NE(store_, nullptr);
     auto table = InflightTable::Open(store_.get());
     ASSERT_TRUE(table.ok()) << table.status().ToString();
     table_.emplace(std::move(table).value());
   }
-  void TearDown() override {
-    table_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
 
   std::unique_ptr<Store> OpenStore() {
     StoreOptions o;
-    o.path = dir_;
+    o.path = dir_.path();
     o.map_size_mb = 64;
     o.databases = {kInflightDb};
     o.commit_sync = CommitSync::kOnRequest;
@@ -71,58 +53,50 @@ class InflightTest : public ::testing::Test {
     return s.ok() ? std::move(s).value() : nullptr;
   }
 
-  // Runs `body` in a fork()ed child with its own Store and table (LMDB
+  // Runs `body` in a forked child with its own Store and table (LMDB
   // handles must not cross fork); the child's exit code is body's result.
-  pid_t Spawn(const std::function<int(InflightTable&)>& body) {
-    pid_t pid = fork();
-    if (pid == 0) {
+  std::unique_ptr<test::Child> Spawn(const std::function<int(InflightTable&)>& body) {
+    return std::make_unique<test::Child>([&] {
       auto store = OpenStore();
-      if (store == nullptr) _exit(100);
+      if (store == nullptr) return 100;
       auto table = InflightTable::Open(store.get());
-      if (!table.ok()) _exit(101);
-      _exit(body(*table));
-    }
-    return pid;
-  }
-
-  static int Reap(pid_t pid) {
-    int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      if (!table.ok()) return 101;
+      return body(*table);
+    });
   }
 
   // A key led by a process that has exited (and been reaped).
   void LeadFromDeadProcess(const std::string& key) {
-    pid_t pid = Spawn([&](InflightTable& t) {
-      auto role = t.Join(key, kLongLease, NowMs());
-      return role.ok() && *role == InflightTable::Role::kLeader ? 0 : 1;
-    });
-    ASSERT_EQ(Reap(pid), 0);
+    ASSERT_EQ(Spawn([&](InflightTable& t) {
+                auto role = t.Join(key, kLongLease, UnixMs());
+                return role.ok() && *role == InflightTable::Role::kLeader ? 0 : 1;
+              })->Wait(),
+              0);
   }
 
   InflightTable& table() { return *table_; }
 
-  std::string dir_;
+  const test::TempDir dir_{"folio-inflight"};  // first: outlives the store
   std::unique_ptr<Store> store_;
   std::optional<InflightTable> table_;
 };
 
 TEST_F(InflightTest, FirstJoinLeadsLaterJoinsFollow) {
-  auto first = table().Join(kKey, kLongLease, NowMs());
+  auto first = table().Join(kKey, kLongLease, UnixMs());
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(*first, InflightTable::Role::kLeader);
-  auto second = table().Join(kKey, kLongLease, NowMs());
+  auto second = table().Join(kKey, kLongLease, UnixMs());
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(*second, InflightTable::Role::kFollower);
-  auto other = table().Join("ffffffffffffffffffffffffffffffff", kLongLease, NowMs());
+  auto other = table().Join("ffffffffffffffffffffffffffffffff", kLongLease, UnixMs());
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(*other, InflightTable::Role::kLeader);
 }
 
 TEST_F(InflightTest, BadKeyOrLeaseIsInvalidArgument) {
-  EXPECT_EQ(table().Join("", kLongLease, NowMs()).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(table().Join(std::string(257, 'a'), kLongLease, NowMs()).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(table().Join(kKey, 0, NowMs()).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(table().Join("", kLongLease, UnixMs()).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(table().Join(std::string(257, 'a'), kLongLease, UnixMs()).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(table().Join(kKey, 0, UnixMs()).status().code(), Code::kInvalidArgument);
 }
 
 TEST_F(InflightTest, FiftyThreadsJoiningOneKeyMakeExactlyOneLeader) {
@@ -132,7 +106,7 @@ TEST_F(InflightTest, FiftyThreadsJoiningOneKeyMakeExactlyOneLeader) {
   for (int i = 0; i < 50; ++i) {
     threads.emplace_back([&] {
       while (!go.load()) std::this_thread::yield();
-      auto role = table().Join(kKey, kLongLease, NowMs());
+      auto role = table().Join(kKey, kLongLease, UnixMs());
       if (!role.ok()) ++errors;
       else if (*role == InflightTable::Role::kLeader) ++leaders;
     });
@@ -146,43 +120,38 @@ TEST_F(InflightTest, FiftyThreadsJoiningOneKeyMakeExactlyOneLeader) {
 TEST_F(InflightTest, JoinersInFourProcessesMakeExactlyOneLeader) {
   // Every child stays alive until all have joined: a leader that exits is
   // rightly taken over, which would make a second leader.
-  int results[2], release[2];
-  ASSERT_EQ(pipe(results), 0);
-  ASSERT_EQ(pipe(release), 0);
-  std::vector<pid_t> children;
+  test::Pipe results, release;
+  std::vector<std::unique_ptr<test::Child>> children;
   for (int p = 0; p < 4; ++p) {
     children.push_back(Spawn([&](InflightTable& t) {
-      close(release[1]);
+      release.CloseWriteEnd();
       std::atomic<int> leaders{0};
       std::vector<std::thread> threads;
       for (int i = 0; i < 10; ++i) {
         threads.emplace_back([&] {
-          auto role = t.Join(kKey, kLongLease, NowMs());
+          auto role = t.Join(kKey, kLongLease, UnixMs());
           leaders += role.ok() && *role == InflightTable::Role::kLeader;
         });
       }
       for (auto& th : threads) th.join();
-      char n = static_cast<char>(leaders.load());
-      if (write(results[1], &n, 1) != 1) return 1;
-      char c;
-      (void)!read(release[0], &c, 1);  // EOF once the parent has every answer
+      results.Signal(static_cast<char>('0' + leaders.load()));
+      (void)release.Wait(std::chrono::seconds(60));  // end of file once the parent has every answer
       return 0;
     }));
   }
   int leaders = 0;
   for (size_t i = 0; i < children.size(); ++i) {
-    char n = 0;
-    ASSERT_EQ(read(results[0], &n, 1), 1);
-    leaders += n;
+    const char n = results.Wait();
+    ASSERT_GE(n, '0') << "a child did not report";
+    leaders += n - '0';
   }
-  close(release[1]);
-  for (pid_t pid : children) EXPECT_EQ(Reap(pid), 0);
+  release.CloseWriteEnd();
+  for (auto& child : children) EXPECT_EQ(child->Wait(), 0);
   EXPECT_EQ(leaders, 1);
-  for (int fd : {results[0], results[1], release[0]}) close(fd);
 }
 
 TEST_F(InflightTest, FollowerReceivesTheLeadersAnswer) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
   std::optional<Result<FollowResult>> got;
   std::thread follower([&] { got.emplace(table().Wait(kKey, Deadline::After(milliseconds(5000)))); });
   EXPECT_TRUE(table().Complete(kKey, R"({"answer":"42"})").ok());
@@ -193,7 +162,7 @@ TEST_F(InflightTest, FollowerReceivesTheLeadersAnswer) {
 }
 
 TEST_F(InflightTest, FollowerReceivesTheLeadersFailure) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
   std::optional<Result<FollowResult>> got;
   std::thread follower([&] { got.emplace(table().Wait(kKey, Deadline::After(milliseconds(5000)))); });
   EXPECT_TRUE(table().Fail(kKey, "upstream_timeout").ok());
@@ -204,17 +173,17 @@ TEST_F(InflightTest, FollowerReceivesTheLeadersFailure) {
 }
 
 TEST_F(InflightTest, AFailureIsNotInheritedByQuestionsThatComeAfterIt) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
   ASSERT_TRUE(table().Fail(kKey, "upstream_stream_broken").ok());
   // Within the linger: a new question leads a new attempt.
-  EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
-  EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kFollower) << "of the new attempt";
+  EXPECT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
+  EXPECT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kFollower) << "of the new attempt";
 }
 
 TEST_F(InflightTest, FinishedEntryAnswersLateJoinersUntilItsLingerEnds) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
   ASSERT_TRUE(table().Complete(kKey, "answer").ok());
-  const int64_t done_at = NowMs();
+  const int64_t done_at = UnixMs();
   EXPECT_EQ(*table().Join(kKey, kLongLease, done_at), InflightTable::Role::kFollower);
   auto got = table().Wait(kKey, Deadline::After(milliseconds(0)));
   ASSERT_TRUE(got.ok());
@@ -224,45 +193,39 @@ TEST_F(InflightTest, FinishedEntryAnswersLateJoinersUntilItsLingerEnds) {
 }
 
 TEST_F(InflightTest, SigkilledLeaderProcessIsTakenOverLongBeforeItsLease) {
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t child = Spawn([&](InflightTable& t) {
-    auto role = t.Join(kKey, kLongLease, NowMs());
-    char c = role.ok() && *role == InflightTable::Role::kLeader ? 'L' : 'F';
-    if (write(fds[1], &c, 1) != 1) return 2;
+  test::Pipe joined;
+  std::unique_ptr<test::Child> child = Spawn([&](InflightTable& t) -> int {
+    auto role = t.Join(kKey, kLongLease, UnixMs());
+    joined.Signal(role.ok() && *role == InflightTable::Role::kLeader ? 'L' : 'F');
     for (;;) pause();  // "calling upstream" until killed
   });
-  char c = 0;
-  ASSERT_EQ(read(fds[0], &c, 1), 1);
-  ASSERT_EQ(c, 'L');
-  ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kFollower);
+  ASSERT_EQ(joined.Wait(), 'L');
+  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kFollower);
 
   const auto start = std::chrono::steady_clock::now();
-  ASSERT_EQ(kill(child, SIGKILL), 0);  // not reaped yet: a zombie must count as dead too
+  ASSERT_EQ(kill(child->pid(), SIGKILL), 0);  // not reaped yet: a zombie must count as dead too
   auto got = table().Wait(kKey, Deadline::After(milliseconds(10000)));
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->outcome, Outcome::kTakeOver);
   EXPECT_LT(ElapsedMs(start), 2000);  // liveness checks, not the 60 s lease
-  EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
-  EXPECT_EQ(Reap(child), -1);
-  close(fds[0]);
-  close(fds[1]);
+  EXPECT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
+  EXPECT_EQ(child->Wait(), -1);
 }
 
 TEST_F(InflightTest, ExpiredLeaseIsTakenOver) {
-  const int64_t t0 = NowMs();
+  const int64_t t0 = UnixMs();
   ASSERT_EQ(*table().Join(kKey, 150, t0), InflightTable::Role::kLeader);
   EXPECT_EQ(*table().Join(kKey, 150, t0 + 149), InflightTable::Role::kFollower);
   // A leader that stops heartbeating (hung, not dead) loses the key.
   auto got = table().Wait(kKey, Deadline::After(milliseconds(5000)));
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->outcome, Outcome::kTakeOver);
-  EXPECT_GE(NowMs(), t0 + 150);
-  EXPECT_EQ(*table().Join(kKey, 150, NowMs()), InflightTable::Role::kLeader);
+  EXPECT_GE(UnixMs(), t0 + 150);
+  EXPECT_EQ(*table().Join(kKey, 150, UnixMs()), InflightTable::Role::kLeader);
 }
 
 TEST_F(InflightTest, HeartbeatExtendsTheLease) {
-  const int64_t t0 = NowMs();
+  const int64_t t0 = UnixMs();
   ASSERT_EQ(*table().Join(kKey, 1000, t0), InflightTable::Role::kLeader);
   ASSERT_TRUE(table().Heartbeat(kKey, t0 + 900, "").ok());
   EXPECT_EQ(*table().Join(kKey, 1000, t0 + 1500), InflightTable::Role::kFollower);
@@ -270,14 +233,14 @@ TEST_F(InflightTest, HeartbeatExtendsTheLease) {
 }
 
 TEST_F(InflightTest, LeaseFarInTheFutureCountsAsExpired) {
-  const int64_t t0 = NowMs();
+  const int64_t t0 = UnixMs();
   ASSERT_EQ(*table().Join(kKey, 1000, t0), InflightTable::Role::kLeader);
   // The wall clock stepped back an hour: the lease must not last an hour.
   EXPECT_EQ(*table().Join(kKey, 1000, t0 - 3'600'000), InflightTable::Role::kLeader);
 }
 
 TEST_F(InflightTest, WaitReturnsByItsDeadline) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
   const auto start = std::chrono::steady_clock::now();
   auto got = table().Wait(kKey, Deadline::After(milliseconds(150)), milliseconds(20));
   const int64_t took = ElapsedMs(start);
@@ -287,7 +250,7 @@ TEST_F(InflightTest, WaitReturnsByItsDeadline) {
 }
 
 TEST_F(InflightTest, FollowersSeeTheLeadersStreamedText) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
   std::mutex mu;
   std::string streamed;
   auto seen = [&] {
@@ -301,9 +264,9 @@ TEST_F(InflightTest, FollowersSeeTheLeadersStreamedText) {
       streamed.append(delta);
     }));
   });
-  EXPECT_TRUE(table().Heartbeat(kKey, NowMs(), "Hel").ok());
+  EXPECT_TRUE(table().Heartbeat(kKey, UnixMs(), "Hel").ok());
   EXPECT_TRUE(PollUntil([&] { return seen() == "Hel"; }));
-  EXPECT_TRUE(table().Heartbeat(kKey, NowMs(), "Hello, wor").ok());
+  EXPECT_TRUE(table().Heartbeat(kKey, UnixMs(), "Hello, wor").ok());
   EXPECT_TRUE(PollUntil([&] { return seen() == "Hello, wor"; }));
   EXPECT_TRUE(table().Complete(kKey, "Hello, world").ok());
   follower.join();
@@ -313,7 +276,7 @@ TEST_F(InflightTest, FollowersSeeTheLeadersStreamedText) {
 
 TEST_F(InflightTest, OnlyTheLeadingProcessMayHeartbeatOrFail) {
   LeadFromDeadProcess(kKey);
-  EXPECT_EQ(table().Heartbeat(kKey, NowMs(), "x").code(), Code::kNotFound);
+  EXPECT_EQ(table().Heartbeat(kKey, UnixMs(), "x").code(), Code::kNotFound);
   EXPECT_EQ(table().Fail(kKey, "timeout").code(), Code::kNotFound);
   // An answer is an answer, whoever computed it.
   EXPECT_TRUE(table().Complete(kKey, "late answer").ok());
@@ -323,7 +286,7 @@ TEST_F(InflightTest, OnlyTheLeadingProcessMayHeartbeatOrFail) {
 }
 
 TEST_F(InflightTest, PurgeRemovesFinishedAfterLingerAndDeadOrExpiredEntries) {
-  const int64_t t0 = NowMs();
+  const int64_t t0 = UnixMs();
   ASSERT_EQ(*table().Join("done", kLongLease, t0), InflightTable::Role::kLeader);
   ASSERT_TRUE(table().Complete("done", "answer").ok());
   ASSERT_EQ(*table().Join("failed", kLongLease, t0), InflightTable::Role::kLeader);
@@ -332,16 +295,16 @@ TEST_F(InflightTest, PurgeRemovesFinishedAfterLingerAndDeadOrExpiredEntries) {
   ASSERT_EQ(*table().Join("live", kLongLease, t0), InflightTable::Role::kLeader);
   LeadFromDeadProcess("dead");
 
-  auto first = table().Purge(NowMs());
+  auto first = table().Purge(UnixMs());
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(*first, 2);  // "expired" and "dead"
-  auto second = table().Purge(NowMs() + table().options().linger_ms + 1000);
+  auto second = table().Purge(UnixMs() + table().options().linger_ms + 1000);
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(*second, 2);  // "done" and "failed"
   auto stats = store_->Stat(*store_->Database(kInflightDb));
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->entries, 1u);  // "live"
-  EXPECT_EQ(*table().Join("live", kLongLease, NowMs()), InflightTable::Role::kFollower);
+  EXPECT_EQ(*table().Join("live", kLongLease, UnixMs()), InflightTable::Role::kFollower);
 }
 
 TEST_F(InflightTest, UnreadableRecordIsReplacedNotFollowed) {
@@ -349,7 +312,7 @@ TEST_F(InflightTest, UnreadableRecordIsReplacedNotFollowed) {
   auto got = table().Wait(kKey, Deadline::After(milliseconds(1000)));
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->outcome, Outcome::kTakeOver);
-  EXPECT_EQ(*table().Join(kKey, kLongLease, NowMs()), InflightTable::Role::kLeader);
+  EXPECT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
 }
 
 }  // namespace

@@ -5,10 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
@@ -17,15 +18,9 @@ namespace fs = std::filesystem;
 
 class KbReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/folio-kb-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void Write(const std::string& rel, const std::string& bytes) {
-    fs::path p = fs::path(dir_) / rel;
+    fs::path p = fs::path(dir_.path()) / rel;
     fs::create_directories(p.parent_path());
     std::ofstream(p, std::ios::binary) << bytes;
   }
@@ -36,14 +31,14 @@ class KbReaderTest : public ::testing::Test {
     return "";
   }
 
-  std::string dir_;
+  const test::TempDir dir_{"folio-kb-test"};
 };
 
 TEST_F(KbReaderTest, ReadsTextFilesRecursivelyInSortedOrder) {
   Write("b.md", "# B\n");
   Write("a/z.txt", "z");
   Write("a/c.MARKDOWN", "c");
-  Result<KbContents> kb = ReadKb(dir_);
+  Result<KbContents> kb = ReadKb(dir_.path());
   ASSERT_TRUE(kb.ok()) << kb.status().ToString();
   ASSERT_EQ(kb->documents.size(), 3u);
   EXPECT_EQ(kb->documents[0].source, "a/c.MARKDOWN");
@@ -59,7 +54,7 @@ TEST_F(KbReaderTest, SkipsOtherExtensionsAndBinariesWithReasons) {
   Write("notes.pdf", "%PDF");
   Write("bin.txt", std::string("ab\0cd", 5));
   Write("blank.md", " \n\n");
-  Result<KbContents> kb = ReadKb(dir_);
+  Result<KbContents> kb = ReadKb(dir_.path());
   ASSERT_TRUE(kb.ok());
   ASSERT_EQ(kb->documents.size(), 1u);
   EXPECT_NE(Reason(*kb, "image.png").find("unsupported extension"), std::string::npos);
@@ -73,7 +68,7 @@ TEST_F(KbReaderTest, IgnoresHiddenFilesAndDirectories) {
   Write(".hidden.md", "secret");
   Write(".git/config.md", "nope");
   Write("sub/.draft.txt", "nope");
-  Result<KbContents> kb = ReadKb(dir_);
+  Result<KbContents> kb = ReadKb(dir_.path());
   ASSERT_TRUE(kb.ok());
   ASSERT_EQ(kb->documents.size(), 1u);
   EXPECT_TRUE(kb->skipped.empty());
@@ -82,7 +77,7 @@ TEST_F(KbReaderTest, IgnoresHiddenFilesAndDirectories) {
 TEST_F(KbReaderTest, SkipsFilesOverTheSizeLimit) {
   Write("big.md", std::string(2000, 'x'));
   Write("ok.md", "fine");
-  Result<KbContents> kb = ReadKb(dir_, KbReadOptions{1000});
+  Result<KbContents> kb = ReadKb(dir_.path(), KbReadOptions{1000});
   ASSERT_TRUE(kb.ok());
   EXPECT_EQ(kb->documents.size(), 1u);
   EXPECT_NE(Reason(*kb, "big.md").find("too large"), std::string::npos);
@@ -91,7 +86,7 @@ TEST_F(KbReaderTest, SkipsFilesOverTheSizeLimit) {
 TEST_F(KbReaderTest, RepairsInvalidUtf8AndReportsTheFile) {
   Write("bad.md", "caf\xE9 ok \xC3\xA9 \xF0\x9F\x98");  // Latin-1 é, valid é, truncated emoji
   Write("good.md", "\xEF\xBB\xBFwith BOM");
-  Result<KbContents> kb = ReadKb(dir_);
+  Result<KbContents> kb = ReadKb(dir_.path());
   ASSERT_TRUE(kb.ok());
   ASSERT_EQ(kb->repaired, std::vector<std::string>{"bad.md"});
   EXPECT_EQ(kb->documents[0].text, "caf\xEF\xBF\xBD ok \xC3\xA9 \xEF\xBF\xBD");
@@ -99,19 +94,19 @@ TEST_F(KbReaderTest, RepairsInvalidUtf8AndReportsTheFile) {
 }
 
 TEST_F(KbReaderTest, EmptyKbIsAnError) {
-  Result<KbContents> kb = ReadKb(dir_);
+  Result<KbContents> kb = ReadKb(dir_.path());
   ASSERT_FALSE(kb.ok());
   EXPECT_EQ(kb.status().code(), Code::kUnprocessable);
   EXPECT_EQ(kb.status().error(), "empty_kb");
 
   Write("only.pdf", "x");
-  kb = ReadKb(dir_);
+  kb = ReadKb(dir_.path());
   ASSERT_FALSE(kb.ok());
   EXPECT_NE(kb.status().message().find("only.pdf"), std::string::npos);
 }
 
 TEST_F(KbReaderTest, MissingDirectoryIsNotFound) {
-  Result<KbContents> kb = ReadKb(dir_ + "/nope");
+  Result<KbContents> kb = ReadKb(dir_.path("nope"));
   ASSERT_FALSE(kb.ok());
   EXPECT_EQ(kb.status().code(), Code::kNotFound);
 }
@@ -119,12 +114,12 @@ TEST_F(KbReaderTest, MissingDirectoryIsNotFound) {
 TEST_F(KbReaderTest, KbVersionDependsOnContentOnly) {
   Write("a.md", "one");
   Write("b.md", "two");
-  std::string v1 = ReadKb(dir_)->kb_version;
-  EXPECT_EQ(ReadKb(dir_)->kb_version, v1);
+  std::string v1 = ReadKb(dir_.path())->kb_version;
+  EXPECT_EQ(ReadKb(dir_.path())->kb_version, v1);
   Write("ignored.png", "x");
-  EXPECT_EQ(ReadKb(dir_)->kb_version, v1);
+  EXPECT_EQ(ReadKb(dir_.path())->kb_version, v1);
   Write("b.md", "two!");
-  EXPECT_NE(ReadKb(dir_)->kb_version, v1);
+  EXPECT_NE(ReadKb(dir_.path())->kb_version, v1);
 }
 
 TEST(RepairUtf8Test, TableOfInvalidSequences) {

@@ -199,7 +199,7 @@ TEST_F(LlmClientTest, RejectedKeyIsNotRetriedAndMarksTheBreaker) {
   EXPECT_EQ(r.status().message().find("sk-wrong"), std::string::npos);
   EXPECT_EQ(mock_.Calls("chat_completions"), 1);
   EXPECT_TRUE(breaker->key_rejected());
-  EXPECT_EQ(breaker->Snapshot(CircuitBreaker::NowMs()).consecutive_failures, 0);  // not an outage
+  EXPECT_EQ(breaker->Snapshot(UnixMs()).consecutive_failures, 0);  // not an outage
 
   mock_.PushChat(WithStatus(403));
   options_.api_key = kKey;
@@ -313,7 +313,7 @@ TEST_F(LlmClientTest, OnDeltaReturningFalseCancelsTheUpstream) {
   EXPECT_TRUE(MockLlm::WaitFor([&] { return mock_.Disconnects() >= 1; }));
   EXPECT_EQ(mock_.StreamsCompleted(), 0);
   EXPECT_EQ(mock_.Calls("chat_completions"), 1);
-  EXPECT_EQ(breaker->Snapshot(CircuitBreaker::NowMs()).consecutive_failures, 0);  // not the upstream's fault
+  EXPECT_EQ(breaker->Snapshot(UnixMs()).consecutive_failures, 0);  // not the upstream's fault
 }
 
 TEST_F(LlmClientTest, CancelFlagInterruptsARetryWait) {
@@ -344,7 +344,7 @@ TEST_F(LlmClientTest, OpenBreakerFailsFastWithoutCallingUpstream) {
   ctx.breaker = breaker.get();
   EXPECT_EQ(Call(ctx).status().error(), "upstream_unavailable");
   EXPECT_EQ(Call(ctx).status().error(), "upstream_unavailable");
-  EXPECT_EQ(breaker->State(CircuitBreaker::NowMs()), BreakerState::kOpen);
+  EXPECT_EQ(breaker->State(UnixMs()), BreakerState::kOpen);
   const auto start = Clock::now();
   auto r = Call(ctx);
   ASSERT_FALSE(r.ok());
@@ -364,9 +364,9 @@ TEST_F(LlmClientTest, SuccessfulTrialClosesTheBreaker) {
   LlmCallContext ctx;
   ctx.breaker = breaker.get();
   EXPECT_FALSE(Call(ctx).ok());
-  ASSERT_TRUE(MockLlm::WaitFor([&] { return breaker->State(CircuitBreaker::NowMs()) == BreakerState::kHalfOpen; }));
+  ASSERT_TRUE(MockLlm::WaitFor([&] { return breaker->State(UnixMs()) == BreakerState::kHalfOpen; }));
   ASSERT_TRUE(Call(ctx).ok());
-  EXPECT_EQ(breaker->State(CircuitBreaker::NowMs()), BreakerState::kClosed);
+  EXPECT_EQ(breaker->State(UnixMs()), BreakerState::kClosed);
 }
 
 // Serves one canned HTTP response to each connection on 127.0.0.1, for

@@ -4,14 +4,15 @@
 #include "metrics_reader.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "child.h"
 #include "metrics.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
@@ -25,15 +26,8 @@ std::string Contents(const std::string& path) {
 
 class MetricsReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/folio_metrics_reader_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/metrics.shm";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string dir_, path_;
+  const test::TempDir dir_{"folio-metrics-reader"};
+  const std::string path_ = dir_.path("metrics.shm");
 };
 
 TEST_F(MetricsReaderTest, AbsentFileIsNotFoundAndNotCreated) {
@@ -73,20 +67,19 @@ TEST_F(MetricsReaderTest, ReadingChangesNothingInTheFile) {
 }
 
 TEST_F(MetricsReaderTest, DeadProcessSlotIsShownNotAlive) {
-  pid_t child = fork();
-  if (child == 0) {
+  test::Child child([&] {
     Result<std::unique_ptr<Metrics>> m = Metrics::Open(path_);
-    if (!m.ok()) _exit(1);
+    if (!m.ok()) return 1;
     (*m)->RecordRequest(Route::kChat, 200, 0.01);
-    _exit(0);  // no destructor: the slot stays claimed, as after a crash
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+    (void)m->release();  // no destructor: the slot stays claimed, as after a crash
+    return 0;
+  });
+  const pid_t pid = child.pid();
+  ASSERT_EQ(child.Wait(), 0);
   Result<MetricsFileView> view = ReadMetricsFile(path_);
   ASSERT_TRUE(view.ok()) << view.status().ToString();
   ASSERT_EQ(view->processes.size(), 1u);
-  EXPECT_EQ(view->processes[0].pid, child);
+  EXPECT_EQ(view->processes[0].pid, pid);
   EXPECT_FALSE(view->processes[0].alive);
   EXPECT_EQ(view->processes[0].requests, 1);
 }

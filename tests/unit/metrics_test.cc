@@ -14,12 +14,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
+#include <list>
 #include <random>
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "child.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
@@ -40,19 +43,6 @@ int64_t Total(const MetricsSnapshot& s) {
 
 class MetricsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/folio_metrics_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/metrics.shm";
-  }
-  void TearDown() override {
-    for (pid_t pid : children_) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    std::filesystem::remove_all(dir_);
-  }
 
   std::unique_ptr<Metrics> OpenMetrics() {
     auto m = Metrics::Open(path_);
@@ -62,38 +52,27 @@ class MetricsTest : public ::testing::Test {
 
   // A child process that opens the file, records `n` chat requests (and a
   // little of everything else), holds one request in flight, reports ready
-  // and then waits to be killed. Returns its pid once it is ready.
-  pid_t SpawnRecorder(int n, int64_t now_ms = kT0) {
-    int ready[2];
-    EXPECT_EQ(pipe(ready), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-      close(ready[0]);
+  // and then waits to be killed (SIGKILLed with the fixture otherwise).
+  // Returns it once it is ready.
+  test::Child& SpawnRecorder(int n, int64_t now_ms = kT0) {
+    test::Pipe ready;
+    test::Child& recorder = recorders_.emplace_back([&] {
       auto m = Metrics::Open(path_);
-      if (!m.ok()) _exit(2);
+      if (!m.ok()) return 2;
       for (int i = 0; i < n; ++i) (*m)->RecordRequestAt(Route::kChat, 200, 0.02, now_ms);
       (*m)->Add(Counter::kPromptTokens, n);
       (*m)->ObserveUpstream(0.5);
       Metrics::InFlightGuard busy(**m);
-      if (write(ready[1], "r", 1) != 1) _exit(3);
+      ready.Signal();
       for (;;) pause();
-    }
-    close(ready[1]);
-    char c = 0;
-    EXPECT_EQ(read(ready[0], &c, 1), 1) << "recorder exited before it was ready";
-    close(ready[0]);
-    children_.push_back(pid);
-    return pid;
+    });
+    EXPECT_EQ(ready.Wait(), '!') << "recorder exited before it was ready";
+    return recorder;
   }
 
-  void Kill(pid_t pid) {
-    ASSERT_EQ(kill(pid, SIGKILL), 0);
-    ASSERT_EQ(waitpid(pid, nullptr, 0), pid);
-    children_.erase(std::find(children_.begin(), children_.end(), pid));
-  }
-
-  std::string dir_, path_;
-  std::vector<pid_t> children_;
+  const test::TempDir dir_{"folio-metrics"};
+  const std::string path_ = dir_.path("metrics.shm");
+  std::list<test::Child> recorders_;
 };
 
 TEST_F(MetricsTest, CountsAddUpAcrossThreads) {
@@ -157,16 +136,14 @@ TEST_F(MetricsTest, TwoMappingsOfOneFileSumTogether) {
 TEST_F(MetricsTest, ForkedChildCountsAreSummedAndKeptAfterItExits) {
   auto parent = OpenMetrics();
   parent->RecordRequest(Route::kChat, 200, 0.1);
-  pid_t pid = fork();
-  if (pid == 0) {
-    auto m = Metrics::Open(path_);
-    if (!m.ok()) _exit(2);
-    for (int i = 0; i < 7; ++i) (*m)->RecordRequest(Route::kChat, 200, 0.1);
-    _exit(0);  // destructors do not run: as good as a crash
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(test::RunInChild([&] {
+              auto m = Metrics::Open(path_);
+              if (!m.ok()) return 2;
+              for (int i = 0; i < 7; ++i) (*m)->RecordRequest(Route::kChat, 200, 0.1);
+              (void)m->release();  // its destructor does not run: as good as a crash
+              return 0;
+            }),
+            0);
   EXPECT_EQ(parent->Read().Requests(Route::kChat), 8);
   EXPECT_EQ(parent->Read().processes, 2);  // until someone reclaims it
   auto next = OpenMetrics();                // Open reclaims the dead slot
@@ -178,7 +155,7 @@ TEST_F(MetricsTest, ForkedChildCountsAreSummedAndKeptAfterItExits) {
 TEST_F(MetricsTest, KilledProcessSlotIsReclaimedAndItsCountsKept) {
   auto m = OpenMetrics();
   m->RecordRequestAt(Route::kChat, 500, 0.2, kT0);
-  pid_t child = SpawnRecorder(40);
+  test::Child& child = SpawnRecorder(40);
   MetricsSnapshot before = m->Read();
   EXPECT_EQ(before.Requests(Route::kChat), 41);
   EXPECT_EQ(before.in_flight, 1);
@@ -186,7 +163,7 @@ TEST_F(MetricsTest, KilledProcessSlotIsReclaimedAndItsCountsKept) {
   const WindowSummary window_before = m->WindowStatsAt(60, kT0 + 1000);
   EXPECT_EQ(window_before.requests, 41);
 
-  Kill(child);
+  child.Kill();
   EXPECT_EQ(m->ReclaimDeadSlots(), 1);
   EXPECT_EQ(m->ReclaimDeadSlots(), 0);
   MetricsSnapshot after = m->Read();
@@ -207,8 +184,8 @@ TEST_F(MetricsTest, KilledProcessSlotIsReclaimedAndItsCountsKept) {
 TEST_F(MetricsTest, TotalsNeverDecreaseWhileSlotsAreReclaimed) {
   auto m = OpenMetrics();
   constexpr int kChildren = 6, kEach = 1000;
-  std::vector<pid_t> pids;
-  for (int i = 0; i < kChildren; ++i) pids.push_back(SpawnRecorder(kEach));
+  std::vector<test::Child*> recorders;
+  for (int i = 0; i < kChildren; ++i) recorders.push_back(&SpawnRecorder(kEach));
   std::atomic<bool> done{false};
   std::atomic<int64_t> reads{0}, decreases{0};
   std::thread reader([&] {
@@ -220,12 +197,12 @@ TEST_F(MetricsTest, TotalsNeverDecreaseWhileSlotsAreReclaimed) {
       reads.fetch_add(1);
     }
   });
-  for (pid_t pid : pids) {
+  for (test::Child* recorder : recorders) {
     // Let the reader get going first, so every fold races a read.
     const int64_t seen = reads.load();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (reads.load() < seen + 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-    Kill(pid);
+    recorder->Kill();
     EXPECT_EQ(m->ReclaimDeadSlots(), 1);
     m->RecordRequest(Route::kOther, 200, 0.001);
   }
@@ -249,12 +226,11 @@ TEST_F(MetricsTest, DestroyedMetricsFreesItsSlotAndKeepsItsCounts) {
 
 TEST_F(MetricsTest, ForkedChildDroppingInheritedObjectLeavesParentSlot) {
   auto m = OpenMetrics();
-  pid_t pid = fork();
-  if (pid == 0) {
-    m.reset();  // a child's exit path running the parent's destructor
-    _exit(0);
-  }
-  ASSERT_EQ(waitpid(pid, nullptr, 0), pid);
+  ASSERT_EQ(test::RunInChild([&] {
+              m.reset();  // a child's exit path running the parent's destructor
+              return 0;
+            }),
+            0);
   EXPECT_EQ(m->Read().processes, 1);
   auto other = OpenMetrics();
   EXPECT_NE(other->slot(), m->slot());
@@ -285,22 +261,6 @@ TEST_F(MetricsTest, GarbageOrShortFileIsReinitialised) {
     m->RecordRequest(Route::kHealth, 200, 0.001);
     EXPECT_EQ(m->Read().Requests(Route::kHealth), 1);
   }
-}
-
-TEST_F(MetricsTest, ProcessAliveTellsDeadZombieAndReusedPids) {
-  const int self = getpid();
-  const int64_t start = ProcessStartTicks(self);
-  ASSERT_GT(start, 0);
-  EXPECT_TRUE(ProcessAlive(self, start));
-  EXPECT_TRUE(ProcessAlive(self, 0));
-  EXPECT_FALSE(ProcessAlive(self, start + 1));  // same pid, another process
-  pid_t pid = fork();
-  if (pid == 0) _exit(0);
-  siginfo_t info{};
-  ASSERT_EQ(waitid(P_PID, pid, &info, WEXITED | WNOWAIT), 0);  // exited, not reaped
-  EXPECT_FALSE(ProcessAlive(pid, 0)) << "a zombie never writes again";
-  ASSERT_EQ(waitpid(pid, nullptr, 0), pid);
-  EXPECT_FALSE(ProcessAlive(pid, 0));
 }
 
 TEST_F(MetricsTest, InFlightCountsGuardsAndKeepsPeak) {
@@ -348,7 +308,7 @@ TEST_F(MetricsTest, PrometheusTextPassesPromtool) {
   extra.cache_entries = 17;
   extra.cache_bytes = 65536;
   const std::string text = RenderPrometheus(Assorted(), extra);
-  const std::string file = dir_ + "/metrics.txt";
+  const std::string file = dir_.path("metrics.txt");
   std::ofstream(file) << text;
   FILE* p = popen(("promtool check metrics < " + file + " 2>&1").c_str(), "r");
   ASSERT_NE(p, nullptr);

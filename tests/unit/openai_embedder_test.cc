@@ -154,18 +154,21 @@ TEST_F(OpenAiEmbedderTest, RateLimitHonoursRetryAfter) {
   EXPECT_EQ(mock_.Calls("embeddings"), 2);
 }
 
-TEST_F(OpenAiEmbedderTest, RateLimitPersistingIsResourceExhausted) {
+// The upstream's rate limit is not our client's: 503, as in the LLM client
+// (retry_policy.h), never a 429 of folio's own.
+TEST_F(OpenAiEmbedderTest, RateLimitPersistingIsUnavailable) {
   mock_.SetEmbeddingsDefault(Status_(429, "0"));
   std::vector<std::vector<float>> out;
   Status s = Embed({"x"}, &out);
-  EXPECT_EQ(s.code(), Code::kResourceExhausted);
+  EXPECT_EQ(s.code(), Code::kUnavailable);
+  EXPECT_EQ(s.error(), "upstream_rate_limited");
   EXPECT_EQ(mock_.Calls("embeddings"), 3);
 }
 
 TEST_F(OpenAiEmbedderTest, RetryAfterBeyondTheCapFailsAtOnce) {
   mock_.PushEmbeddings(Status_(429, "60"));
   std::vector<std::vector<float>> out;
-  EXPECT_EQ(Embed({"x"}, &out).code(), Code::kResourceExhausted);
+  EXPECT_EQ(Embed({"x"}, &out).code(), Code::kUnavailable);
   EXPECT_EQ(mock_.Calls("embeddings"), 1);
 }
 

@@ -11,7 +11,8 @@
 #include "backup.h"
 #include "fixture_content.h"
 #include "response_cache.h"
-#include "scratch.h"
+#include "child.h"
+#include "temp_dir.h"
 #include "sessions.h"
 
 namespace folio {

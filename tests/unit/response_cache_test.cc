@@ -5,35 +5,25 @@
 #include "response_cache.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "child.h"
+#include "temp_dir.h"
+
 namespace folio {
 namespace {
 
+using test::RunInChild;
+using test::TempDir;
+
 constexpr int64_t kT0 = 1'700'000'000'000;  // unix ms
 constexpr char kAnswer[] = R"({"text":"Tollgate is a toll-road simulator.","sources":["projects.md"],"usage":{"total_tokens":42},"degraded":false})";
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/folio-cache-test-XXXXXX";
-    path_ = mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 CacheKeyParts Parts(std::string_view message) {
   return CacheKeyParts{message, "projects", kEmptyHistoryDigest, "gpt-4o-mini", "p1", "kb1"};
@@ -144,7 +134,7 @@ TEST(CacheRecordTest, DamagedRecordsAreErrorsNotCrashes) {
 class ResponseCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    options_.path = dir_.path() + "/cache";
+    options_.path = dir_.path("cache");
     options_.map_size_mb = 16;
     options_.ttl_s = 60;
     options_.max_entries = 100;
@@ -165,7 +155,7 @@ class ResponseCacheTest : public ::testing::Test {
   }
   static std::string Key(int i) { return CacheKey(Parts("question " + std::to_string(i))); }
 
-  TempDir dir_;
+  TempDir dir_{"folio-cache-test"};
   CacheOptions options_;
   std::unique_ptr<ResponseCache> cache_;
 };
@@ -415,19 +405,15 @@ TEST_F(ResponseCacheTest, ADisabledCacheComesBackOnceAnotherProcessMadeRoom) {
   ASSERT_TRUE(cache_->PurgeExpired(kT0, 10).ok());
   EXPECT_TRUE(cache_->Stats().disabled) << "still no room";
   // Another process deletes what filled the map.
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    Result<std::unique_ptr<Store>> store = open_filler();
-    if (!store.ok()) _exit(1);
-    Db filler = *(*store)->Database("filler");
-    for (int i = 0; i < filled; ++i)
-      if (!(*store)->Delete(filler, "k" + std::to_string(i), Durability::kRelaxed).ok()) _exit(2);
-    _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ASSERT_EQ(RunInChild([&] {
+              Result<std::unique_ptr<Store>> store = open_filler();
+              if (!store.ok()) return 1;
+              Db filler = *(*store)->Database("filler");
+              for (int i = 0; i < filled; ++i)
+                if (!(*store)->Delete(filler, "k" + std::to_string(i), Durability::kRelaxed).ok()) return 2;
+              return 0;
+            }),
+            0);
   ASSERT_TRUE(cache_->PurgeExpired(kT0, 10).ok());  // the housekeeper's periodic call
   EXPECT_FALSE(cache_->Stats().disabled);
   ASSERT_TRUE(cache_->Put(Key(2), kAnswer, kT0).ok());
@@ -437,25 +423,18 @@ TEST_F(ResponseCacheTest, ADisabledCacheComesBackOnceAnotherProcessMadeRoom) {
 TEST_F(ResponseCacheTest, TwoProcessesShareEntriesAndStats) {
   ASSERT_TRUE(cache_->Put(Key(1), kAnswer, kT0).ok());
   ASSERT_TRUE(cache_->Flush().ok());
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    // The child opens its own environment: LMDB handles never cross fork().
-    int code = 0;
-    {
-      Result<std::unique_ptr<ResponseCache>> c = ResponseCache::Open(options_);
-      if (!c.ok()) _exit(10);
-      Result<std::optional<CachedAnswer>> got = (*c)->Get(Key(1), kT0 + 100);
-      if (!got.ok() || !got->has_value() || (**got).payload != kAnswer) code = 11;
-      if (!(*c)->Put(Key(2), kAnswer, kT0 + 200).ok()) code = 12;
-      (*c)->CountUpstreamSaved(1);
-    }  // the destructor flushes the child's counts
-    _exit(code);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  ASSERT_EQ(WEXITSTATUS(status), 0);
+  // The child opens its own environment: LMDB handles never cross fork().
+  ASSERT_EQ(RunInChild([&] {
+              int code = 0;
+              Result<std::unique_ptr<ResponseCache>> c = ResponseCache::Open(options_);
+              if (!c.ok()) return 10;
+              Result<std::optional<CachedAnswer>> got = (*c)->Get(Key(1), kT0 + 100);
+              if (!got.ok() || !got->has_value() || (**got).payload != kAnswer) code = 11;
+              if (!(*c)->Put(Key(2), kAnswer, kT0 + 200).ok()) code = 12;
+              (*c)->CountUpstreamSaved(1);
+              return code;  // after ~ResponseCache, which flushes the child's counts
+            }),
+            0);
   EXPECT_TRUE(MustGet(Key(2), kT0 + 300).has_value()) << "the child's entry";
   const CacheStats s = cache_->Stats();
   EXPECT_EQ(s.entries, 2u);

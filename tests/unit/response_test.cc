@@ -1,6 +1,7 @@
 // response_test.cc: the error shape, the FastCGI head, probe and health bodies.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <regex>
 
 #include "handlers/handlers.h"
@@ -101,15 +102,18 @@ TEST(HealthTest, NoLlmKeyIsDegradedNotUnhealthy) {
 }
 
 TEST(HealthTest, ReportsMemoryCheckAndOverallStatus) {
+  const auto before = std::chrono::steady_clock::now();
   test::TestApp test_app;
   App& app = test_app.app();
   Response r = HandleHealth(Request{}, app);
+  const double up_at_most = std::chrono::duration<double>(std::chrono::steady_clock::now() - before).count();
   auto body = nlohmann::json::parse(r.body);
   EXPECT_EQ(r.status, 200);
   EXPECT_TRUE(body["status"] == "healthy" || body["status"] == "degraded");
   EXPECT_GT(body["checks"]["memory"]["worker_rss_mb"].get<double>(), 0.0);
   EXPECT_EQ(body["checks"]["memory"]["limit_mb"], 512);
-  EXPECT_GE(body["uptime_s"].get<double>(), 0.0);
+  EXPECT_GT(body["uptime_s"].get<double>(), 0.0);
+  EXPECT_LT(body["uptime_s"].get<double>(), up_at_most) << "seconds since the App was made";
   EXPECT_EQ(body["version"], FOLIO_VERSION);
 }
 

@@ -17,6 +17,7 @@
 #include "index_snapshot.h"
 #include "index_writer.h"
 #include "rank_fusion.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
@@ -82,8 +83,6 @@ TEST(RankFusionTest, KeywordEvidenceAddsUpByScoreSoAStrongMatchStands) {
 class RetrievalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/folio-retrieval-test-XXXXXX";
-    dir_ = mkdtemp(tmpl) ? tmpl : "";
     // guide.md spreads "backup", "encrypted" and "offsite" over three
     // sections; notes.md, as long, has two of them in one section, and
     // the filler files make the words rare enough to matter.
@@ -107,17 +106,16 @@ class RetrievalTest : public ::testing::Test {
           "## Printing\n\nThe printer on the second floor takes any job.\n");
     Write("faq.md", "# FAQ\n\nA folder for your laptop: see [mirrorctl](tools/mirrorctl.md).\n");
     options_.threads = 1;
-    Result<BuildReport> r = BuildIndex(dir_ + "/kb", dir_ + "/index", options_);
+    Result<BuildReport> r = BuildIndex(dir_.path("kb"), dir_.path("index"), options_);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    Result<std::shared_ptr<IndexSnapshot>> snap = IndexSnapshot::Open(dir_ + "/index");
+    Result<std::shared_ptr<IndexSnapshot>> snap = IndexSnapshot::Open(dir_.path("index"));
     ASSERT_TRUE(snap.ok()) << snap.status().ToString();
     snap_ = *snap;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void Write(const std::string& name, const std::string& text) {
-    fs::create_directories(fs::path(dir_ + "/kb/" + name).parent_path());
-    std::ofstream(dir_ + "/kb/" + name) << text;
+    fs::create_directories(fs::path(dir_.path("kb/" + name)).parent_path());
+    std::ofstream(dir_.path("kb/" + name)) << text;
   }
 
   std::vector<SearchHit> Search(const std::string& q, KeywordWeights weights, size_t k = 3) {
@@ -128,7 +126,7 @@ class RetrievalTest : public ::testing::Test {
     return hits.ok() ? *hits : std::vector<SearchHit>{};
   }
 
-  std::string dir_;
+  const test::TempDir dir_{"folio-retrieval-test"};
   IndexBuildOptions options_;
   std::shared_ptr<IndexSnapshot> snap_;
 };

@@ -10,11 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
 #include "index_writer.h"
 #include "mapped_file.h"
 #include "mock_llm.h"
+#include "poll_until.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
@@ -23,36 +23,34 @@ TEST(KnowledgeTest, EmbedderMismatchIsNotReadyWithTheReason) {
   test::MockLlm mock;
   ASSERT_TRUE(mock.Start().ok());
   const OpenAiEndpoint model_a{mock.base_url(), "sk-test", "model-a"};
-  char tmpl[] = "/tmp/folio-knowledge-XXXXXX";
-  std::string root = mkdtemp(tmpl);
+  const test::TempDir root("folio-serving-index");
   IndexBuildOptions options;
   options.embedder_kind = "openai";
   options.openai = model_a;
   options.dimension = test::MockLlm::kDefaultEmbeddingDimension;
-  Result<BuildReport> built = BuildIndex(FOLIO_SOURCE_DIR "/kb", root + "/index", options);
+  Result<BuildReport> built = BuildIndex(FOLIO_SOURCE_DIR "/kb", root.path("index"), options);
   ASSERT_TRUE(built.ok()) << built.status().ToString();
   EXPECT_TRUE(built->manifest.vectors);  // a learned model's ranking is fused: its graph is built
 
-  ServingIndex same(root + "/index", model_a);
+  ServingIndex same(root.path("index"), model_a);
   EXPECT_TRUE(same.Load().ok()) << same.status().ToString();
   ASSERT_NE(same.Get().embedder, nullptr);
   EXPECT_TRUE(same.Get().index->has_vectors());
 
-  ServingIndex other(root + "/index", {mock.base_url(), "sk-test", "model-b"});
+  ServingIndex other(root.path("index"), {mock.base_url(), "sk-test", "model-b"});
   Status s = other.Load();
   EXPECT_EQ(s.error(), "embedder_mismatch") << s.ToString();
   EXPECT_NE(s.message().find("openai:model-a"), std::string::npos) << s.message();
   EXPECT_EQ(other.Get().index, nullptr);
 
   mock.Stop();
-  std::filesystem::remove_all(root);
 }
 
 
 TEST(MappedFileGuardTest, ReadPastATruncatedEndReadsZerosAndIsCounted) {
   InstallMappedFileGuard();
-  char tmpl[] = "/tmp/folio-guard-XXXXXX";
-  std::string root = mkdtemp(tmpl), path = root + "/file";
+  const test::TempDir root("folio-guard");
+  const std::string path = root.path("file");
   std::ofstream(path) << std::string(3 * 4096, 'a');
   Result<MappedFile> f = MappedFile::Open(path);
   ASSERT_TRUE(f.ok());
@@ -61,12 +59,6 @@ TEST(MappedFileGuardTest, ReadPastATruncatedEndReadsZerosAndIsCounted) {
   EXPECT_EQ(f->data()[5], 'a');
   EXPECT_EQ(f->data()[2 * 4096 + 5], 0);  // a SIGBUS without the guard
   EXPECT_EQ(MappedFileFaults(), before + 1);
-  std::filesystem::remove_all(root);
-}
-
-bool WaitFor(const std::function<bool()>& done) {
-  for (int i = 0; i < 200 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  return done();
 }
 
 void WriteGarbage(const std::string& path, bool in_place) {
@@ -81,8 +73,8 @@ void WriteGarbage(const std::string& path, bool in_place) {
 
 TEST(KnowledgeTest, FileChangedUnderItsMappingIsTakenOutOfServiceOneReplacedIsNot) {
   InstallMappedFileGuard();
-  char tmpl[] = "/tmp/folio-knowledge-XXXXXX";
-  std::string root = mkdtemp(tmpl), dir = root + "/index";
+  const test::TempDir root("folio-serving-index");
+  const std::string dir = root.path("index");
   ASSERT_TRUE(BuildIndex(FOLIO_SOURCE_DIR "/kb", dir, IndexBuildOptions{}).ok());
   ServingIndex k(dir);
   ASSERT_TRUE(k.Load().ok());
@@ -91,22 +83,21 @@ TEST(KnowledgeTest, FileChangedUnderItsMappingIsTakenOutOfServiceOneReplacedIsNo
 
   // Replaced beside the mapping: the mapped (old) file still serves.
   WriteGarbage(dir + "/chunks.bin", /*in_place=*/false);
-  ASSERT_TRUE(WaitFor([&] { return !k.status().ok(); }));
+  ASSERT_TRUE(test::PollUntil([&] { return !k.status().ok(); }));
   EXPECT_NE(k.status().message().find("checksum"), std::string::npos) << k.status().ToString();
   EXPECT_TRUE(k.in_service());
 
   ASSERT_TRUE(BuildIndex(FOLIO_SOURCE_DIR "/kb", dir, IndexBuildOptions{}).ok());  // sees the damage, rebuilds
-  ASSERT_TRUE(WaitFor([&] { return k.status().ok(); })) << k.status().ToString();
+  ASSERT_TRUE(test::PollUntil([&] { return k.status().ok(); })) << k.status().ToString();
   // Changed in place: the mapping shows the new bytes, so it goes.
   WriteGarbage(dir + "/bm25.bin", /*in_place=*/true);
-  ASSERT_TRUE(WaitFor([&] { return !k.in_service(); }));
+  ASSERT_TRUE(test::PollUntil([&] { return !k.in_service(); }));
   EXPECT_EQ(k.Get().index, nullptr);
   EXPECT_NE(k.status().message().find("bm25.bin checksum"), std::string::npos) << k.status().ToString();
 
   ASSERT_TRUE(BuildIndex(FOLIO_SOURCE_DIR "/kb", dir, IndexBuildOptions{}).ok());
-  ASSERT_TRUE(WaitFor([&] { return k.in_service() && k.status().ok(); })) << k.status().ToString();
+  ASSERT_TRUE(test::PollUntil([&] { return k.in_service() && k.status().ok(); })) << k.status().ToString();
   k.StopWatching();
-  std::filesystem::remove_all(root);
 }
 
 }  // namespace

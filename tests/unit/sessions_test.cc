@@ -5,43 +5,34 @@
 #include "sessions.h"
 
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <random>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "child.h"
+#include "clock.h"
+#include "poll_until.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
 
+using test::Child;
+using test::Pipe;
+using test::TempDir;
+
 constexpr int64_t kT0 = 1'700'000'000;
 constexpr int64_t kTtl = 3600;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/folio-sessions-test-XXXXXX";
-    path_ = mkdtemp(tmpl) ? tmpl : "";
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 class SessionStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    options_.path = dir_.path() + "/env";
+    options_.path = dir_.path("env");
     options_.map_size_mb = 64;
     options_.databases = SessionDatabases();
     Result<std::unique_ptr<Store>> store = Store::Open(options_);
@@ -57,7 +48,7 @@ class SessionStoreTest : public ::testing::Test {
     return id.ok() ? *id : "";
   }
 
-  TempDir dir_;
+  TempDir dir_{"folio-sessions-test"};
   StoreOptions options_;
   std::unique_ptr<Store> store_;
   std::optional<SessionStore> sessions_;
@@ -92,7 +83,7 @@ TEST_F(SessionStoreTest, LastCommitStatusNamesAFullStoreUntilAWriteCommitsAgain)
 class SmallSessionStoreTest : public SessionStoreTest {
  protected:
   void SetUp() override {
-    options_.path = dir_.path() + "/small";
+    options_.path = dir_.path("small");
     options_.map_size_mb = 16;
     options_.databases = SessionDatabases();
     Result<std::unique_ptr<Store>> store = Store::Open(options_);
@@ -352,26 +343,18 @@ TEST_F(SessionStoreTest, CorruptRecordIsAnErrorNotACrash) {
 // AppendTurn returned cannot take it back.
 TEST_F(SessionStoreTest, TurnAppendedByAKilledProcessSurvives) {
   std::string id = CreateAt(kT0);
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  if (pid == 0) {
+  Pipe appended;
+  Child child([&] {
     Result<std::unique_ptr<Store>> own = Store::Open(options_);
-    if (!own.ok()) _exit(2);
+    if (!own.ok()) return 2;
     Result<SessionStore> sessions = SessionStore::Open(own->get());
-    if (!sessions.ok() || !sessions->AppendTurn(id, "from child", "reply", kT0 + 1).ok()) _exit(3);
-    char c = '!';
-    (void)!write(fds[1], &c, 1);
+    if (!sessions.ok() || !sessions->AppendTurn(id, "from child", "reply", kT0 + 1).ok()) return 3;
+    appended.Signal();
     pause();
-    _exit(0);
-  }
-  pollfd p{fds[0], POLLIN, 0};
-  char c = 0;
-  bool signalled = poll(&p, 1, 10000) == 1 && read(fds[0], &c, 1) == 1;
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  close(fds[0]);
-  close(fds[1]);
+    return 0;
+  });
+  const bool signalled = appended.Wait() == '!';
+  child.Kill();
   ASSERT_TRUE(signalled);
   Result<Session> s = sessions_->Get(id, kT0 + 2);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
@@ -408,16 +391,11 @@ std::vector<unsigned char> IdBytes(const std::string& id) {
   return out;
 }
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 TEST(SessionIdTest, EndsInItsCreationTimeAfter80RandomBits) {
-  const int64_t before = WallMs();
+  const int64_t before = UnixMs();
   Result<std::string> a = NewSessionId();
   Result<std::string> b = NewSessionId();
-  const int64_t after = WallMs();
+  const int64_t after = UnixMs();
   ASSERT_TRUE(a.ok() && b.ok());
   for (const std::string& id : {*a, *b}) {
     std::vector<unsigned char> bytes = IdBytes(id);
@@ -443,13 +421,17 @@ TEST(SessionIdTest, KeysLeadWithTheTimeAndMapBackToTheId) {
   // An id made before the time suffix existed maps the same way.
   EXPECT_EQ(IdOfSessionKey(SessionKey("abcdefghijklmnopqrs-_Q")), "abcdefghijklmnopqrs-_Q");
   // Sessions made together share the leading characters of their keys: made
-  // 1 ms apart, they differ at most from the 6th (the 5 before change every
-  // 16 s, so two ids rarely straddle that; one retry makes it certain).
+  // a millisecond apart, they differ at most from the 6th (the 5 before
+  // change every 16 s, so two ids rarely straddle that; one retry makes it
+  // certain). The second id is the first one made in a later millisecond
+  // (its key's 8-character time prefix differs).
   for (int attempt = 0; attempt < 2; ++attempt) {
-    Result<std::string> first = NewSessionId();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    Result<std::string> second = NewSessionId();
-    ASSERT_TRUE(first.ok() && second.ok());
+    Result<std::string> first = NewSessionId(), second = first;
+    ASSERT_TRUE(first.ok());
+    ASSERT_TRUE(test::PollUntil([&] {
+      second = NewSessionId();
+      return second.ok() && SessionKey(*second).substr(0, 8) != SessionKey(*first).substr(0, 8);
+    }, std::chrono::seconds(1), std::chrono::milliseconds(0)));
     if (SessionKey(*first).substr(0, 5) == SessionKey(*second).substr(0, 5)) return;
   }
   ADD_FAILURE() << "keys of ids made 1 ms apart differ in their first 5 characters, twice";

@@ -11,7 +11,8 @@
 #include <string>
 #include <thread>
 
-#include "scratch.h"
+#include "child.h"
+#include "temp_dir.h"
 #include "store.h"
 
 namespace folio {

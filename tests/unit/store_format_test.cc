@@ -8,7 +8,8 @@
 #include <gtest/gtest.h>
 
 #include "response_cache.h"
-#include "scratch.h"
+#include "child.h"
+#include "temp_dir.h"
 #include "sessions.h"
 
 namespace folio {

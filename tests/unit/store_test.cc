@@ -6,20 +6,15 @@
 #include "store.h"
 
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "scratch.h"
+#include "child.h"
+#include "temp_dir.h"
 
 namespace folio {
 namespace {
@@ -31,7 +26,7 @@ using test::TempDir;
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    options_.path = dir_.path() + "/env";
+    options_.path = dir_.path("env");
     options_.map_size_mb = 64;
     options_.databases = {"alpha", "beta"};
     Reopen();
@@ -50,7 +45,7 @@ class StoreTest : public ::testing::Test {
     return got.ok() ? *got : std::nullopt;
   }
 
-  TempDir dir_;
+  TempDir dir_{"folio-store-test"};
   StoreOptions options_;
   std::unique_ptr<Store> store_;
   Db alpha_, beta_;
@@ -71,7 +66,7 @@ TEST_F(StoreTest, WriteObserverSeesEveryTransactionAndItsHeldTime) {
   ASSERT_TRUE(store_->Put(alpha_, "k", "v", Durability::kRelaxed).ok());
   Status refused = store_->Write(
       [&](WriteTxn&) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the held time measured below
         return NotFound("nope", "aborted on purpose");
       },
       Durability::kRelaxed);
@@ -197,9 +192,9 @@ TEST_F(StoreTest, StatAndEnvInfoDescribeTheEnvironment) {
 }
 
 TEST(StoreMapFullTest, FullMapIsResourceExhaustedAndStoreRecoversAfterDeletes) {
-  TempDir dir;
+  TempDir dir{"folio-store-test"};
   StoreOptions options;
-  options.path = dir.path() + "/env";
+  options.path = dir.path("env");
   options.map_size_mb = 4;
   options.databases = {"t"};
   options.commit_sync = CommitSync::kOnRequest;  // 1000 synced commits would only slow the test
@@ -323,9 +318,9 @@ TEST_F(StoreTest, StoreInheritedThroughForkRefusesToWork) {
 }
 
 TEST(StoreCommitSyncTest, RelaxedEnvironmentHonoursBothDurabilities) {
-  TempDir dir;
+  TempDir dir{"folio-store-test"};
   StoreOptions options;
-  options.path = dir.path() + "/nested/env";  // Open creates missing directories
+  options.path = dir.path("nested/env");  // Open creates missing directories
   options.databases = {"cache"};
   options.commit_sync = CommitSync::kOnRequest;
   Result<std::unique_ptr<Store>> store = Store::Open(options);

@@ -30,8 +30,10 @@ bool StreamText(const std::string& text, const DeltaFn& on_delta) {
 void CountUpstream(App& app, const Result<LlmResult>& llm, std::chrono::steady_clock::duration took) {
   Metrics& m = *app.metrics;
   if (!llm.ok()) {
-    const std::string& why = llm.status().error();
-    if (why == "llm_not_configured" || why == "breaker_open" || why == "cancelled" || why == "budget_exhausted") return;
+    const Status& why = llm.status();  // no call was made for these
+    if (why.Is(Reason::kLlmNotConfigured) || why.Is(Reason::kBreakerOpen) || why.Is(Reason::kCancelled) ||
+        why.Is(Reason::kBudgetExhausted))
+      return;
     m.Add(Counter::kUpstreamCalls);
     m.Add(Counter::kUpstreamErrors);
     return;
@@ -97,13 +99,13 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   if (on_delta) ctx.on_delta = [&](std::string_view d) { delivered = true; return on_delta(d); };
   // The day's token budget (LLM_DAILY_TOKEN_BUDGET), over every process:
   // once spent, answers come from the knowledge base until UTC midnight.
-  const bool budget_spent = app.limits && app.llm->configured() && app.limits->TokenBudgetSpent(Metrics::NowMs());
+  const bool budget_spent = app.limits && app.llm->configured() && app.limits->TokenBudgetSpent(UnixMsCoarse());
   if (budget_spent) app.metrics->Add(Counter::kBudgetRefusals);
   Result<LlmResult> llm =
-      budget_spent ? Result<LlmResult>(Unavailable("budget_exhausted", "the day's LLM token budget is spent"))
+      budget_spent ? Result<LlmResult>(Unavailable(Reason::kBudgetExhausted, "the day's LLM token budget is spent"))
                    : app.llm->Complete(prompt.messages, static_cast<int>(budgets.response_tokens), deadline, ctx);
   CountUpstream(app, llm, std::chrono::steady_clock::now() - call_start);
-  if (llm.ok() && app.limits) app.limits->SpendTokens(int64_t{llm->prompt_tokens} + llm->completion_tokens, Metrics::NowMs());
+  if (llm.ok() && app.limits) app.limits->SpendTokens(int64_t{llm->prompt_tokens} + llm->completion_tokens, UnixMsCoarse());
   if (llm.ok()) {
     out.text = std::move(llm->text);
     out.prompt_tokens = llm->prompt_tokens;
@@ -112,8 +114,8 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
   }
   const Status& why = llm.ok() ? Status(Code::kUnavailable, "upstream_empty", "the LLM answered nothing") : llm.status();
   if (why.code() == Code::kDeadlineExceeded)
-    return DeadlineExceeded("timeout", "The answer took longer than " + std::to_string(app.settings.request_timeout_s) + " s.");
-  if (why.error() == "cancelled") return why;
+    return DeadlineExceeded(Reason::kTimeout, "The answer took longer than " + std::to_string(app.settings.request_timeout_s) + " s.");
+  if (why.Is(Reason::kCancelled)) return why;
   if (delivered && client_streaming)  // part of an LLM answer reached the client: no fallback after it
     return Unavailable("upstream_stream_broken", "The AI service stopped in the middle of the answer.");
 
@@ -122,15 +124,15 @@ Result<ChatOutput> Answer(App& app, const ChatInput& input, std::vector<Passage>
 
 Result<ChatOutput> AnswerFromPassages(App& app, const ChatInput& input, std::vector<Passage> sources,
                                       const Status& why, const DeltaFn& on_delta) {
-  if (why.error() != "llm_not_configured" && why.error() != "budget_exhausted")  // neither is news per request
+  if (!why.Is(Reason::kLlmNotConfigured) && !why.Is(Reason::kBudgetExhausted))  // neither is news per request
     LogWarn("chat_degraded", {{"request_id", input.request_id}, {"reason", why.error()}});
   app.metrics->Add(Counter::kDegradedAnswers);
   ChatOutput out;
   out.sources = std::move(sources);
   out.degraded = true;
   out.degraded_reason = why.error();
-  out.text = ComposeExtractiveAnswer(input.message, out.sources, FallbackReasonFor(out.degraded_reason)).text;
-  if (on_delta && !StreamText(out.text, on_delta)) return Unavailable("cancelled", "the client went away");
+  out.text = ComposeExtractiveAnswer(input.message, out.sources, FallbackReasonFor(why.reason())).text;
+  if (on_delta && !StreamText(out.text, on_delta)) return Unavailable(Reason::kCancelled, "the client went away");
   return out;
 }
 

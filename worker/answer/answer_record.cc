@@ -4,24 +4,13 @@
 #include <cmath>
 
 #include "coalesced_answer.h"
+#include "coding.h"
 
 namespace folio {
 
 namespace {
 
 constexpr uint8_t kFormat = 1;
-
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-bool GetU32(std::string_view* in, uint32_t* v) {
-  if (in->size() < 4) return false;
-  *v = 0;
-  for (int i = 0; i < 4; ++i) *v |= uint32_t{static_cast<uint8_t>((*in)[i])} << (8 * i);
-  in->remove_prefix(4);
-  return true;
-}
 
 std::string StringOr(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
@@ -71,15 +60,15 @@ std::string EncodeAnswerRecord(const ChatOutput& out) {
 }
 
 bool ViewAnswerRecord(std::string_view bytes, AnswerRecordView* view) {
-  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) != kFormat) return false;
-  bytes.remove_prefix(1);
+  ByteReader r(bytes);
+  uint8_t format = 0;
   uint32_t text_bytes = 0, member_bytes = 0;
-  if (!GetU32(&bytes, &text_bytes) || bytes.size() < text_bytes) return false;
-  std::string_view text = bytes.substr(0, text_bytes);
-  bytes.remove_prefix(text_bytes);
-  if (!GetU32(&bytes, &member_bytes) || bytes.size() != member_bytes) return false;
+  std::string_view text;
+  if (!r.U8(&format) || format != kFormat) return false;
+  if (!r.U32(&text_bytes) || !r.View(text_bytes, &text)) return false;
+  if (!r.U32(&member_bytes) || r.remaining() != member_bytes) return false;
   view->text = text;
-  view->members = bytes;
+  view->members = r.rest();
   return true;
 }
 

@@ -51,7 +51,7 @@ MemoryLookup LookUpInMemory(App& app, const ChatInput& input) {
                       app.llm->configured() ? app.llm->model() : "none", app.prompt_version,
                       kb.index ? kb.index->manifest().kb_version : "none"});
   if (!app.cache) return out;
-  Result<std::optional<CachedAnswer>> hit = app.cache->Get(out.key, Metrics::NowMs());
+  Result<std::optional<CachedAnswer>> hit = app.cache->Get(out.key, UnixMsCoarse());
   AnswerRecordView view;
   if (hit.ok() && hit->has_value() && ViewAnswerRecord((*hit)->payload, &view)) {
     app.metrics->Add(Counter::kCacheHits);
@@ -85,8 +85,8 @@ bool StreamText(std::string_view text, const DeltaFn& on_delta) {
 
 Result<SharedAnswer> ReplayKnown(SharedAnswer known, const DeltaFn& on_delta, const SourcesFn& on_sources) {
   ExpandCached(&known);
-  if (on_sources && !on_sources(known.output.sources)) return Unavailable("cancelled", "client gone");
-  if (on_delta && !StreamText(known.output.text, on_delta)) return Unavailable("cancelled", "client gone");
+  if (on_sources && !on_sources(known.output.sources)) return Unavailable(Reason::kCancelled, "client gone");
+  if (on_delta && !StreamText(known.output.text, on_delta)) return Unavailable(Reason::kCancelled, "client gone");
   return known;
 }
 
@@ -107,7 +107,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     sources_sent = true;
     return on_sources(sources);
   };
-  int64_t now = Metrics::NowMs();
+  int64_t now = UnixMsCoarse();
   // Only requests that may call the LLM spend the expensive budget.
   if (app.limits && app.llm->configured()) {
     Decision d = app.limits->AdmitExpensive(client_id, now);
@@ -123,7 +123,10 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
   DeltaFn counted = on_delta ? DeltaFn([&](std::string_view d) { streamed.append(d); return on_delta(d); }) : nullptr;
 
   for (int round = 0; round < 8; ++round) {
-    Result<InflightTable::Role> role = app.inflight ? app.inflight->Join(key, lease_ms, Metrics::NowMs())
+    // The precise clock, the one Wait() judges leases by: with the coarse
+    // one (up to a few ms behind), a follower Wait() sent to take over an
+    // expired lease could be told to follow it again, round after round.
+    Result<InflightTable::Role> role = app.inflight ? app.inflight->Join(key, lease_ms, UnixMs())
                                                     : Result<InflightTable::Role>(InflightTable::Role::kLeader);
     if (!role.ok() || *role == InflightTable::Role::kLeader) {
       const bool registered = role.ok() && app.inflight;
@@ -133,9 +136,9 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
         Deadline slot_deadline = Deadline(std::min(deadline.at(), std::chrono::steady_clock::now() + std::chrono::seconds(5)));
         Result<UpstreamSlot> got = app.limits->AcquireUpstreamSlot(slot_deadline);
         if (!got.ok()) {
-          if (registered) (void)app.inflight->Fail(key, "shed");
+          if (registered) (void)app.inflight->Fail(key, ReasonToken(Reason::kShed));
           *retry_after_s = 1;
-          return Unavailable("shed", "Every upstream slot is busy; retry in a moment.");
+          return Unavailable(Reason::kShed, "Every upstream slot is busy; retry in a moment.");
         }
         slot = std::move(got.value());
       }
@@ -145,7 +148,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       if (counted || registered)
         leader_delta = [&](std::string_view d) {
           text_so_far.append(d);
-          int64_t t = Metrics::NowMs();
+          int64_t t = UnixMsCoarse();
           if (registered && t - last_beat >= 100) {
             (void)app.inflight->Heartbeat(key, t, text_so_far);
             last_beat = t;
@@ -154,8 +157,8 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
         };
       std::vector<Passage> sources = Retrieve(app, input.message);
       if (!announce(sources)) {
-        if (registered) (void)app.inflight->Fail(key, "cancelled");
-        return Unavailable("cancelled", "client gone");
+        if (registered) (void)app.inflight->Fail(key, ReasonToken(Reason::kCancelled));
+        return Unavailable(Reason::kCancelled, "client gone");
       }
       Result<ChatOutput> out = Answer(app, input, std::move(sources), leader_delta, counted != nullptr);
       if (!out.ok()) {
@@ -165,26 +168,30 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       const std::string record = EncodeAnswerRecord(*out);
       if (registered) (void)app.inflight->Complete(key, record);
       // Degraded answers are never cached: the next asker gets another try at the LLM.
-      if (app.cache && !out->degraded) (void)app.cache->Put(key, record, Metrics::NowMs());
+      if (app.cache && !out->degraded) (void)app.cache->Put(key, record, UnixMsCoarse());
       result.output = std::move(out.value());
       return result;
     }
     // Follower: answer from the leader's result, following its text. Its
     // own retrieval (≈ 1 ms) names the sources before the first delta.
     if (on_sources && !sources_sent && !announce(Retrieve(app, input.message)))
-      return Unavailable("cancelled", "client gone");
+      return Unavailable(Reason::kCancelled, "client gone");
     InflightTable::PartialFn partial = nullptr;
     if (counted) partial = [&](std::string_view d) { (void)counted(d); };
     Result<FollowResult> followed = app.inflight->Wait(key, deadline, std::chrono::milliseconds(5), partial);
     if (!followed.ok()) {
       if (followed.status().code() == Code::kDeadlineExceeded)
-        return DeadlineExceeded("timeout", "The answer took longer than the request timeout.");
+        return DeadlineExceeded(Reason::kTimeout, "The answer took longer than the request timeout.");
       return followed.status();
     }
     if (followed->outcome == FollowResult::Outcome::kTakeOver) continue;
     if (followed->outcome == FollowResult::Outcome::kFailed) {
-      if (followed->payload == "cancelled" || followed->payload == "shed") continue;  // not our failure: lead
-      if (followed->payload == "timeout") return DeadlineExceeded("timeout", "The answer took longer than the request timeout.");
+      // The payload is the leader's error token (another process's Status).
+      const Status failed =
+          StatusFromToken(Code::kUnavailable, followed->payload, "The AI service stopped in the middle of the answer.");
+      if (failed.Is(Reason::kCancelled) || failed.Is(Reason::kShed)) continue;  // not our failure: lead
+      if (failed.Is(Reason::kTimeout))
+        return DeadlineExceeded(Reason::kTimeout, "The answer took longer than the request timeout.");
       // The leader's stream broke after it had sent its client tokens. This
       // client has received none of them (a plain request, or a stream that
       // joined before the first): it gets the degraded answer, as the
@@ -192,14 +199,12 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       // the failing provider again.
       if (streamed.empty()) {
         Result<ChatOutput> fallback =
-            AnswerFromPassages(app, input, Retrieve(app, input.message),
-                               Unavailable(followed->payload, "The AI service stopped in the middle of the answer."),
-                               counted);
+            AnswerFromPassages(app, input, Retrieve(app, input.message), failed, counted);
         if (!fallback.ok()) return fallback.status();
         result.output = std::move(fallback.value());
         return result;
       }
-      return Unavailable(followed->payload, "The AI service stopped in the middle of the answer.");
+      return failed;
     }
     if (!DecodeAnswerRecord(followed->payload, &result.output)) continue;
     app.metrics->Add(Counter::kCacheCoalesced);
@@ -215,7 +220,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
       return Unavailable("upstream_stream_broken", "The AI service stopped in the middle of the answer.");
     if (on_delta && streamed.size() < result.output.text.size() &&
         !StreamText(std::string_view(result.output.text).substr(streamed.size()), counted))
-      return Unavailable("cancelled", "client gone");
+      return Unavailable(Reason::kCancelled, "client gone");
     return result;
   }
   return Unavailable("upstream_unavailable", "Could not get an answer.");

@@ -122,7 +122,7 @@ Result<ChatTurn> PrepareTurn(const Request& request, App& app, int* retry_after_
   // Each new session costs its client one of CLIENT_SESSIONS_PER_MIN: one
   // client cannot fill the store with sessions.
   if (turn.new_session && app.limits) {
-    Decision d = app.limits->AdmitNewSession(turn.client, Metrics::NowMs());
+    Decision d = app.limits->AdmitNewSession(turn.client, UnixMsCoarse());
     if (!d.allowed) {
       *retry_after_s = d.retry_after_s;
       return ResourceExhausted("session_budget", "Too many new conversations from you; retry in " +

@@ -71,14 +71,14 @@ nlohmann::json LlmCheck(App& app) {
                           {"key", app.llm->configured() ? app.key_check.load() : "not_configured"}};
   std::string reason;
   if (app.breaker) {
-    BreakerSnapshot b = app.breaker->Snapshot(CircuitBreaker::NowMs());
+    BreakerSnapshot b = app.breaker->Snapshot(UnixMs());
     check["breaker"] = BreakerStateName(b.state);
     check["consecutive_failures"] = b.consecutive_failures;
     if (b.state != BreakerState::kClosed) reason = "circuit breaker open: answers are degraded until it closes";
     if (b.key_rejected) reason = "the API key was rejected (401/403)";
   }
   if (app.limits && app.limits->options().daily_token_budget > 0) {
-    const int64_t now = Metrics::NowMs();
+    const int64_t now = UnixMsCoarse();
     check["tokens_today"] = app.limits->TokensSpentToday(now);
     check["daily_token_budget"] = app.limits->options().daily_token_budget;
     if (app.llm->configured() && app.limits->TokenBudgetSpent(now))
@@ -140,7 +140,7 @@ nlohmann::json StorageCheck(App& app) {
 // the backup directory and RUN_DIR: any worker may have made the last one.
 nlohmann::json BackupCheck(const Config& config) {
   const BackupSchedule schedule = StateLayoutOf(config).backups;
-  const int64_t now_ms = Metrics::NowMs();
+  const int64_t now_ms = UnixMsCoarse();
   const BackupHealth health = CheckBackupHealth(schedule, now_ms);
   nlohmann::json check = BackupHealthJson(schedule, health, now_ms);
   check["status"] = health.failing ? "warn" : "ok";

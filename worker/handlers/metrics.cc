@@ -13,7 +13,7 @@ Response HandleMetrics(const Request& request, App& app) {
   // state as it is, so a test of the housekeeping can trust it.
   MetricsSnapshot snapshot = app.metrics->Read();
   ExtraGauges extra;
-  if (app.breaker) extra.breaker_state = static_cast<int64_t>(app.breaker->State(CircuitBreaker::NowMs()));
+  if (app.breaker) extra.breaker_state = static_cast<int64_t>(app.breaker->State(UnixMs()));
   int64_t rss_kb = 0;
   for (const ProcessMemory& p : PoolMemory()) rss_kb += p.rss_kb;
   extra.rss_bytes = rss_kb * 1024;
@@ -36,7 +36,7 @@ Response HandleMetrics(const Request& request, App& app) {
     extra.upstream_slots = limits.upstream_capacity;
     extra.client_tickets_in_use = limits.requests_in_flight;
     extra.shed_total = limits.shed;
-    extra.llm_tokens_today = app.limits->TokensSpentToday(Metrics::NowMs());
+    extra.llm_tokens_today = app.limits->TokensSpentToday(UnixMsCoarse());
     extra.llm_daily_token_budget = app.limits->options().daily_token_budget;
     extra.session_refusals_total = limits.denied_sessions;
   }

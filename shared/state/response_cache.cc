@@ -1,12 +1,7 @@
-// response_cache.cc: keys, records and the LRU of the response cache.
+// response_cache.cc: the LRU, bounds and shared counts of the response cache.
 //
 // Four databases in the cache's own environment:
-//   entries: cache key → record, version 1 (integers little-endian, fixed width):
-//     u8 version = 1 | i64 created_ms | i64 expires_ms | i64 last_access_ms |
-//     u32 size | size bytes of payload | u64 XXH3-64 of all the preceding bytes
-//     The checksum matters here: the environment runs MDB_NOSYNC, so after a
-//     power loss a page may hold garbage; such a record reads as corrupt and is
-//     deleted instead of being served.
+//   entries: cache key → record (cache_record.h).
 //   lru: u64 big-endian last_access_ms + cache key → "" — key order is LRU order,
 //     so eviction reads the oldest keys first. An index key whose entry is gone
 //     or names another last_access is an orphan, skipped and removed on sight.
@@ -30,9 +25,6 @@
 // pay a failing write on every answer. Nothing here ever aborts the caller.
 #include "response_cache.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -41,8 +33,6 @@
 #include <cstring>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "coding.h"
 #include "log.h"
 #include "store_format.h"
@@ -50,48 +40,14 @@
 namespace folio {
 namespace {
 
-constexpr uint8_t kRecordVersion = kCacheRecordFormat;
-constexpr size_t kHeaderBytes = 1 + 8 + 8 + 8 + 4;
-constexpr size_t kChecksumBytes = 8;
 constexpr size_t kMaxKeyBytes = 400;        // + 8-byte LRU prefix stays under LMDB's 511
 constexpr size_t kMaxEvictPerPut = 1000;    // bounds one Put's transaction after a bounds decrease
 constexpr uint64_t kFullEvictBatch = 32;    // deletions per transaction on a full map
 constexpr size_t kClearBatch = 64;
 constexpr char kTotalsKey[] = "totals";
 
-std::string Hex(const unsigned char* bytes, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kDigits[bytes[i] >> 4]);
-    out.push_back(kDigits[bytes[i] & 15]);
-  }
-  return out;
-}
-std::string Hash128Hex(std::string_view bytes) {
-  XXH128_canonical_t c;
-  XXH128_canonicalFromHash(&c, XXH3_128bits(bytes.data(), bytes.size()));
-  return Hex(c.digest, sizeof(c.digest));
-}
-void AppendPart(std::string* out, std::string_view part) {
-  PutU64(out, part.size());
-  out->append(part);
-}
-
-int64_t LruTime(std::string_view lru_key) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < lru_key.size(); ++i) v = (v << 8) | static_cast<uint8_t>(lru_key[i]);
-  return static_cast<int64_t>(v);
-}
 // What an entry counts against max_bytes: its key, record and LRU index key.
 uint64_t Charge(size_t key_bytes, size_t record_bytes) { return key_bytes + record_bytes + 8 + key_bytes; }
-
-std::optional<int64_t> PeekField(std::string_view record, size_t offset) {
-  if (record.size() < kHeaderBytes || static_cast<uint8_t>(record[0]) != kRecordVersion) return std::nullopt;
-  return static_cast<int64_t>(DecodeU64(record.data() + offset));
-}
-std::optional<int64_t> PeekExpires(std::string_view record) { return PeekField(record, 9); }
-std::optional<int64_t> PeekLastAccess(std::string_view record) { return PeekField(record, 17); }
 
 // What an LRU index key leads to.
 struct Victim {
@@ -113,10 +69,10 @@ Result<Victim> Inspect(const ReadTxn& txn, Db entries, std::string_view lru_key,
   if (!rec.ok()) return rec.status();
   if (!rec->has_value()) return v;
   const std::string_view bytes = **rec;
-  const std::optional<int64_t> last_access = PeekLastAccess(bytes);
-  if (last_access && *last_access != LruTime(lru_key)) return v;
+  const std::optional<int64_t> last_access = PeekCacheLastAccess(bytes);
+  if (last_access && *last_access != CacheIndexTime(lru_key)) return v;
   v.charge = Charge(v.key.size(), bytes.size());
-  v.kind = !last_access ? Victim::kCorrupt : (*PeekExpires(bytes) <= now_ms ? Victim::kExpired : Victim::kLive);
+  v.kind = !last_access ? Victim::kCorrupt : (*PeekCacheExpires(bytes) <= now_ms ? Victim::kExpired : Victim::kLive);
   return v;
 }
 
@@ -138,122 +94,7 @@ Status ScanOldest(const ReadTxn& txn, Db entries, Db lru, std::string_view keep,
 }
 
 Status BadEntry(const std::string& why) { return InvalidArgument("cache_bad_entry", why); }
-Status Corrupt(const char* why) { return Internal("corrupt_record", std::string("cache record: ") + why); }
-
-// Strips one trailing character of `set` (UTF-8 sequences) from *s.
-bool StripSuffix(std::string* s, std::initializer_list<std::string_view> set) {
-  for (std::string_view x : set) {
-    if (s->ends_with(x)) return s->resize(s->size() - x.size()), true;
-  }
-  return false;
-}
-void Trim(std::string* s) {
-  while (!s->empty() && s->back() == ' ') s->pop_back();
-  if (!s->empty() && s->front() == ' ') s->erase(0, 1);  // runs are collapsed: at most one
-}
-
 }  // namespace
-
-// ---- keys -------------------------------------------------------------------
-
-std::string CacheIndexKey(int64_t last_access_ms, std::string_view key) {
-  std::string out(8, '\0');
-  const auto v = static_cast<uint64_t>(std::max<int64_t>(0, last_access_ms));
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(v >> (8 * (7 - i)));
-  out.append(key);
-  return out;
-}
-
-std::string NormalizeMessage(std::string_view message) {
-  std::string out;
-  out.reserve(message.size());
-  bool space = false;
-  for (size_t i = 0; i < message.size(); ++i) {
-    const auto c = static_cast<unsigned char>(message[i]);
-    if (c == ' ' || (c >= '\t' && c <= '\r')) {
-      space = true;
-      continue;
-    }
-    if (c == 0xC2 && i + 1 < message.size() && static_cast<unsigned char>(message[i + 1]) == 0xA0) {
-      space = true, ++i;  // no-break space
-      continue;
-    }
-    if (space && !out.empty()) out.push_back(' ');
-    space = false;
-    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : static_cast<char>(c));
-  }
-  static constexpr std::pair<std::string_view, std::string_view> kQuotes[] = {
-      {"\"", "\""}, {"'", "'"}, {"`", "`"}, {"\u201c", "\u201d"}, {"\u2018", "\u2019"}, {"\u00ab", "\u00bb"}};
-  for (bool changed = true; changed;) {
-    changed = false;
-    while (StripSuffix(&out, {"?", "!", ".", "\u2026", "\uff1f", "\uff01"})) changed = true;
-    Trim(&out);
-    for (const auto& [open, close] : kQuotes) {
-      if (out.size() >= open.size() + close.size() && out.starts_with(open) && out.ends_with(close)) {
-        out = out.substr(open.size(), out.size() - open.size() - close.size());
-        Trim(&out);
-        changed = true;
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-std::string HistoryDigest(std::span<const ChatMessage> history) {
-  if (history.empty()) return kEmptyHistoryDigest;
-  std::string buf = "folio-history";
-  for (const ChatMessage& m : history) {
-    AppendPart(&buf, m.role);
-    AppendPart(&buf, m.content);
-  }
-  return Hash128Hex(buf);
-}
-
-std::string CacheKey(const CacheKeyParts& p) {
-  std::string buf = "folio-cache";
-  buf.reserve(64 + p.normalized_message.size() + p.history_digest.size() + p.model.size() +
-              p.prompt_version.size() + p.kb_version.size());
-  for (std::string_view part : {p.normalized_message, p.intent, p.history_digest, p.model, p.prompt_version,
-                                p.kb_version}) {
-    AppendPart(&buf, part);
-  }
-  return "c1:" + Hash128Hex(buf);
-}
-
-// ---- records ----------------------------------------------------------------
-
-std::string EncodeCacheRecord(const CachedAnswer& a) {
-  std::string out;
-  out.reserve(kHeaderBytes + a.payload.size() + kChecksumBytes);
-  out.push_back(static_cast<char>(kRecordVersion));
-  PutU64(&out, static_cast<uint64_t>(a.created_ms));
-  PutU64(&out, static_cast<uint64_t>(a.expires_ms));
-  PutU64(&out, static_cast<uint64_t>(a.last_access_ms));
-  const auto size = static_cast<uint32_t>(a.payload.size());
-  PutU32(&out, size);
-  out.append(a.payload);
-  PutU64(&out, XXH3_64bits(out.data(), out.size()));
-  return out;
-}
-
-Result<CachedAnswer> DecodeCacheRecord(std::string_view bytes) {
-  if (bytes.empty()) return Corrupt("empty");
-  if (static_cast<uint8_t>(bytes[0]) != kRecordVersion) return Corrupt("unknown version");
-  if (bytes.size() < kHeaderBytes + kChecksumBytes) return Corrupt("truncated header");
-  const uint32_t size = DecodeU32(bytes.data() + 25);
-  if (bytes.size() - kHeaderBytes - kChecksumBytes != size) return Corrupt("size does not match the record");
-  const size_t body = kHeaderBytes + size;
-  if (XXH3_64bits(bytes.data(), body) != DecodeU64(bytes.data() + body)) return Corrupt("checksum mismatch");
-  CachedAnswer a;
-  a.created_ms = static_cast<int64_t>(DecodeU64(bytes.data() + 1));
-  a.expires_ms = static_cast<int64_t>(DecodeU64(bytes.data() + 9));
-  a.last_access_ms = static_cast<int64_t>(DecodeU64(bytes.data() + 17));
-  a.payload.assign(bytes.substr(kHeaderBytes, size));
-  return a;
-}
-
-// ---- the cache --------------------------------------------------------------
 
 // The "totals" record: u64 LE per field, in this order (append new ones at the end).
 struct ResponseCache::Totals {
@@ -502,7 +343,7 @@ Status ResponseCache::RemoveIfStale(std::string_view key, int64_t now_ms) {
     v.kind = a.ok() ? Victim::kExpired : Victim::kCorrupt;
     v.key.assign(key);
     v.charge = Charge(key.size(), bytes.size());
-    const std::optional<int64_t> last_access = PeekLastAccess(bytes);
+    const std::optional<int64_t> last_access = PeekCacheLastAccess(bytes);
     // Unknown for a mangled header: the index key is then an orphan, dropped by eviction or purge.
     v.lru_key = last_access ? CacheIndexKey(*last_access, key) : std::string();
     if (v.lru_key.empty()) {
@@ -564,7 +405,7 @@ Status ResponseCache::PutOnce(std::string_view key, const std::string& record, i
     Result<std::optional<std::string_view>> old = txn.Get(entries_, key);
     if (!old.ok()) return old.status();
     if (old->has_value()) {  // replaced: its charge and index key go
-      const std::optional<int64_t> last_access = PeekLastAccess(**old);
+      const std::optional<int64_t> last_access = PeekCacheLastAccess(**old);
       t.Remove(Charge(key.size(), (**old).size()));
       if (last_access) {
         Result<bool> gone = txn.Delete(lru_, CacheIndexKey(*last_access, key));

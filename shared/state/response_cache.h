@@ -4,27 +4,7 @@
 // entry and byte bounds, expiring ttl_s after creation. One ResponseCache per
 // process, opened after fork(); safe from any thread of any process sharing the
 // path. Returned answers are copies. Record format and design: response_cache.cc.
-//
-// The cache key, exactly: "c1:" + 32 lowercase hex digits of XXH3-128 over
-//   "folio-cache" and then, each as u64-LE length + bytes, in this order:
-//   1. normalized_message: NormalizeMessage(question). Spelling noise (case,
-//      spaces, a trailing "?", quotes) must not split one question into many.
-//   2. intent: IntentName(...). Intents may route answers differently (canned
-//      replies, retrieval filters), and a change of intent rules must not serve
-//      an answer routed under the old ones.
-//   3. history_digest: HistoryDigest(messages the prompt actually includes),
-//      or kEmptyHistoryDigest. "And her email?" means something else in every
-//      conversation: a follow-up is only ever served an answer produced for the
-//      same preceding messages, never another conversation's.
-//   4. model: the LLM model id (and any sampling setting that changes answers).
-//   5. prompt_version: PromptVersion() of the system prompt and template, plus
-//      any retrieval setting the caller wants to invalidate on (top-k, budgets).
-//   6. kb_version: the index manifest's kb_version. A re-ingest changes it, so
-//      no answer built from the old knowledge base is served after a re-ingest.
-// Deliberately absent: stream vs non-stream (the cached payload is the final
-// answer, which either mode renders, so both share entries), session id,
-// client address, time. Bump the "c1" prefix whenever this composition
-// changes: old entries then simply miss and age out.
+// The key (cache_key.h) and the record (cache_record.h) are their own files.
 #pragma once
 
 #include <atomic>
@@ -38,50 +18,18 @@
 #include <string>
 #include <string_view>
 
-#include "prompt.h"
+#include "cache_key.h"
+#include "cache_record.h"
 #include "status.h"
 #include "store.h"
 
 namespace folio {
-
-// ASCII letters lowercased (other bytes untouched, so UTF-8 stays valid);
-// whitespace runs (ASCII and no-break space) collapsed to one space; trimmed;
-// then, until nothing changes, trailing ? ! . … and a pair of surrounding
-// quotes ("", '', ``, “”, ‘’, «») removed. "  What is   \"Tollgate\"?! " →
-// "what is \"tollgate\"". "" means nothing is left: do not cache such a message.
-std::string NormalizeMessage(std::string_view message);
-
-// What HistoryDigest returns for no history.
-inline constexpr char kEmptyHistoryDigest[] = "none";
-
-// XXH3-128 of each message's role and content (length-prefixed, in order) as 32
-// hex digits; kEmptyHistoryDigest if `history` is empty. Pass exactly the
-// messages the prompt includes: older turns trimmed by the history budget do
-// not change the answer and should not split the cache.
-std::string HistoryDigest(std::span<const ChatMessage> history);
-
-struct CacheKeyParts {
-  std::string_view normalized_message;  // NormalizeMessage(question)
-  std::string_view intent;              // IntentName(intent)
-  std::string_view history_digest;      // HistoryDigest(...)
-  std::string_view model;
-  std::string_view prompt_version;
-  std::string_view kb_version;
-};
-
-// "c1:" + 32 hex digits (35 bytes); see the top of this file.
-std::string CacheKey(const CacheKeyParts& parts);
 
 // The database names of the cache environment (with store_format.h's
 // "meta", which holds the environment's format marker).
 inline constexpr char kCacheEntriesDb[] = "entries";
 inline constexpr char kCacheLruDb[] = "lru";
 inline constexpr char kCacheStatsDb[] = "stats";
-
-// The format EncodeCacheRecord() writes and the only one read: an entry of
-// another version is corrupt to this folio, deleted on sight and answered
-// again (the cache is rebuildable).
-inline constexpr uint8_t kCacheRecordFormat = 1;
 
 // Payloads over this are refused: an answer is a few KiB, and the record is
 // rewritten under the cross-process writer lock.
@@ -102,14 +50,6 @@ struct CacheOptions {
   // the shared totals by the next write transaction, or by a small one of their
   // own once they are this old.
   int64_t stats_flush_interval_ms = 5000;
-};
-
-// What Get returns. payload is the bytes Put stored.
-struct CachedAnswer {
-  std::string payload;
-  int64_t created_ms = 0;      // unix milliseconds of the Put
-  int64_t expires_ms = 0;      // created_ms + ttl
-  int64_t last_access_ms = 0;  // as stored (touches are rate-limited)
 };
 
 struct CacheStats {
@@ -134,15 +74,6 @@ struct CacheStats {
   uint64_t txn_count = 0, txn_p50_us = 0, txn_p99_us = 0, txn_peak_us = 0;
   std::string error;  // set if the totals could not be read (the rest is partial)
 };
-
-// The binary record of an entry (response_cache.cc documents the format).
-std::string EncodeCacheRecord(const CachedAnswer& answer);
-// The key of an entry's LRU index record: u64 big-endian last_access_ms,
-// then the cache key; the index record's value is empty.
-std::string CacheIndexKey(int64_t last_access_ms, std::string_view key);
-// Any bytes are safe: a record that is truncated, of an unknown version, with
-// trailing bytes or a bad checksum gives Internal("corrupt_record").
-Result<CachedAnswer> DecodeCacheRecord(std::string_view bytes);
 
 // How the cache environment is opened (path, map size, databases, no
 // fsync), for a process that reads it as a plain Store: every process must

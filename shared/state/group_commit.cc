@@ -1,8 +1,7 @@
 // group_commit.cc: the committer thread.
 //
 // It sleeps until the queue is non-empty, takes the whole queue, runs every
-// op in one transaction, commits with one sync, then calls each op's `done`
-// (pipelined: after the next batch's commit, or a Sync() when none follows).
+// op in one transaction, commits with one sync, then calls each op's `done`.
 // Writes that queue meanwhile form the next batch. Nobody waits for more than
 // the batch ahead of it plus its own.
 #include "group_commit.h"
@@ -17,7 +16,6 @@ namespace folio {
 
 GroupCommit::GroupCommit(Store* store, BatchObserver observer, MakeRoom make_room)
     : store_(store),
-      pipelined_(store->commit_sync() == CommitSync::kDataEveryCommit),
       observer_(std::move(observer)),
       make_room_(std::move(make_room)),
       committer_(&GroupCommit::Run, this) {}
@@ -49,17 +47,12 @@ void GroupCommit::Submit(Op op, Done done) {
 
 void GroupCommit::Run() {
   std::vector<Pending> batch;
-  std::vector<Pending> unsynced;  // pipelined: committed, meta page not yet synced
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (unsynced.empty()) work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && unsynced.empty()) return;  // stopping, and everything is on disk
+      work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is committed
       batch.swap(queue_);
-    }
-    if (batch.empty()) {  // nothing follows the last batch: sync it on its own
-      Release(unsynced, store_->Sync());
-      continue;
     }
     Status txn_status = CommitBatch(batch);
     if (txn_status.Is(Reason::kStoreFull) && make_room_ && make_room_()) {
@@ -74,31 +67,17 @@ void GroupCommit::Run() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++counters_.batches;
-      last_failure_ = failure;
+      last_failure_ = std::move(failure);
     }
-    // This commit's sync carried the previous batch's meta page; a failed
-    // commit may not have synced at all.
-    if (!unsynced.empty()) Release(unsynced, failure.status.ok() ? Status::Ok() : store_->Sync());
-    if (pipelined_ && failure.status.ok()) {
-      unsynced.swap(batch);
-    } else {
-      Release(batch, Status::Ok());
+    for (Pending& p : batch) {
+      try {
+        p.done(p.result);
+      } catch (...) {  // a caller's bug must not stop every later commit
+        LogError("group_commit_callback_threw", {});
+      }
     }
+    batch.clear();
   }
-}
-
-// Runs each write's `done` with its result, or with `unsynced` when that is
-// an error (the sync that would have made the batch durable failed).
-void GroupCommit::Release(std::vector<Pending>& batch, const Status& unsynced) {
-  for (Pending& p : batch) {
-    if (p.result.ok() && !unsynced.ok()) p.result = unsynced;
-    try {
-      p.done(p.result);
-    } catch (...) {  // a caller's bug must not stop every later commit
-      LogError("group_commit_callback_threw", {});
-    }
-  }
-  batch.clear();
 }
 
 Status GroupCommit::CommitBatch(std::vector<Pending>& batch) {
@@ -115,7 +94,7 @@ Status GroupCommit::CommitBatch(std::vector<Pending>& batch) {
           }
           return Status::Ok();
         },
-        pipelined_ ? Durability::kSyncedByNext : Durability::kSynced);
+        Durability::kSynced);
   } catch (...) {  // the transaction was aborted on the way out
     txn_status = Internal("group_commit_op_threw", "a write threw; its batch was not committed");
   }

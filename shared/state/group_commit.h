@@ -8,12 +8,6 @@
 // batch pays once, and a batch holds every write that arrived during the
 // previous one: the rate adapts to the disk instead of queueing on it.
 //
-// On a store that syncs meta pages lazily (CommitSync::kDataEveryCommit) the
-// batches are pipelined: a batch's callbacks run once the next batch's commit
-// has synced the file (its own meta page with it), or, when no batch follows,
-// after one Sync(). A busy store then pays one sync per batch instead of two,
-// and nothing is reported written before it is on disk.
-//
 // One committer thread per GroupCommit runs the batches. A caller either waits
 // (Write) or leaves a callback (Submit) that the committer runs once the write
 // is on disk, so an accept thread can go back to accepting while its answer
@@ -92,10 +86,8 @@ class GroupCommit {
   };
   void Run();  // the committer thread
   Status CommitBatch(std::vector<Pending>& batch);  // the transaction's result
-  void Release(std::vector<Pending>& batch, const Status& unsynced);  // runs each done
 
   Store* store_;  // not owned
-  const bool pipelined_;  // the store's meta pages are synced by the next commit
   BatchObserver observer_;
   MakeRoom make_room_;
   mutable std::mutex mu_;

@@ -17,9 +17,7 @@ StateLayout StateLayoutOf(const Config& config) {
   l.sessions_store.path = l.data_dir + "/lmdb";
   l.sessions_store.map_size_mb = static_cast<size_t>(settings.lmdb_map_mb);
   l.sessions_store.databases = SessionDatabases();
-  // Every turn is on disk before its answer is sent; the group commit makes
-  // the next batch's sync carry the meta page (one sync a batch, not two).
-  l.sessions_store.commit_sync = CommitSync::kDataEveryCommit;
+  l.sessions_store.commit_sync = CommitSync::kEveryCommit;
   l.sessions.max_messages = static_cast<size_t>(settings.session_max_messages);
   l.sessions.max_record_bytes = static_cast<size_t>(settings.session_max_kb) << 10;
   l.sessions.ttl_s = settings.session_ttl_s;

@@ -16,11 +16,6 @@
 //  - A kernel crash or power loss keeps what reached the disk:
 //      kEveryCommit: every committed transaction (LMDB fdatasyncs the pages,
 //        then writes the meta page synchronously).
-//      kDataEveryCommit (MDB_NOMETASYNC): every transaction followed by a
-//        sync — a later commit's (which fdatasyncs the whole file, the earlier
-//        meta page with it) or Sync(). Those after the last sync may be lost,
-//        but the environment stays whole: a meta page is written only after
-//        the pages it names were synced.
 //      kOnRequest (MDB_NOSYNC): a Durability::kSynced write has been flushed by
 //        mdb_env_sync() before Write() returns; relaxed commits may be lost. Worse:
 //        the kernel writes dirty pages back in any order and LMDB pages carry no
@@ -210,7 +205,6 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // several; reader slots are then per transaction, not per thread.
   unsigned flags = MDB_NOTLS;
   if (options.commit_sync == CommitSync::kOnRequest) flags |= MDB_NOSYNC;
-  if (options.commit_sync == CommitSync::kDataEveryCommit) flags |= MDB_NOMETASYNC;
   if (options.read_only) flags |= MDB_RDONLY | MDB_NOLOCK;
   rc = mdb_env_open(store->env_, options.path.c_str(), flags, 0600);
   if (rc != 0) return FromMdb(rc, "mdb_env_open " + options.path);
@@ -345,9 +339,9 @@ Status Store::Write(const WriteFn& fn, Durability durability) {
     auto us = [](Clock::duration d) { return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()); };
     on_write_(us(locked - asked), us(Clock::now() - locked));
   }
-  const bool sync_now = (commit_sync_ == CommitSync::kOnRequest && durability != Durability::kRelaxed) ||
-                        (commit_sync_ == CommitSync::kDataEveryCommit && durability == Durability::kSynced);
-  if (status.ok() && sync_now) status = Sync();
+  if (status.ok() && durability == Durability::kSynced && commit_sync_ == CommitSync::kOnRequest) {
+    status = Sync();
+  }
   return status;
 }
 

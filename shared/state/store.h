@@ -31,26 +31,14 @@ class Store;
 //    crash and a power loss.
 //  - kRelaxed: in the OS page cache when Write() returns: survives a killed
 //    process (kill -9, OOM), not a kernel crash or power loss.
-//  - kSyncedByNext: under CommitSync::kDataEveryCommit, the transaction's pages
-//    are on disk when Write() returns but its meta page is not until the next
-//    commit of this Store (whose sync carries it) or Sync(): the caller holds
-//    back whatever the write promises until then (GroupCommit does). Under
-//    kOnRequest it behaves as kSynced.
-// Under CommitSync::kEveryCommit all three behave as kSynced.
-enum class Durability { kSynced, kRelaxed, kSyncedByNext };
+// Under CommitSync::kEveryCommit both behave as kSynced.
+enum class Durability { kSynced, kRelaxed };
 
 // How the environment commits; a per-environment LMDB setting, so every process
 // opening the same path must pass the same value.
 enum class CommitSync {
   // LMDB syncs data and meta page on every commit (≈ 0.4 ms). The default.
   kEveryCommit,
-  // MDB_NOMETASYNC: LMDB syncs the pages on every commit and writes the meta
-  // page without a sync; the next commit's sync, or Sync(), carries it. A
-  // kSynced write calls Sync() after its commit (the same two syncs as
-  // kEveryCommit); a kSyncedByNext write leaves that to its caller. The meta
-  // page only ever names pages already on disk, so a power loss can lose the
-  // last commits that were not yet followed by a sync, never the environment.
-  kDataEveryCommit,
   // MDB_NOSYNC: commits go to the page cache (≈ 20 µs); kSynced writes call
   // mdb_env_sync() after the commit. A power loss can leave this environment
   // unreadable as a whole (store.cc explains why): use it for rebuildable data.

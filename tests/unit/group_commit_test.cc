@@ -2,14 +2,10 @@
 // next transaction; one op's refusal fails only that op; a store error fails
 // the whole batch and commits none of it. Batching is forced, not hoped for:
 // the first op holds its transaction open until every other writer has queued.
-// On a store that syncs meta pages lazily, a batch is reported only once the
-// next batch's commit (or a sync) has made it durable. Each test runs on both
-// kinds of store.
 #include "group_commit.h"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <future>
 #include <string>
@@ -21,14 +17,13 @@
 namespace folio {
 namespace {
 
-class GroupCommitTest : public ::testing::TestWithParam<CommitSync> {
+class GroupCommitTest : public ::testing::Test {
  protected:
   void SetUp() override {
     StoreOptions options;
     options.path = dir_.path();
     options.map_size_mb = 16;
     options.databases = {"t"};
-    options.commit_sync = GetParam();
     Result<std::unique_ptr<Store>> store = Store::Open(options);
     ASSERT_TRUE(store.ok()) << store.status().message();
     store_ = std::move(*store);
@@ -74,7 +69,7 @@ class GroupCommitTest : public ::testing::TestWithParam<CommitSync> {
   std::unique_ptr<GroupCommit> commits_;
 };
 
-TEST_P(GroupCommitTest, WritesQueuedDuringACommitShareTheNextOne) {
+TEST_F(GroupCommitTest, WritesQueuedDuringACommitShareTheNextOne) {
   std::promise<void> release;
   std::vector<Store::WriteFn> ops;
   for (int i = 0; i < 20; ++i) ops.push_back(PutOp("k" + std::to_string(i)));
@@ -88,7 +83,7 @@ TEST_P(GroupCommitTest, WritesQueuedDuringACommitShareTheNextOne) {
   EXPECT_EQ(c.batches, 2u);  // the blocker's, then all 20 together
 }
 
-TEST_P(GroupCommitTest, AnOpsRefusalFailsOnlyThatOp) {
+TEST_F(GroupCommitTest, AnOpsRefusalFailsOnlyThatOp) {
   std::promise<void> release;
   std::vector<Store::WriteFn> ops = {PutOp("a"), [](WriteTxn&) { return NotFound("nope", "refused before writing"); },
                                      PutOp("b")};
@@ -104,7 +99,7 @@ TEST_P(GroupCommitTest, AnOpsRefusalFailsOnlyThatOp) {
   EXPECT_TRUE(Has("b"));
 }
 
-TEST_P(GroupCommitTest, AStoreErrorFailsTheWholeBatchAndCommitsNone) {
+TEST_F(GroupCommitTest, AStoreErrorFailsTheWholeBatchAndCommitsNone) {
   std::promise<void> release;
   std::vector<Store::WriteFn> ops = {PutOp("a"), [this](WriteTxn& txn) { return txn.Put(db_, "", "empty key"); },
                                      PutOp("b")};
@@ -120,53 +115,11 @@ TEST_P(GroupCommitTest, AStoreErrorFailsTheWholeBatchAndCommitsNone) {
   EXPECT_FALSE(Has("b"));
 }
 
-TEST_P(GroupCommitTest, AWriterAloneCommitsAtOnce) {
+TEST_F(GroupCommitTest, AWriterAloneCommitsAtOnce) {
   EXPECT_TRUE(commits_->Write(PutOp("solo")).ok());
   EXPECT_TRUE(Has("solo"));
   EXPECT_EQ(commits_->counters().batches, 1u);
 }
-
-// A's op lets B queue, so B is a batch of its own; B's op then holds its
-// transaction open. Syncing every commit, A is reported before B's op runs;
-// pipelined, A waits for B's commit, whose sync carries A's meta page.
-TEST_P(GroupCommitTest, ABatchIsReportedOnceItIsOnDisk) {
-  std::promise<void> a_entered, b_submitted, b_entered, release_b;
-  std::shared_future<void> release = release_b.get_future().share();
-  std::promise<Status> a_done, b_done;
-  std::atomic<bool> a_reported{false};
-  commits_->Submit(
-      [&](WriteTxn& txn) {
-        a_entered.set_value();
-        b_submitted.get_future().wait();
-        return txn.Put(db_, "a", "1");
-      },
-      [&](const Status& s) {
-        a_reported = true;
-        a_done.set_value(s);
-      });
-  a_entered.get_future().wait();  // A is a batch of its own
-  commits_->Submit(
-      [&, release](WriteTxn& txn) {
-        b_entered.set_value();
-        release.wait();
-        return txn.Put(db_, "b", "1");
-      },
-      [&](const Status& s) { b_done.set_value(s); });
-  b_submitted.set_value();
-  b_entered.get_future().wait();
-  const bool a_reported_before_b_committed = a_reported.load();
-  release_b.set_value();
-  EXPECT_TRUE(a_done.get_future().get().ok());
-  EXPECT_TRUE(b_done.get_future().get().ok());
-  EXPECT_TRUE(Has("a") && Has("b"));
-  EXPECT_EQ(a_reported_before_b_committed, GetParam() == CommitSync::kEveryCommit);
-}
-
-INSTANTIATE_TEST_SUITE_P(Stores, GroupCommitTest,
-                         ::testing::Values(CommitSync::kEveryCommit, CommitSync::kDataEveryCommit),
-                         [](const ::testing::TestParamInfo<CommitSync>& info) {
-                           return info.param == CommitSync::kEveryCommit ? "SyncedEveryCommit" : "MetaSyncedByNext";
-                         });
 
 }  // namespace
 }  // namespace folio

@@ -45,7 +45,7 @@ TEST(StateLayoutTest, SessionsAreDurableAndSizedByLmdbMapMb) {
   StateLayout l = LayoutFor({{"LMDB_MAP_MB", "512"}, {"SESSION_TTL_S", "600"}, {"SESSION_MAX_MESSAGES", "8"},
                              {"SESSION_MAX_KB", "32"}});
   EXPECT_EQ(l.sessions_store.map_size_mb, 512u);
-  EXPECT_EQ(l.sessions_store.commit_sync, CommitSync::kDataEveryCommit);  // every commit synced
+  EXPECT_EQ(l.sessions_store.commit_sync, CommitSync::kEveryCommit);
   EXPECT_EQ(l.sessions_store.databases, (std::vector<std::string>{kSessionsDb, kSessionsLruDb, kMetaDb}));
   EXPECT_EQ(l.sessions.ttl_s, 600);
   EXPECT_EQ(l.sessions.max_messages, 8u);

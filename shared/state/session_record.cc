@@ -37,8 +37,7 @@ constexpr size_t kTimeChars = 8;
 
 Status Corrupt(const char* why) { return Internal("corrupt_record", std::string("session record: ") + why); }
 
-constexpr int64_t kLatestPlausibleSeconds = 253402300799;  // 9999-12-31T23:59:59Z
-bool PlausibleSeconds(int64_t t) { return t >= 0 && t <= kLatestPlausibleSeconds; }
+bool PlausibleSeconds(int64_t t) { return t >= 0 && t <= kLatestSessionTime; }
 
 }  // namespace
 

@@ -62,6 +62,10 @@ bool IsValidSessionId(std::string_view id);
 // their session's next turn rewrites them.
 inline constexpr uint8_t kSessionRecordFormat = 2;
 
+// A session's created and updated times (seconds since the epoch) lie in
+// 0..this (9999-12-31T23:59:59Z); a record outside it is corrupt.
+inline constexpr int64_t kLatestSessionTime = 253402300799;
+
 // The versioned binary record (ignores session.id).
 std::string EncodeSession(const Session& session);
 // Any input is safe: bytes that are not a complete, valid record give

@@ -219,6 +219,20 @@ Status InflightTable::Heartbeat(std::string_view key, int64_t now_ms, std::strin
       Durability::kRelaxed);
 }
 
+namespace {
+
+// `entry` ended as `state` with `payload` (an answer, or the failure's token).
+Entry Finished(Entry entry, State state, std::string_view payload, int64_t now_ms) {
+  entry.state = state;
+  entry.payload = payload;
+  entry.partial = {};
+  entry.updated_ms = now_ms;
+  entry.finished_ms = now_ms;
+  return entry;
+}
+
+}  // namespace
+
 Status InflightTable::Complete(std::string_view key, std::string_view payload) {
   if (Status s = CheckKey(key); !s.ok()) return s;
   const int64_t now_ms = UnixMs();
@@ -229,13 +243,7 @@ Status InflightTable::Complete(std::string_view key, std::string_view payload) {
         std::optional<Entry> cur = got->has_value() ? Decode(**got) : std::nullopt;
         if (!cur) return NotFound("inflight_not_found", "no inflight entry for the key");
         if (cur->state == State::kDone) return Status::Ok();  // the first answer stands
-        Entry next = *cur;
-        next.state = State::kDone;
-        next.payload = payload;
-        next.partial = {};
-        next.updated_ms = now_ms;
-        next.finished_ms = now_ms;
-        return txn.Put(db_, key, Encode(next));
+        return txn.Put(db_, key, Encode(Finished(*cur, State::kDone, payload, now_ms)));
       },
       Durability::kRelaxed);
 }
@@ -253,13 +261,7 @@ Status InflightTable::Fail(std::string_view key, std::string_view failure) {
         if (!cur || cur->state != State::kRunning || cur->owner != self) {
           return NotFound("inflight_not_leader", "this process no longer leads the key");
         }
-        Entry next = *cur;
-        next.state = State::kFailed;
-        next.payload = failure;
-        next.partial = {};
-        next.updated_ms = now_ms;
-        next.finished_ms = now_ms;
-        return txn.Put(db_, key, Encode(next));
+        return txn.Put(db_, key, Encode(Finished(*cur, State::kFailed, failure, now_ms)));
       },
       Durability::kRelaxed);
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -21,6 +22,7 @@
 #include "llm_client.h"
 #include "metrics.h"
 #include "sessions.h"
+#include "state_backend.h"
 #include "state_layout.h"
 #include "store.h"
 
@@ -66,17 +68,21 @@ struct App {
   AccessPolicy access;
   // Opened by the start-up checks, before the process is ready; null until
   // then (handlers answer 503 while they are null).
-  std::unique_ptr<Store> store;               // $DATA_DIR/lmdb: durable, every commit synced
-  std::unique_ptr<SessionStore> sessions;
+  // Where the state lives is chosen there too (STATE_BACKEND): handlers
+  // talk to the four interfaces of state_backend.h only.
+  std::unique_ptr<Store> store;  // $DATA_DIR/lmdb, durable, every commit synced (LMDB backend; null on Redis)
+  std::unique_ptr<SessionBackend> sessions;
   // Never null: in-memory until OpenState maps $RUN_DIR/metrics.shm (one
   // slot per process, summed on read).
   std::unique_ptr<Metrics> metrics = Metrics::InMemory();
   // Shared state across processes (null when it could not be opened: chat then
   // works without a cache, coalescing or limits rather than not at all).
-  std::unique_ptr<ResponseCache> cache;      // $DATA_DIR/cache (no fsync)
-  std::unique_ptr<Store> inflight_store;     // $DATA_DIR/inflight (no fsync)
-  std::unique_ptr<InflightTable> inflight;
-  std::unique_ptr<ClientLimits> limits;      // $RUN_DIR/limits.shm
+  std::unique_ptr<CacheBackend> cache;       // LMDB: $DATA_DIR/cache (no fsync)
+  std::unique_ptr<Store> inflight_store;     // LMDB: $DATA_DIR/inflight (no fsync)
+  std::unique_ptr<InflightBackend> inflight;
+  std::unique_ptr<LimitsBackend> limits;     // LMDB: $RUN_DIR/limits.shm
+  // Which backend, and whether it is degraded (Redis unreachable).
+  std::function<StateHealth()> state_health = [] { return StateHealth{}; };
   std::unique_ptr<IntentClassifier> intents;
   // The LLM side (state.cc OpenLlm): immutable once opened.
   std::unique_ptr<LlmClient> llm;

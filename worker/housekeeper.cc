@@ -24,7 +24,8 @@ Housekeeper::~Housekeeper() {
 }
 
 void Housekeeper::MaybeStartBackup() {
-  if (!backups_.enabled() || backup_running_.load() || UnixMsCoarse() < next_backup_ms_.load()) return;
+  // On Redis the sessions are Redis's to persist (its AOF): nothing local to copy.
+  if (!app_.store || !backups_.enabled() || backup_running_.load() || UnixMsCoarse() < next_backup_ms_.load()) return;
   if (backup_thread_.joinable()) backup_thread_.join();  // the last one, finished
   backup_running_ = true;
   backup_thread_ = std::thread([this] {
@@ -44,7 +45,7 @@ void Housekeeper::Run() {
   uint64_t evictions_counted = 0;
   while (!stop_.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    if (!app_.store) continue;
+    if (!app_.sessions) continue;  // not open yet
     auto now = std::chrono::steady_clock::now();
     if (now >= next_readers) {
       // A worker killed mid-read leaves its reader slot behind, in any of
@@ -54,7 +55,7 @@ void Housekeeper::Run() {
       auto clear = [](const char* env, Result<int> cleared) {
         if (cleared.ok() && *cleared > 0) LogWarn("stale_readers_cleared", {{"env", env}, {"count", *cleared}});
       };
-      clear("sessions", app_.store->ClearStaleReaders());
+      if (app_.store) clear("sessions", app_.store->ClearStaleReaders());
       if (app_.cache) clear("cache", app_.cache->ClearStaleReaders());
       if (app_.inflight_store) clear("inflight", app_.inflight_store->ClearStaleReaders());
       app_.metrics->ReclaimDeadSlots();  // a killed worker's in-flight count

@@ -375,7 +375,7 @@ Decision ClientLimits::Admit(std::string_view client_id, int64_t now_ms) {
       layout_->denied_concurrent.fetch_add(1, std::memory_order_relaxed);
       return Decision{false, DenyReason::kConcurrent, 1, {}};
     } else {
-      d.ticket = ConcurrencyTicket(this, static_cast<uint32_t>(slot), row, self);
+      d.ticket = MakeTicket(this, static_cast<uint64_t>(slot) | uint64_t{static_cast<uint32_t>(row)} << 32, self);
     }
   }
   int64_t retry_ms = 0;
@@ -459,7 +459,7 @@ Result<UpstreamSlot> ClientLimits::AcquireUpstreamSlot(const Deadline& deadline)
         int64_t peak = layout_->upstream_peak.load(std::memory_order_relaxed);
         while (in_use > peak && !layout_->upstream_peak.compare_exchange_weak(peak, in_use)) {
         }
-        return UpstreamSlot(this, static_cast<uint32_t>(i), self);
+        return MakeSlot(this, static_cast<uint64_t>(i), self);
       }
     }
     const auto left = deadline.at() - std::chrono::steady_clock::now();
@@ -478,12 +478,14 @@ Result<UpstreamSlot> ClientLimits::AcquireUpstreamSlot(const Deadline& deadline)
   }
 }
 
-void ClientLimits::ReleaseConcurrency(uint32_t slot, int process_index, uint64_t process_id) {
+void ClientLimits::ReleaseTicket(uint64_t a, uint64_t process_id) {
   if (process_id != SelfId()) return;  // a fork()ed copy: the parent still holds it
+  const auto slot = static_cast<uint32_t>(a);
+  const auto process_index = static_cast<int>(a >> 32);
   DropNibble(layout_->slots()[slot].concurrent, process_index, false);
 }
 
-void ClientLimits::ReleaseUpstream(uint32_t index, uint64_t process_id) {
+void ClientLimits::ReleaseSlot(uint64_t index, uint64_t process_id) {
   uint64_t expected = process_id;
   if (process_id != SelfId() || !layout_->upstream[index].compare_exchange_strong(expected, 0)) return;
   layout_->upstream_seq.fetch_add(1, std::memory_order_release);
@@ -554,44 +556,6 @@ LimitsSnapshot ClientLimits::Snapshot() const {
     s.requests_in_flight += NibbleSum(slots[i].concurrent.load(std::memory_order_relaxed));
   }
   return s;
-}
-
-// ---- RAII holders -------------------------------------------------------------
-
-ConcurrencyTicket::ConcurrencyTicket(ConcurrencyTicket&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)), slot_(other.slot_), process_index_(other.process_index_),
-      process_id_(other.process_id_) {}
-
-ConcurrencyTicket& ConcurrencyTicket::operator=(ConcurrencyTicket&& other) noexcept {
-  if (this != &other) {
-    Release();
-    owner_ = std::exchange(other.owner_, nullptr);
-    slot_ = other.slot_;
-    process_index_ = other.process_index_;
-    process_id_ = other.process_id_;
-  }
-  return *this;
-}
-
-void ConcurrencyTicket::Release() {
-  if (ClientLimits* owner = std::exchange(owner_, nullptr)) owner->ReleaseConcurrency(slot_, process_index_, process_id_);
-}
-
-UpstreamSlot::UpstreamSlot(UpstreamSlot&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)), index_(other.index_), process_id_(other.process_id_) {}
-
-UpstreamSlot& UpstreamSlot::operator=(UpstreamSlot&& other) noexcept {
-  if (this != &other) {
-    Release();
-    owner_ = std::exchange(other.owner_, nullptr);
-    index_ = other.index_;
-    process_id_ = other.process_id_;
-  }
-  return *this;
-}
-
-void UpstreamSlot::Release() {
-  if (ClientLimits* owner = std::exchange(owner_, nullptr)) owner->ReleaseUpstream(index_, process_id_);
 }
 
 }  // namespace folio

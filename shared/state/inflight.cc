@@ -386,4 +386,10 @@ Result<int> InflightTable::Purge(int64_t now_ms) {
   return removed;
 }
 
+std::optional<int64_t> InflightTable::Entries() const {
+  Result<DbStats> stats = store_->Stat(db_);
+  if (!stats.ok()) return std::nullopt;
+  return static_cast<int64_t>(stats->entries);
+}
+
 }  // namespace folio

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "clock.h"
+#include "state_backend.h"
 #include "status.h"
 #include "store.h"
 
@@ -31,27 +32,8 @@ struct InflightOptions {
   int64_t liveness_check_ms = 100;
 };
 
-// What Join() made the caller.
-//  kLeader: call upstream; Heartbeat() at least every lease_ms / 3 (and at
-//    most every ~100 ms), then Complete() or Fail() — even when the call was
-//    cancelled, so followers need not wait for the lease to run out.
-//  kFollower: Wait() for the leader's result.
-enum class InflightRole { kLeader, kFollower };
-
-struct FollowResult {
-  enum class Outcome {
-    kDone,      // payload: the leader's answer (as passed to Complete)
-    kFailed,    // payload: the failure kind the leader shared (as passed to Fail)
-    kTakeOver,  // the leader died or its lease ran out: Join() again
-  };
-  Outcome outcome = Outcome::kTakeOver;
-  std::string payload;
-};
-
-class InflightTable {
+class InflightTable : public InflightBackend {
  public:
-  using Role = InflightRole;
-
   // NotFound if `store` was opened without kInflightDb.
   // REQUIRES: store != nullptr and outlives the table.
   static Result<InflightTable> Open(Store* store, InflightOptions options = {});
@@ -65,24 +47,24 @@ class InflightTable {
   // The decision to lead is taken inside one write transaction, so exactly one
   // caller in all processes leads a key at a time. lease_ms > 0.
   // InvalidArgument for an empty key or one over 256 bytes.
-  Result<Role> Join(std::string_view key, int64_t lease_ms, int64_t now_ms);
+  Result<Role> Join(std::string_view key, int64_t lease_ms, int64_t now_ms) override;
 
   // The leader extends its lease to now_ms + lease_ms and publishes the text
   // streamed so far (the whole text, not a delta; "" keeps what is published).
   // NotFound("inflight_not_leader") if this process no longer leads the key
   // (its lease ran out and another took over): keep going and Complete anyway.
-  Status Heartbeat(std::string_view key, int64_t now_ms, std::string_view partial_text);
+  Status Heartbeat(std::string_view key, int64_t now_ms, std::string_view partial_text) override;
 
   // Publishes the answer; followers receive it and so do joiners for
   // linger_ms. Accepted from any process while the entry is running or failed
   // (an answer for a key is an answer, whoever computed it); OK and ignored if
   // already done; NotFound("inflight_not_found") if the entry is gone.
-  Status Complete(std::string_view key, std::string_view payload);
+  Status Complete(std::string_view key, std::string_view payload) override;
   // Publishes a failure kind (e.g. "upstream_timeout") that followers answer
   // with the same fallback instead of stampeding the upstream. Only from the
   // leading process: NotFound("inflight_not_leader") otherwise, so a stale
   // leader cannot fail a key another process is serving.
-  Status Fail(std::string_view key, std::string_view failure);
+  Status Fail(std::string_view key, std::string_view failure) override;
 
   // For followers: polls (a ~1 µs read transaction every poll_interval,
   // backing off to 4× it) until the leader finishes, dies or loses its lease
@@ -91,15 +73,15 @@ class InflightTable {
   // work). on_partial (may be empty) receives each new piece of the leader's
   // streamed text, in order, outside any transaction; pieces stop if the entry
   // changes leader mid-wait (the final payload is complete anyway).
-  using PartialFn = std::function<void(std::string_view delta)>;
   Result<FollowResult> Wait(std::string_view key, const Deadline& deadline,
                             std::chrono::milliseconds poll_interval = std::chrono::milliseconds(5),
-                            const PartialFn& on_partial = nullptr);
+                            const PartialFn& on_partial = nullptr) override;
+  std::optional<int64_t> Entries() const override;
 
   // Deletes finished entries past their linger and running ones whose leader
   // is dead or whose lease expired. Returns how many. Call it every few
   // seconds from one housekeeping thread per process (any process will do).
-  Result<int> Purge(int64_t now_ms);
+  Result<int> Purge(int64_t now_ms) override;
 
   const InflightOptions& options() const { return options_; }
 

@@ -20,6 +20,7 @@
 
 #include "cache_key.h"
 #include "cache_record.h"
+#include "state_backend.h"
 #include "status.h"
 #include "store.h"
 
@@ -52,35 +53,13 @@ struct CacheOptions {
   int64_t stats_flush_interval_ms = 5000;
 };
 
-struct CacheStats {
-  // Totals shared by every process, plus this process's counts not yet flushed.
-  uint64_t hits = 0, misses = 0;
-  double hit_rate = 0;  // hits / (hits + misses); 0 before any lookup
-  uint64_t entries = 0;
-  uint64_t bytes = 0;   // charged: key + record + LRU index key per entry
-  uint64_t evictions = 0, expirations = 0, coalesced = 0, upstream_saved = 0;
-  uint64_t map_used_bytes = 0, map_size_bytes = 0;  // of the environment
-  // This process only: disabled after a Put found the map full even after
-  // evicting (reason says why); Clear() re-enables.
-  bool disabled = false;
-  std::string disabled_reason;
-  // This process only: Put's write transaction, µs (p50/p99 within 10%),
-  // from asking for LMDB's writer lock to the commit: the wait for other
-  // writers (any process) included.
-  uint64_t put_count = 0, put_last_us = 0, put_peak_us = 0, put_p50_us = 0, put_p99_us = 0;
-  // This process only: every cache write transaction (puts, touches, count
-  // flushes, purges), µs holding the writer lock — how long it kept others
-  // waiting.
-  uint64_t txn_count = 0, txn_p50_us = 0, txn_p99_us = 0, txn_peak_us = 0;
-  std::string error;  // set if the totals could not be read (the rest is partial)
-};
 
 // How the cache environment is opened (path, map size, databases, no
 // fsync), for a process that reads it as a plain Store: every process must
 // open it alike.
 StoreOptions CacheStoreOptions(const CacheOptions& options);
 
-class ResponseCache {
+class ResponseCache : public CacheBackend {
  public:
   // Opens (creating if needed) the environment at options.path. InvalidArgument
   // for bad options; Unavailable("store_too_new") when a newer folio wrote
@@ -97,7 +76,7 @@ class ResponseCache {
   // expiration and a miss and is deleted; a corrupt one is deleted and logged.
   // Unavailable("cache_disabled") when disabled: callers treat every error as
   // a miss.
-  Result<std::optional<CachedAnswer>> Get(std::string_view key, int64_t now_ms);
+  Result<std::optional<CachedAnswer>> Get(std::string_view key, int64_t now_ms) override;
   // Stores `payload` (opaque bytes: the caller decides what is cacheable and
   // how it is encoded) under `key`, replacing any entry, and evicts least
   // recently used entries until both bounds hold — all in one write
@@ -106,26 +85,26 @@ class ResponseCache {
   // Unavailable("cache_disabled"). InvalidArgument("cache_bad_entry") for a key
   // that is empty or over 400 bytes, or a payload over kMaxCachePayloadBytes
   // or max_bytes.
-  Status Put(std::string_view key, std::string_view payload, int64_t now_ms);
+  Status Put(std::string_view key, std::string_view payload, int64_t now_ms) override;
   // Frees reader slots of processes that died inside a read transaction of
   // this environment (Store::ClearStaleReaders). Returns how many.
-  Result<int> ClearStaleReaders() { return store_->ClearStaleReaders(); }
+  Result<int> ClearStaleReaders() override { return store_->ClearStaleReaders(); }
   // Deletes up to `max_batch` expired or corrupt entries (and LRU index keys
   // whose entry is gone) in one write transaction; returns how many entries it
   // deleted. Call it periodically; call again while it returns max_batch.
   // A cache that disabled itself on a full map is enabled again here once
   // the map has room (deletions by any process: expiry, eviction, a clear).
-  Result<int> PurgeExpired(int64_t now_ms, int max_batch);
+  Result<int> PurgeExpired(int64_t now_ms, int max_batch) override;
   // Deletes every entry, in batches, keeping the counters; re-enables a
   // disabled cache.
-  Status Clear();
-  CacheStats Stats() const;
+  Status Clear() override;
+  CacheStats Stats() const override;
   // Requests answered by joining an identical request in flight (inflight.h).
-  void CountCoalesced(uint64_t n) { pending_coalesced_ += n; }
+  void CountCoalesced(uint64_t n) override { pending_coalesced_ += n; }
   // Upstream (LLM) calls avoided: hits plus coalesced joins, as the caller counts them.
-  void CountUpstreamSaved(uint64_t n) { pending_upstream_saved_ += n; }
+  void CountUpstreamSaved(uint64_t n) override { pending_upstream_saved_ += n; }
   // Folds this process's pending counts into the shared totals now.
-  Status Flush();
+  Status Flush() override;
 
  private:
   struct Totals;

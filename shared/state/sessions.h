@@ -20,6 +20,7 @@
 
 #include "group_commit.h"
 #include "session_record.h"
+#include "state_backend.h"
 #include "status.h"
 #include "store.h"
 #include "store_format.h"
@@ -35,12 +36,6 @@ inline const std::vector<std::string>& SessionDatabases() {
   return kNames;
 }
 
-struct SessionSummary {
-  std::string id;
-  int64_t created = 0;
-  int64_t updated = 0;
-  size_t messages = 0;
-};
 
 struct SessionOptions {
   // The transcript kept (SESSION_MAX_MESSAGES): messages, not turns (a turn
@@ -58,7 +53,7 @@ struct SessionOptions {
   GroupCommit::BatchObserver on_commit;  // optional: sees each synced batch (metrics)
 };
 
-class SessionStore {
+class SessionStore : public SessionBackend {
  public:
   // REQUIRES: `store` outlives the SessionStore and was opened with
   // SessionDatabases() (NotFound otherwise). Checks the store's format
@@ -72,32 +67,32 @@ class SessionStore {
   // A session is expired when now - updated >= ttl_s.
 
   // A new session without messages; returns its id.
-  Result<std::string> Create(int64_t now);
+  Result<std::string> Create(int64_t now) override;
   // InvalidArgument("invalid_session_id") if malformed; NotFound("session_not_found")
   // if absent or expired; Internal("corrupt_record") if the record is unreadable.
-  Result<Session> Get(std::string_view id, int64_t now) const;
+  Result<Session> Get(std::string_view id, int64_t now) const override;
   // Appends the user and assistant messages (timestamped `now`), keeps the
   // transcript within max_messages and max_record_bytes and sets updated =
   // now, all in one write transaction. NotFound if the session is absent or
   // expired, even if it was deleted or expired after the caller's Get.
   // InvalidArgument("message_too_large") beyond kMaxMessageBytes.
   Status AppendTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
-                    int64_t now);
+                    int64_t now) override;
   // Creates session `id` (from NewSessionId()) holding its first turn, in one
   // synced write: a chat pays (a share of) one fsync, and a session exists once its first
   // turn is committed. Internal("session_id_collision") if `id` exists.
-  Status StartWithTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg, int64_t now);
+  Status StartWithTurn(std::string_view id, std::string_view user_msg, std::string_view assistant_msg, int64_t now) override;
   // As StartWithTurn / AppendTurn, but return at once: `done` gets the
   // result on the committer thread once the turn is on disk (or has failed),
   // or on this thread for a request refused before it was queued. `done` must
   // not block: the next batch waits for it.
   void StartWithTurnAsync(std::string_view id, std::string_view user_msg, std::string_view assistant_msg,
-                          int64_t now, GroupCommit::Done done);
+                          int64_t now, GroupCommit::Done done) override;
   void AppendTurnAsync(std::string_view id, std::string_view user_msg, std::string_view assistant_msg, int64_t now,
-                       GroupCommit::Done done);
+                       GroupCommit::Done done) override;
   // Removes the session. NotFound if absent or already expired (an expired record
   // is removed all the same); a corrupt record is removed without complaint.
-  Status Delete(std::string_view id, int64_t now);
+  Status Delete(std::string_view id, int64_t now) override;
   // For operators: up to `limit` (≤ 1000) unexpired sessions in key order
   // (SessionKey: roughly by creation time), starting after `after_id` ("" =
   // from the start). Corrupt records are skipped.
@@ -107,19 +102,19 @@ class SessionStore {
   // Why this process's last turn commit failed ("store_full", a disk
   // error...), or OK: before any failure, and once any process has
   // committed a write to the store since (it takes writes again).
-  Status LastCommitStatus() const;
+  Status LastCommitStatus() const override;
   // Deletes every session expired at `now`, oldest first through the
   // recency index; returns how many. Write transactions of at most 500
   // records, so other writers wait for one short batch, never for the sweep.
-  Result<int> SweepExpired(int64_t now);
+  Result<int> SweepExpired(int64_t now) override;
   // When the store's free space is below twice its reserve, deletes the
   // least recently used sessions (batches of a sixteenth of them, at most
   // 100, each in its own transaction) until it is above three times the
   // reserve, or `max_sessions` went.
   // Returns how many went. Cheap when there is room (one mdb_env_info).
-  Result<int> EvictIfNearFull(size_t max_sessions = 20000);
+  Result<int> EvictIfNearFull(size_t max_sessions = 20000) override;
   // Sessions evicted by this process since it started.
-  uint64_t evicted() const { return counters_->evicted.load(std::memory_order_relaxed); }
+  uint64_t evicted() const override { return counters_->evicted.load(std::memory_order_relaxed); }
 
  private:
   struct Counters {

@@ -126,9 +126,9 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     // The precise clock, the one Wait() judges leases by: with the coarse
     // one (up to a few ms behind), a follower Wait() sent to take over an
     // expired lease could be told to follow it again, round after round.
-    Result<InflightTable::Role> role = app.inflight ? app.inflight->Join(key, lease_ms, UnixMs())
-                                                    : Result<InflightTable::Role>(InflightTable::Role::kLeader);
-    if (!role.ok() || *role == InflightTable::Role::kLeader) {
+    Result<InflightRole> role = app.inflight ? app.inflight->Join(key, lease_ms, UnixMs())
+                                             : Result<InflightRole>(InflightRole::kLeader);
+    if (!role.ok() || *role == InflightRole::kLeader) {
       const bool registered = role.ok() && app.inflight;
       // Leader: the one upstream call for this key.
       UpstreamSlot slot;
@@ -176,7 +176,7 @@ Result<SharedAnswer> AnswerShared(App& app, const ChatInput& input, const std::s
     // own retrieval (≈ 1 ms) names the sources before the first delta.
     if (on_sources && !sources_sent && !announce(Retrieve(app, input.message)))
       return Unavailable(Reason::kCancelled, "client gone");
-    InflightTable::PartialFn partial = nullptr;
+    InflightBackend::PartialFn partial = nullptr;
     if (counted) partial = [&](std::string_view d) { (void)counted(d); };
     Result<FollowResult> followed = app.inflight->Wait(key, deadline, std::chrono::milliseconds(5), partial);
     if (!followed.ok()) {

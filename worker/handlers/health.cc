@@ -94,36 +94,44 @@ nlohmann::json LlmCheck(App& app) {
 // (a few pages and an fsync'd meta page) may fail with ENOSPC at any time.
 constexpr double kMinDiskFreeMb = 1;
 
-// The session store and the response cache. Warns while chat turns are not
-// being saved — this process's last commit failed (a full map, a full or
-// failing disk) and no process has committed since, the map is full down to
-// its reserve, or the disk has (almost) no space left; each worker sees the
-// last two, whichever answers — or while the cache has disabled itself.
-// Answers still go out, so storage alone never makes folio unhealthy.
+// The state backend: the session store and the response cache. Warns while
+// chat turns are not being saved — this process's last commit failed (a
+// full map, a full or failing disk, Redis down) and no write has succeeded
+// since, the LMDB map is full down to its reserve, or the disk has (almost)
+// no space left; each worker sees the last two, whichever answers — while
+// Redis is unreachable (answers then use this instance's state only), or
+// while the cache has disabled itself. Answers still go out, so storage
+// alone never makes folio unhealthy.
 nlohmann::json StorageCheck(App& app) {
   // Not open: the start-up check failed, and says why (critical) there.
-  if (!app.store || !app.sessions) return {{"status", "warn"}, {"reason", "the session store is not open"}};
-  nlohmann::json check = {{"path", app.store->path()}};
-  if (Result<StoreInfo> info = app.store->EnvInfo(); info.ok()) {
-    check["map_used_mb"] = static_cast<double>(info->used_bytes) / (1 << 20);
-    check["map_size_mb"] = static_cast<double>(info->map_size_bytes) / (1 << 20);
-  }
+  if (!app.sessions) return {{"status", "warn"}, {"reason", "the session store is not open"}};
+  const StateHealth state = app.state_health();
+  nlohmann::json check = {{"backend", state.backend}, {"location", state.location}, {"degraded", state.degraded}};
   std::string reason;
-  Result<bool> room = app.store->HasRoom();
+  if (state.degraded) reason = state.reason;
   if (Status last = app.sessions->LastCommitStatus(); !last.ok()) {
     check["last_commit_error"] = last.error();
-    reason = "chat turns are not being saved: " + last.message();
-  } else if (!room.ok()) {
-    reason = "the session store cannot be read: " + room.status().message();
-  } else if (!*room) {
-    reason = "the session store is full (LMDB_MAP_MB): new chat turns are not saved until sessions are deleted or expire";
+    if (reason.empty()) reason = "chat turns are not being saved: " + last.message();
   }
-  struct statvfs disk {};
-  if (statvfs(app.store->path().c_str(), &disk) == 0) {
-    const double free_mb = static_cast<double>(disk.f_bavail) * static_cast<double>(disk.f_frsize) / (1 << 20);
-    check["disk_free_mb"] = free_mb;
-    if (free_mb < kMinDiskFreeMb && reason.empty())
-      reason = "no space left on the disk of " + app.store->path() + ": chat turns cannot be saved";
+  if (app.store) {  // LMDB: the map and the disk under it
+    check["path"] = app.store->path();
+    if (Result<StoreInfo> info = app.store->EnvInfo(); info.ok()) {
+      check["map_used_mb"] = static_cast<double>(info->used_bytes) / (1 << 20);
+      check["map_size_mb"] = static_cast<double>(info->map_size_bytes) / (1 << 20);
+    }
+    Result<bool> room = app.store->HasRoom();
+    if (!room.ok() && reason.empty()) {
+      reason = "the session store cannot be read: " + room.status().message();
+    } else if (room.ok() && !*room && reason.empty()) {
+      reason = "the session store is full (LMDB_MAP_MB): new chat turns are not saved until sessions are deleted or expire";
+    }
+    struct statvfs disk {};
+    if (statvfs(app.store->path().c_str(), &disk) == 0) {
+      const double free_mb = static_cast<double>(disk.f_bavail) * static_cast<double>(disk.f_frsize) / (1 << 20);
+      check["disk_free_mb"] = free_mb;
+      if (free_mb < kMinDiskFreeMb && reason.empty())
+        reason = "no space left on the disk of " + app.store->path() + ": chat turns cannot be saved";
+    }
   }
   if (app.cache) {
     CacheStats cache = app.cache->Stats();

@@ -25,11 +25,7 @@ Response HandleMetrics(const Request& request, App& app) {
       extra.cache_bytes = static_cast<int64_t>(cache.bytes);
     }
   }
-  if (app.inflight_store) {
-    if (Result<Db> db = app.inflight_store->Database(kInflightDb); db.ok()) {
-      if (Result<DbStats> st = app.inflight_store->Stat(*db); st.ok()) extra.inflight_entries = st->entries;
-    }
-  }
+  if (app.inflight) extra.inflight_entries = app.inflight->Entries();
   if (app.limits) {
     LimitsSnapshot limits = app.limits->Snapshot();
     extra.upstream_slots_in_use = limits.upstream_in_use;

@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -294,6 +296,32 @@ TEST_F(RedisLimitsTest, TwoInstancesCountAgainstOneBudget) {
   b->SpendTokens(12, UnixMs());
   EXPECT_EQ(b->TokensSpentToday(UnixMs()), 42);
   EXPECT_EQ(a->Snapshot().fallbacks + b->Snapshot().fallbacks, 0);
+}
+
+TEST_F(RedisLimitsTest, RacingInstancesNeverAdmitMoreThanTheLimit) {
+  LimitOptions o;
+  o.client_rpm = 100;
+  auto a = Instance(o), b = Instance(o);
+  std::atomic<int> allowed{0}, tickets{0};
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::vector<Decision> held;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      RedisLimits& mine = t % 2 ? *a : *b;
+      for (int i = 0; i < 40; ++i) {
+        allowed += mine.Admit("hot", UnixMs()).allowed;
+        Decision d = mine.Admit("busy", UnixMs());  // its rate is "busy"'s own
+        if (!d.ticket.held()) continue;
+        ++tickets;
+        std::lock_guard<std::mutex> lock(mu);
+        held.push_back(std::move(d));  // held to the end: at most 5 ever
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(allowed.load(), 100);
+  EXPECT_EQ(tickets.load(), 5);
 }
 
 TEST_F(RedisLimitsTest, AdmitIsOneRoundTripAndZeroBudgetsCostNone) {

@@ -253,6 +253,9 @@ INSTANTIATE_TEST_SUITE_P(Backends, LimitsBackendTest, ::testing::Values("lmdb", 
 
 class RedisLimitsTest : public ::testing::Test {
  protected:
+  // Started here, not first in a forked child (which would keep it to itself).
+  void SetUp() override { ASSERT_TRUE(Server().running()); }
+
   std::unique_ptr<RedisLimits> Instance(const LimitOptions& options, RedisLimitsOptions redis_options = {}) {
     return OpenInstance(prefix_, dir_.path("instance-" + std::to_string(++opened_) + ".shm"), options,
                         redis_options);

@@ -119,6 +119,8 @@ struct LimitsSnapshot {
   int64_t processes = 0;           // processes registered in the file
   int64_t clients_tracked = 0;     // client slots in use
   int64_t table_slots = 0;
+  int64_t fallbacks = 0;           // decisions a shared backend (Redis) left to this machine's
+                                   // limits because it could not be reached
 };
 
 class LimitsBackend {

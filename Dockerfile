@@ -16,12 +16,14 @@
 
 FROM debian:12-slim AS build
 # libbenchmark-dev: CMakeLists.txt configures bench/ unconditionally (its
-# programs are not built here).
+# programs are not built here). libhiredis-dev: shared/redis is configured
+# unconditionally too; no program links libhiredis yet, so the runtime stage
+# needs nothing for it.
 RUN apt-get update -q \
     && apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libfcgi-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev liblmdb-dev libhnswlib-dev \
-      libspdlog-dev libcli11-dev libxxhash-dev libbenchmark-dev \
+      libspdlog-dev libcli11-dev libxxhash-dev libbenchmark-dev libhiredis-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -18,18 +18,18 @@ Sha256Digest Sha256(std::string_view data) {
   return out;
 }
 
-std::string HexOf(const Sha256Digest& bytes) {
+namespace {
+
+std::string HexOfBytes(const uint8_t* bytes, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xf];
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 0xf];
   }
   return out;
 }
-
-namespace {
 
 int HexDigit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -39,6 +39,16 @@ int HexDigit(char c) {
 }
 
 }  // namespace
+
+std::string HexOf(const Sha256Digest& bytes) { return HexOfBytes(bytes.data(), bytes.size()); }
+
+std::string Sha1Hex(std::string_view data) {
+  std::array<uint8_t, 20> digest{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &len, EVP_sha1(), nullptr) != 1 || len != digest.size())
+    std::abort();
+  return HexOfBytes(digest.data(), digest.size());
+}
 
 bool ParseSha256Hex(std::string_view hex, Sha256Digest* out) {
   if (hex.size() != out->size() * 2) return false;

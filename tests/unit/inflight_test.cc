@@ -1,7 +1,7 @@
-// inflight_test.cc: request coalescing on a real LMDB environment: one leader
-// among threads and among fork()ed processes, followers sharing the leader's
-// answer, failure and streamed text, takeover after a SIGKILL or an expired
-// lease, deadlines, and purging.
+// inflight_test.cc: what only the LMDB in-flight table does: one leader
+// among fork()ed processes, leases judged by the caller's clock (and
+// clamped against its steps), purging, unreadable records. The promises
+// every backend keeps are in inflight_backends_test.cc.
 #include "inflight.h"
 
 #include <gtest/gtest.h>
@@ -9,29 +9,21 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "child.h"
 #include "clock.h"
-#include "poll_until.h"
 #include "temp_dir.h"
 
 namespace folio {
 namespace {
-
-using test::PollUntil;
 
 using std::chrono::milliseconds;
 using Outcome = FollowResult::Outcome;
 
 constexpr char kKey[] = "0123456789abcdef0123456789abcdef";
 constexpr int64_t kLongLease = 60000;
-
-int64_t ElapsedMs(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - since).count();
-}
 
 class InflightTest : public ::testing::Test {
  protected:
@@ -81,42 +73,6 @@ class InflightTest : public ::testing::Test {
   std::optional<InflightTable> table_;
 };
 
-TEST_F(InflightTest, FirstJoinLeadsLaterJoinsFollow) {
-  auto first = table().Join(kKey, kLongLease, UnixMs());
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-  EXPECT_EQ(*first, InflightTable::Role::kLeader);
-  auto second = table().Join(kKey, kLongLease, UnixMs());
-  ASSERT_TRUE(second.ok());
-  EXPECT_EQ(*second, InflightTable::Role::kFollower);
-  auto other = table().Join("ffffffffffffffffffffffffffffffff", kLongLease, UnixMs());
-  ASSERT_TRUE(other.ok());
-  EXPECT_EQ(*other, InflightTable::Role::kLeader);
-}
-
-TEST_F(InflightTest, BadKeyOrLeaseIsInvalidArgument) {
-  EXPECT_EQ(table().Join("", kLongLease, UnixMs()).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(table().Join(std::string(257, 'a'), kLongLease, UnixMs()).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(table().Join(kKey, 0, UnixMs()).status().code(), Code::kInvalidArgument);
-}
-
-TEST_F(InflightTest, FiftyThreadsJoiningOneKeyMakeExactlyOneLeader) {
-  std::atomic<bool> go{false};
-  std::atomic<int> leaders{0}, errors{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 50; ++i) {
-    threads.emplace_back([&] {
-      while (!go.load()) std::this_thread::yield();
-      auto role = table().Join(kKey, kLongLease, UnixMs());
-      if (!role.ok()) ++errors;
-      else if (*role == InflightTable::Role::kLeader) ++leaders;
-    });
-  }
-  go = true;
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(leaders.load(), 1);
-}
-
 TEST_F(InflightTest, JoinersInFourProcessesMakeExactlyOneLeader) {
   // Every child stays alive until all have joined: a leader that exits is
   // rightly taken over, which would make a second leader.
@@ -150,80 +106,6 @@ TEST_F(InflightTest, JoinersInFourProcessesMakeExactlyOneLeader) {
   EXPECT_EQ(leaders, 1);
 }
 
-TEST_F(InflightTest, FollowerReceivesTheLeadersAnswer) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
-  std::optional<Result<FollowResult>> got;
-  std::thread follower([&] { got.emplace(table().Wait(kKey, Deadline::After(milliseconds(5000)))); });
-  EXPECT_TRUE(table().Complete(kKey, R"({"answer":"42"})").ok());
-  follower.join();
-  ASSERT_TRUE(got->ok()) << got->status().ToString();
-  EXPECT_EQ((*got)->outcome, Outcome::kDone);
-  EXPECT_EQ((*got)->payload, R"({"answer":"42"})");
-}
-
-TEST_F(InflightTest, FollowerReceivesTheLeadersFailure) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
-  std::optional<Result<FollowResult>> got;
-  std::thread follower([&] { got.emplace(table().Wait(kKey, Deadline::After(milliseconds(5000)))); });
-  EXPECT_TRUE(table().Fail(kKey, "upstream_timeout").ok());
-  follower.join();
-  ASSERT_TRUE(got->ok());
-  EXPECT_EQ((*got)->outcome, Outcome::kFailed);
-  EXPECT_EQ((*got)->payload, "upstream_timeout");
-}
-
-TEST_F(InflightTest, AFailureIsNotInheritedByQuestionsThatComeAfterIt) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
-  ASSERT_TRUE(table().Fail(kKey, "upstream_stream_broken").ok());
-  // Within the linger: a new question leads a new attempt.
-  EXPECT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
-  EXPECT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kFollower) << "of the new attempt";
-}
-
-TEST_F(InflightTest, FinishedEntryAnswersLateJoinersUntilItsLingerEnds) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
-  ASSERT_TRUE(table().Complete(kKey, "answer").ok());
-  const int64_t done_at = UnixMs();
-  EXPECT_EQ(*table().Join(kKey, kLongLease, done_at), InflightTable::Role::kFollower);
-  auto got = table().Wait(kKey, Deadline::After(milliseconds(0)));
-  ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->payload, "answer");
-  const int64_t after_linger = done_at + table().options().linger_ms + 1000;
-  EXPECT_EQ(*table().Join(kKey, kLongLease, after_linger), InflightTable::Role::kLeader);
-}
-
-TEST_F(InflightTest, SigkilledLeaderProcessIsTakenOverLongBeforeItsLease) {
-  test::Pipe joined;
-  std::unique_ptr<test::Child> child = Spawn([&](InflightTable& t) -> int {
-    auto role = t.Join(kKey, kLongLease, UnixMs());
-    joined.Signal(role.ok() && *role == InflightTable::Role::kLeader ? 'L' : 'F');
-    for (;;) pause();  // "calling upstream" until killed
-  });
-  ASSERT_EQ(joined.Wait(), 'L');
-  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kFollower);
-
-  const auto start = std::chrono::steady_clock::now();
-  ASSERT_EQ(kill(child->pid(), SIGKILL), 0);  // not reaped yet: a zombie must count as dead too
-  auto got = table().Wait(kKey, Deadline::After(milliseconds(10000)));
-  ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_EQ(got->outcome, Outcome::kTakeOver);
-  EXPECT_LT(ElapsedMs(start), 2000);  // liveness checks, not the 60 s lease
-  EXPECT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
-  EXPECT_EQ(child->Wait(), -1);
-}
-
-TEST_F(InflightTest, ExpiredLeaseIsTakenOver) {
-  const int64_t t0 = UnixMs();
-  ASSERT_EQ(*table().Join(kKey, 150, t0), InflightTable::Role::kLeader);
-  EXPECT_EQ(*table().Join(kKey, 150, t0 + 149), InflightTable::Role::kFollower);
-  // A leader that stops heartbeating (hung, not dead) loses the key.
-  auto got = table().Wait(kKey, Deadline::After(milliseconds(5000)));
-  ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->outcome, Outcome::kTakeOver);
-  EXPECT_GE(UnixMs(), t0 + 150);
-  EXPECT_EQ(*table().Join(kKey, 150, UnixMs()), InflightTable::Role::kLeader);
-}
-
 TEST_F(InflightTest, HeartbeatExtendsTheLease) {
   const int64_t t0 = UnixMs();
   ASSERT_EQ(*table().Join(kKey, 1000, t0), InflightTable::Role::kLeader);
@@ -237,52 +119,6 @@ TEST_F(InflightTest, LeaseFarInTheFutureCountsAsExpired) {
   ASSERT_EQ(*table().Join(kKey, 1000, t0), InflightTable::Role::kLeader);
   // The wall clock stepped back an hour: the lease must not last an hour.
   EXPECT_EQ(*table().Join(kKey, 1000, t0 - 3'600'000), InflightTable::Role::kLeader);
-}
-
-TEST_F(InflightTest, WaitReturnsByItsDeadline) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
-  const auto start = std::chrono::steady_clock::now();
-  auto got = table().Wait(kKey, Deadline::After(milliseconds(150)), milliseconds(20));
-  const int64_t took = ElapsedMs(start);
-  EXPECT_EQ(got.status().code(), Code::kDeadlineExceeded);
-  EXPECT_GE(took, 150);
-  EXPECT_LT(took, 150 + 100);  // a poll past the deadline, on a busy 2-core host
-}
-
-TEST_F(InflightTest, FollowersSeeTheLeadersStreamedText) {
-  ASSERT_EQ(*table().Join(kKey, kLongLease, UnixMs()), InflightTable::Role::kLeader);
-  std::mutex mu;
-  std::string streamed;
-  auto seen = [&] {
-    std::lock_guard<std::mutex> lock(mu);
-    return streamed;
-  };
-  std::optional<Result<FollowResult>> got;
-  std::thread follower([&] {
-    got.emplace(table().Wait(kKey, Deadline::After(milliseconds(5000)), milliseconds(5), [&](std::string_view delta) {
-      std::lock_guard<std::mutex> lock(mu);
-      streamed.append(delta);
-    }));
-  });
-  EXPECT_TRUE(table().Heartbeat(kKey, UnixMs(), "Hel").ok());
-  EXPECT_TRUE(PollUntil([&] { return seen() == "Hel"; }));
-  EXPECT_TRUE(table().Heartbeat(kKey, UnixMs(), "Hello, wor").ok());
-  EXPECT_TRUE(PollUntil([&] { return seen() == "Hello, wor"; }));
-  EXPECT_TRUE(table().Complete(kKey, "Hello, world").ok());
-  follower.join();
-  ASSERT_TRUE(got->ok());
-  EXPECT_EQ((*got)->payload, "Hello, world");
-}
-
-TEST_F(InflightTest, OnlyTheLeadingProcessMayHeartbeatOrFail) {
-  LeadFromDeadProcess(kKey);
-  EXPECT_EQ(table().Heartbeat(kKey, UnixMs(), "x").code(), Code::kNotFound);
-  EXPECT_EQ(table().Fail(kKey, "timeout").code(), Code::kNotFound);
-  // An answer is an answer, whoever computed it.
-  EXPECT_TRUE(table().Complete(kKey, "late answer").ok());
-  auto got = table().Wait(kKey, Deadline::After(milliseconds(0)));
-  ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->payload, "late answer");
 }
 
 TEST_F(InflightTest, PurgeRemovesFinishedAfterLingerAndDeadOrExpiredEntries) {

@@ -16,9 +16,8 @@
 
 FROM debian:12-slim AS build
 # libbenchmark-dev: CMakeLists.txt configures bench/ unconditionally (its
-# programs are not built here). libhiredis-dev: shared/redis is configured
-# unconditionally too; no program links libhiredis yet, so the runtime stage
-# needs nothing for it.
+# programs are not built here). libhiredis-dev: the Redis state backend
+# (STATE_BACKEND=redis://...).
 RUN apt-get update -q \
     && apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
@@ -39,14 +38,14 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF 
 FROM debian:12-slim AS runtime
 # Runtime libraries, one per library the programs link (see `ldd`; the test
 # maps each to its package): libfcgi0ldbl, libcurl4, liblmdb0, libspdlog1.10,
-# libfmt9 (libc6, libstdc++6, libgcc-s1 come with the base image; libssl3,
+# libfmt9, libhiredis0.14 (libc6, libstdc++6, libgcc-s1 come with the base image; libssl3,
 # whose libcrypto hashes API keys, comes with libcurl4).
 # nginx + supervisor run the instance; openssl makes the self-signed pair,
 # gettext-base (envsubst) renders nginx's config, curl is the health check.
 RUN apt-get update -q \
     && apt-get install -y -q --no-install-recommends \
       nginx supervisor openssl gettext-base curl ca-certificates \
-      libfcgi0ldbl libcurl4 liblmdb0 libspdlog1.10 libfmt9 \
+      libfcgi0ldbl libcurl4 liblmdb0 libspdlog1.10 libfmt9 libhiredis0.14 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 folio \
     && useradd --uid 10001 --gid folio --home-dir /opt/folio --no-create-home \

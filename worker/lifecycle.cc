@@ -170,8 +170,9 @@ void Lifecycle::SendWhenDurable(std::unique_ptr<InFlight> r, Response response) 
   held_.fetch_add(1);
   auto hold = std::move(response.hold_until);
   InFlight* owned = r.release();  // owned by the callback, which runs exactly once
-  hold([this, owned, response = std::move(response)]() mutable {
+  hold([this, owned, response = std::move(response)](std::string_view tail) mutable {
     held_.fetch_sub(1);
+    response.body.append(tail);
     Send(std::unique_ptr<InFlight>(owned), std::move(response));
   });
 }

@@ -17,6 +17,7 @@
 #include "api_keys.h"
 #include "client_address.h"
 #include "cors.h"
+#include "redis_url.h"
 
 namespace folio {
 
@@ -45,6 +46,10 @@ const std::vector<ConfigVar> kConfigVars = {
     {"SESSION_MAX_MESSAGES", VarKind::kInt, "100", 2, 10000, "", "messages of a session kept: the transcript GET /api/sessions/{id} returns (oldest dropped first)", &Settings::session_max_messages},
     {"SESSION_MAX_KB", VarKind::kInt, "64", 4, 4096, "", "bytes a session may hold (its oldest messages are dropped to fit): bounds what one client can store", &Settings::session_max_kb},
     {"SESSION_SWEEP_S", VarKind::kInt, "300", 5, 86400, "", "how often a worker deletes expired sessions", &Settings::session_sweep_s},
+    // Where the shared state lives (docs/OPERATIONS.md, Several instances).
+    {"STATE_BACKEND", VarKind::kSecret, "lmdb", 0, 0, "", "lmdb (the default): sessions, cache, in-flight table and limits on this machine (LMDB and shared memory); redis://[user:password@]host:port/db: in a Redis shared by several instances (plain TCP; a TLS-only Redis through a local stunnel)", &Settings::state_backend},
+    {"STATE_PREFIX", VarKind::kString, "folio:", 0, 0, "", "prefix of every Redis key folio writes, so several sites can share one Redis", &Settings::state_prefix},
+    {"REDIS_TIMEOUT_MS", VarKind::kInt, "500", 20, 10000, "", "deadline of one Redis call; past it, or while Redis is unreachable, answers use this instance's own state (health shows the store degraded)", &Settings::redis_timeout_ms},
     // Scheduled backups of the session store (docs/OPERATIONS.md, Backups).
     {"BACKUP_DIR", VarKind::kString, "", 0, 0, "", "where scheduled backups go, one folio-backup-<UTC time> directory each; empty: $DATA_DIR/backups (the store's own disk: ship copies off the instance too)", &Settings::backup_dir},
     {"BACKUP_EVERY_S", VarKind::kInt, "86400", 1, 31536000, "", "a scheduled backup is made when the newest one is this old", &Settings::backup_every_s},
@@ -186,6 +191,21 @@ void CheckAccessSettings(const Settings& settings, std::vector<std::string>* pro
   if (!proxies.ok()) problems->push_back("TRUSTED_PROXIES: " + proxies.status().message());
 }
 
+// STATE_BACKEND is "lmdb" or a Redis URL that parses (the message never
+// repeats a password); STATE_PREFIX keeps to printable ASCII without spaces
+// so keys stay legible in redis-cli.
+void CheckStateSettings(const Settings& settings, std::vector<std::string>* problems) {
+  if (settings.state_backend != "lmdb") {
+    Result<RedisOptions> redis = ParseRedisUrl(settings.state_backend);
+    if (!redis.ok()) problems->push_back("STATE_BACKEND: " + redis.status().message());
+  }
+  bool printable = settings.state_prefix.size() <= 64;
+  for (char c : settings.state_prefix) printable = printable && c > 0x20 && c < 0x7f;
+  if (!printable)
+    problems->push_back("STATE_PREFIX: got " + Shown(settings.state_prefix) +
+                        ", want at most 64 printable ASCII characters without spaces");
+}
+
 }  // namespace
 
 const std::vector<ConfigVar>& ConfigVars() { return kConfigVars; }
@@ -228,6 +248,7 @@ Result<Config> Config::Load(std::vector<std::string>* problems, const EnvFn& get
   if (config.settings_.llm_required && config.settings_.openai_api_key.empty())
     problems->push_back("OPENAI_API_KEY: required because LLM_REQUIRED=true, got nothing");
   CheckAccessSettings(config.settings_, problems);
+  CheckStateSettings(config.settings_, problems);
   if (problems->size() != before)
     return InvalidArgument("invalid_config", std::to_string(problems->size() - before) + " invalid setting(s)");
   return config;

@@ -44,6 +44,10 @@ struct Settings {
   long session_max_messages = 0;
   long session_max_kb = 0;
   long session_sweep_s = 0;
+  // Where the shared state lives.
+  std::string state_backend;
+  std::string state_prefix;
+  long redis_timeout_ms = 0;
   // Scheduled backups of the session store.
   std::string backup_dir;
   long backup_every_s = 0;

@@ -166,6 +166,15 @@ void Metrics::Add(Counter counter, int64_t n) {
   shared_->slots[slot_].counts.counters[static_cast<int>(counter)].fetch_add(n, kRelaxed);
 }
 
+void Metrics::ObserveRedis(bool ok, double seconds) {
+  auto& c = shared_->slots[slot_].counts;
+  c.counters[static_cast<int>(Counter::kRedisCalls)].fetch_add(1, kRelaxed);
+  if (!ok) c.counters[static_cast<int>(Counter::kRedisErrors)].fetch_add(1, kRelaxed);
+  if (seconds < 0) return;  // failed fast: no latency to count
+  c.redis_latency[LatencyBucket(seconds)].fetch_add(1, kRelaxed);
+  c.redis_latency_sum_us.fetch_add(ToMicros(seconds), kRelaxed);
+}
+
 void Metrics::ObserveUpstream(double seconds) {
   SharedCounts& c = shared_->slots[slot_].counts;
   c.upstream_latency[LatencyBucket(seconds)].fetch_add(1, kRelaxed);

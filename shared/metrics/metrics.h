@@ -50,9 +50,10 @@ enum class Counter : uint8_t {
   kBreakerOpens,
   kSessionsEvicted,   // least recently used sessions deleted to keep the store from filling
   kBudgetRefusals,    // answers from the knowledge base because the day's token budget was spent
+  kRedisCalls, kRedisErrors,  // round trips to a Redis state backend, and those that failed
 };
-inline constexpr int kCounterCount = 16;
-static_assert(static_cast<int>(Counter::kBudgetRefusals) + 1 == kCounterCount);
+inline constexpr int kCounterCount = 18;
+static_assert(static_cast<int>(Counter::kRedisErrors) + 1 == kCounterCount);
 
 // Latency bucket upper bounds in seconds (`le`), shared by every histogram.
 // From 0.5 ms (a cache hit) to 30 s (the longest an LLM answer may take).
@@ -73,6 +74,8 @@ struct BasicCounts {
   T counters[kCounterCount];
   T upstream_latency[kLatencyBucketCount];
   T upstream_latency_sum_us;
+  T redis_latency[kLatencyBucketCount];
+  T redis_latency_sum_us;
 };
 using MetricsCounts = BasicCounts<int64_t>;
 
@@ -147,6 +150,9 @@ class Metrics {
   void RecordRequestAt(Route route, int status, double seconds, int64_t now_ms, bool in_window = true);
   void Add(Counter counter, int64_t n = 1);
   void ObserveUpstream(double seconds);  // one upstream call's latency
+  // One Redis call: counted, and its latency (seconds < 0: it failed fast,
+  // without reaching the network, and has none).
+  void ObserveRedis(bool ok, double seconds);
 
   // Counts a request in flight for its lifetime. REQUIRES: the Metrics
   // outlives the guard.

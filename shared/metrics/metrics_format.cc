@@ -46,6 +46,8 @@ constexpr auto kCounters = std::to_array<CounterInfo>({
     {"breaker_opens", "Times the LLM circuit breaker opened.", false},
     {"sessions_evicted", "Sessions evicted, least recently used first, to keep the session store from filling.", false},
     {"llm_budget_refusals", "Answers given from the knowledge base because the day's token budget was spent.", false},
+    {"redis_calls", "Round trips to the Redis state backend (STATE_BACKEND=redis://...).", false},
+    {"redis_errors", "Redis round trips that failed (unreachable, timed out, refused); answers then use local state.", false},
 });
 static_assert(kCounters.size() == kCounterCount);
 
@@ -149,6 +151,8 @@ std::string RenderPrometheus(const MetricsSnapshot& snapshot, const ExtraGauges&
   }
   w.Family("folio_upstream_request_duration_seconds", "histogram", "Duration of each LLM upstream call.");
   w.Histogram("folio_upstream_request_duration_seconds", "", c.upstream_latency, c.upstream_latency_sum_us);
+  w.Family("folio_redis_call_duration_seconds", "histogram", "Duration of each Redis round trip that reached the network.");
+  w.Histogram("folio_redis_call_duration_seconds", "", c.redis_latency, c.redis_latency_sum_us);
 
   w.Family("folio_http_requests_in_flight", "gauge", "Requests being handled now, all worker processes.");
   w.Sample("folio_http_requests_in_flight", "", snapshot.in_flight);

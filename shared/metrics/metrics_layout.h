@@ -17,7 +17,7 @@
 namespace folio {
 
 inline constexpr uint64_t kMetricsMagic = 0x5254454d494c4f46ull;  // "FOLIMETR" little-endian
-inline constexpr uint32_t kMetricsVersion = 2;
+inline constexpr uint32_t kMetricsVersion = 3;
 
 // Ring of per-10-second buckets for WindowStats. 32 buckets: 30 for the
 // longest window, the current one, and a spare so the bucket a writer is

@@ -275,6 +275,7 @@ Status RedisLink::RoundTrip(int64_t timeout_ms, const std::function<Status(Conn*
   bool probe = false;
   if (!s.health.MayTry(&probe)) {
     s.errors.fetch_add(1, std::memory_order_relaxed);
+    if (s.observer) s.observer(false, -1);
     const RedisHealth::Snapshot h = s.health.Read();
     return Unavailable("redis_unavailable", "Redis at " + Where(options_) + " is down (" + h.last_error +
                                                 "); next attempt in " + std::to_string(h.next_attempt_in_ms) + " ms");

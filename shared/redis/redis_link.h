@@ -101,8 +101,8 @@ struct RedisLinkStats {
 class RedisLink {
  public:
   using Args = std::vector<std::string_view>;
-  // Sees every call that reached the network (not the fail-fast ones): ok,
-  // and its duration in seconds, connecting included (metrics).
+  // Sees every call: ok, and its duration in seconds, connecting included
+  // (metrics); -1 for a call that failed fast without reaching the network.
   using Observer = std::function<void(bool ok, double seconds)>;
 
   explicit RedisLink(RedisOptions options);

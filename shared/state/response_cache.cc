@@ -227,12 +227,15 @@ Status ResponseCache::WriteWithTotals(const std::function<Status(WriteTxn&, Tota
   pending[Totals::kUpstreamSaved] = pending_upstream_saved_.exchange(0);
   pending[Totals::kEvictions] = pending_evictions_.exchange(0);
   pending[Totals::kExpirations] = pending_expirations_.exchange(0);
+  const uint64_t answered_elsewhere = pending_answered_elsewhere_.exchange(0);
   Status s = store_->Write(
       [&](WriteTxn& txn) -> Status {
         Result<std::optional<std::string_view>> raw = txn.Get(stats_, kTotalsKey);
         if (!raw.ok()) return raw.status();
         Totals t = Totals::Decode(*raw);
         t.Add(pending);
+        t[Totals::kHits] += answered_elsewhere;
+        t[Totals::kMisses] -= std::min(t[Totals::kMisses], answered_elsewhere);
         t[Totals::kEntries] -= std::min(t[Totals::kEntries], removed_entries);
         t[Totals::kBytes] -= std::min(t[Totals::kBytes], removed_bytes);
         if (Status st = fn(txn, t); !st.ok()) return st;
@@ -248,6 +251,7 @@ Status ResponseCache::WriteWithTotals(const std::function<Status(WriteTxn&, Tota
     pending_upstream_saved_ += pending[Totals::kUpstreamSaved];
     pending_evictions_ += pending[Totals::kEvictions];
     pending_expirations_ += pending[Totals::kExpirations];
+    pending_answered_elsewhere_ += answered_elsewhere;
   }
   return s;
 }
@@ -269,7 +273,7 @@ Status ResponseCache::DeleteOnly(const std::function<Status(WriteTxn&, Removed*)
 }
 
 bool ResponseCache::HasPending() const {
-  return (pending_hits_ | pending_misses_ | pending_coalesced_ | pending_upstream_saved_ | pending_evictions_ |
+  return (pending_hits_ | pending_misses_ | pending_answered_elsewhere_ | pending_coalesced_ | pending_upstream_saved_ | pending_evictions_ |
           pending_expirations_ | pending_entries_removed_ | pending_bytes_removed_) != 0;
 }
 
@@ -374,11 +378,15 @@ Status ResponseCache::Touch(std::string_view key, int64_t now_ms) {
 }
 
 Status ResponseCache::Put(std::string_view key, std::string_view payload, int64_t now_ms) {
+  return PutUntil(key, payload, now_ms, now_ms + options_.ttl_s * 1000);
+}
+
+Status ResponseCache::PutUntil(std::string_view key, std::string_view payload, int64_t now_ms, int64_t expires_ms) {
   if (disabled_) return DisabledStatus();
   if (key.empty() || key.size() > kMaxKeyBytes) return BadEntry("a cache key is 1 to 400 bytes");
   if (payload.size() > kMaxCachePayloadBytes) return BadEntry("payload over kMaxCachePayloadBytes");
-  const std::string record =
-      EncodeCacheRecord(CachedAnswer{std::string(payload), now_ms, now_ms + options_.ttl_s * 1000, now_ms});
+  expires_ms = std::min(expires_ms, now_ms + options_.ttl_s * 1000);
+  const std::string record = EncodeCacheRecord(CachedAnswer{std::string(payload), now_ms, expires_ms, now_ms});
   if (Charge(key.size(), record.size()) > options_.max_bytes) return BadEntry("entry larger than max_bytes");
 
   const auto start = std::chrono::steady_clock::now();
@@ -566,8 +574,10 @@ CacheStats ResponseCache::Stats() const {
   } else {
     t = Totals::Decode(*raw);
   }
-  out.hits = t[Totals::kHits] + pending_hits_;
+  const uint64_t elsewhere = pending_answered_elsewhere_;
+  out.hits = t[Totals::kHits] + pending_hits_ + elsewhere;
   out.misses = t[Totals::kMisses] + pending_misses_;
+  out.misses -= std::min(out.misses, elsewhere);
   out.hit_rate = out.hits + out.misses == 0 ? 0 : static_cast<double>(out.hits) / static_cast<double>(out.hits + out.misses);
   out.entries = t[Totals::kEntries] - std::min<uint64_t>(t[Totals::kEntries], pending_entries_removed_);
   out.bytes = t[Totals::kBytes] - std::min<uint64_t>(t[Totals::kBytes], pending_bytes_removed_);

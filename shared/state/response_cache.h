@@ -86,6 +86,9 @@ class ResponseCache : public CacheBackend {
   // that is empty or over 400 bytes, or a payload over kMaxCachePayloadBytes
   // or max_bytes.
   Status Put(std::string_view key, std::string_view payload, int64_t now_ms) override;
+  // Put, expiring at `expires_ms` (never later than ttl_s from now): a local
+  // copy of an entry another instance stored lives no longer than the original.
+  Status PutUntil(std::string_view key, std::string_view payload, int64_t now_ms, int64_t expires_ms);
   // Frees reader slots of processes that died inside a read transaction of
   // this environment (Store::ClearStaleReaders). Returns how many.
   Result<int> ClearStaleReaders() override { return store_->ClearStaleReaders(); }
@@ -103,6 +106,9 @@ class ResponseCache : public CacheBackend {
   void CountCoalesced(uint64_t n) override { pending_coalesced_ += n; }
   // Upstream (LLM) calls avoided: hits plus coalesced joins, as the caller counts them.
   void CountUpstreamSaved(uint64_t n) override { pending_upstream_saved_ += n; }
+  // A miss of this cache that another one answered (the shared cache in
+  // front of which this is the local copy): counted as a hit instead.
+  void CountMissAnsweredElsewhere(uint64_t n) { pending_answered_elsewhere_ += n; }
   // Folds this process's pending counts into the shared totals now.
   Status Flush() override;
 
@@ -135,7 +141,7 @@ class ResponseCache : public CacheBackend {
   // Counts of this process not yet in the shared totals, and what its deleting
   // transactions removed from the entries/bytes gauges.
   std::atomic<uint64_t> pending_hits_{0}, pending_misses_{0}, pending_coalesced_{0}, pending_upstream_saved_{0},
-      pending_evictions_{0}, pending_expirations_{0}, pending_entries_removed_{0}, pending_bytes_removed_{0};
+      pending_evictions_{0}, pending_expirations_{0}, pending_answered_elsewhere_{0}, pending_entries_removed_{0}, pending_bytes_removed_{0};
   std::atomic<int64_t> last_flush_ms_{0};  // now_ms of the last MaybeFlush that wrote
   std::atomic<bool> disabled_{false};
   std::atomic<bool> warned_full_{false};

@@ -188,4 +188,28 @@ size_t EncodedSessionSize(const Session& session) {
   return size;
 }
 
+// Cuts `text` to at most `max` bytes at a UTF-8 boundary, marking the cut.
+static void CutTo(std::string* text, size_t max) {
+  static const std::string kMark = "\xE2\x80\xA6";  // …
+  if (text->size() <= max) return;
+  size_t end = max > kMark.size() ? max - kMark.size() : 0;
+  while (end > 0 && (static_cast<unsigned char>((*text)[end]) & 0xC0) == 0x80) --end;
+  text->resize(end);
+  text->append(kMark);
+}
+
+void BoundTranscript(Session* session, size_t max_messages, size_t max_record_bytes) {
+  std::vector<Message>& m = session->messages;
+  if (m.size() > max_messages) m.erase(m.begin(), m.end() - static_cast<ptrdiff_t>(max_messages));
+  const size_t newest = std::min<size_t>(2, m.size());
+  const size_t overhead = EncodedSessionSize(Session{}) + 2 * EncodedMessageSize(Message{});
+  for (size_t i = m.size() - newest; i < m.size(); ++i) CutTo(&m[i].content, (max_record_bytes - overhead) / 2);
+  size_t size = EncodedSessionSize(*session);
+  size_t drop = 0;
+  while (size > max_record_bytes && drop + newest < m.size()) {
+    size -= EncodedMessageSize(m[drop++]);
+  }
+  m.erase(m.begin(), m.begin() + static_cast<ptrdiff_t>(drop));
+}
+
 }  // namespace folio

@@ -83,6 +83,12 @@ struct RecordTimes {
 };
 std::optional<RecordTimes> PeekTimes(std::string_view bytes);
 
+// Keeps a transcript within its bounds (SESSION_MAX_MESSAGES, SESSION_MAX_KB):
+// the newest turn always (each of its two messages cut to half the bound at
+// a UTF-8 boundary if need be), then as many of the messages before it as
+// both bounds allow. Every session store applies it before a write.
+void BoundTranscript(Session* session, size_t max_messages, size_t max_record_bytes);
+
 // The recency index ("session_lru") holds one entry per record, its key
 // big-endian `updated_ms` then the record's key, its value empty: key order is
 // least recently used first. SplitSessionIndexKey() gives both parts back,

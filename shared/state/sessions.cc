@@ -49,32 +49,6 @@ Status BadId() { return InvalidArgument("invalid_session_id", "a session id is 2
 // second is the order of the turns.
 int64_t RecencyMs(int64_t now) { return now * 1000 + UnixMs() % 1000; }
 
-// Cuts `text` to at most `max` bytes at a UTF-8 boundary, marking the cut.
-void CutTo(std::string* text, size_t max) {
-  static const std::string kMark = "\xE2\x80\xA6";  // …
-  if (text->size() <= max) return;
-  size_t end = max > kMark.size() ? max - kMark.size() : 0;
-  while (end > 0 && (static_cast<unsigned char>((*text)[end]) & 0xC0) == 0x80) --end;
-  text->resize(end);
-  text->append(kMark);
-}
-
-// Keeps the transcript within the options: the newest turn always, then as
-// many of the messages before it as max_messages and max_record_bytes allow.
-void Bound(Session* session, const SessionOptions& options) {
-  std::vector<Message>& m = session->messages;
-  if (m.size() > options.max_messages) m.erase(m.begin(), m.end() - static_cast<ptrdiff_t>(options.max_messages));
-  const size_t newest = std::min<size_t>(2, m.size());
-  const size_t overhead = EncodedSessionSize(Session{}) + 2 * EncodedMessageSize(Message{});
-  for (size_t i = m.size() - newest; i < m.size(); ++i) CutTo(&m[i].content, (options.max_record_bytes - overhead) / 2);
-  size_t size = EncodedSessionSize(*session);
-  size_t drop = 0;
-  while (size > options.max_record_bytes && drop + newest < m.size()) {
-    size -= EncodedMessageSize(m[drop++]);
-  }
-  m.erase(m.begin(), m.begin() + static_cast<ptrdiff_t>(drop));
-}
-
 // Writes `session` under `key` and moves its index entry from
 // `old_updated_ms` (< 0: none) to its `updated_ms`.
 Status PutRecord(WriteTxn& txn, Db db, Db lru, const std::string& key, const Session& session,
@@ -207,7 +181,7 @@ Result<GroupCommit::Op> SessionStore::StartOp(std::string_view id, std::string_v
   session.updated_ms = RecencyMs(now);
   session.messages.push_back(Message{Role::kUser, std::string(user_msg), now});
   session.messages.push_back(Message{Role::kAssistant, std::string(assistant_msg), now});
-  Bound(&session, options_);
+  BoundTranscript(&session, options_.max_messages, options_.max_record_bytes);
   return GroupCommit::Op([db = db_, lru = lru_, key = SessionKey(id), session](WriteTxn& txn) -> Status {
     Result<std::optional<std::string_view>> existing = txn.Get(db, key);
     if (!existing.ok()) return existing.status();
@@ -263,7 +237,7 @@ Result<GroupCommit::Op> SessionStore::AppendOp(std::string_view id, std::string_
     if (now - session->updated >= options.ttl_s) return SessionNotFound();  // expired
     session->messages.push_back(Message{Role::kUser, user, now});
     session->messages.push_back(Message{Role::kAssistant, assistant, now});
-    Bound(&session.value(), options);
+    BoundTranscript(&session.value(), options.max_messages, options.max_record_bytes);
     session->updated = now;
     session->updated_ms = RecencyMs(now);
     return PutRecord(txn, db, lru, key, *session, old_updated_ms);

@@ -90,7 +90,10 @@ TEST(ScalingTest, TriggersFireOnForcedConditions) {
   EXPECT_TRUE(fired.count("memory_mb")) << body;
   EXPECT_TRUE(fired.count("concurrent_requests")) << body;
   EXPECT_TRUE(fired.count("error_rate_pct")) << body;
-  EXPECT_EQ(body["recommendation"], "scale up: several triggers fired");
+  EXPECT_EQ(body["recommendation"], "scale up or out: several triggers fired");
+  // One instance on LMDB: scaling out starts with sharing the state.
+  EXPECT_EQ(body["state_backend"], "lmdb");
+  EXPECT_NE(body["scale_out"].get<std::string>().find("STATE_BACKEND=redis://"), std::string::npos) << body;
   EXPECT_EQ(body["instance_profile"], "scaled");
   stack.reset();
   mock.Stop();

@@ -351,7 +351,8 @@ TEST_F(MetricsTest, HistogramBucketsAreCumulative) {
     series = this_series;
     last = v;
   }
-  EXPECT_EQ(checked, (kRouteCount + 1) * (kLatencyBucketCount - 1));
+  // One series per route, the upstream's and Redis's.
+  EXPECT_EQ(checked, (kRouteCount + 2) * (kLatencyBucketCount - 1));
 }
 
 // --- Window statistics ----------------------------------------------------

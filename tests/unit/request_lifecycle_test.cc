@@ -134,8 +134,8 @@ class RequestLifecycleTest : public ::testing::Test {
              }),
         Fast("GET", "/held",
              [this](const Request&, App&) {
-               Response r = Json(R"({"response":"held"})");
-               r.hold_until = [this](std::function<void()> send) {
+               Response r = Json(R"({"response":"held")");
+               r.hold_until = [this](Response::Send send) {
                  std::lock_guard<std::mutex> lock(held_mu_);
                  held_send_ = std::move(send);
                };
@@ -187,7 +187,7 @@ class RequestLifecycleTest : public ::testing::Test {
   std::unique_ptr<Lifecycle> lifecycle_;
   Gate gate_;
   std::mutex held_mu_;
-  std::function<void()> held_send_;
+  Response::Send held_send_;
 };
 
 TEST_F(RequestLifecycleTest, AHandlerThatThrowsIsAnswered500) {
@@ -232,13 +232,13 @@ TEST_F(RequestLifecycleTest, AHeldAnswerIsSentOnceItsWriteIsReported) {
   EXPECT_EQ(lifecycle_->held(), 1);
   EXPECT_EQ(lifecycle_->in_flight(), 1);
 
-  std::function<void()> send;
+  Response::Send send;
   {
     std::lock_guard<std::mutex> lock(held_mu_);
     send = std::move(held_send_);
   }
   ASSERT_TRUE(send);
-  std::thread committer(send);  // the group-commit thread, in service
+  std::thread committer(send, "}");  // the group-commit thread, in service, closing the body
   committer.join();
   EXPECT_EQ(wire->Finished(), 1);
   EXPECT_NE(wire->Out().find(R"({"response":"held"})"), std::string::npos) << wire->Out();

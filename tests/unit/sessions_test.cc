@@ -1,7 +1,9 @@
-// sessions_test.cc: SessionStore on a real LMDB environment in a fresh temp dir,
-// with time injected as `now`; the id format; the record decoder against
-// truncated and garbage input; and a turn committed by a process that is
-// SIGKILLed right after AppendTurn returns.
+// sessions_test.cc: what only the LMDB SessionStore does, on a real
+// environment in a fresh temp dir with time injected as `now` — a full
+// store, eviction, sweeping, listing, the recency index, a turn committed by
+// a process SIGKILLed right after AppendTurn returns — and the id format and
+// the record decoder against truncated and garbage input. The promises
+// every session store keeps are session_backends_test.cc's.
 #include "sessions.h"
 
 #include <gtest/gtest.h>
@@ -138,135 +140,6 @@ TEST_F(SmallSessionStoreTest, EvictIfNearFullDoesNothingWithRoomAndMakesRoomNear
   ASSERT_TRUE(evicted.ok()) << evicted.status().ToString();
   EXPECT_GT(*evicted, 0);
   EXPECT_TRUE(*store_->HasFreePages(3 * store_->reserve_pages()));
-}
-
-TEST_F(SessionStoreTest, TranscriptKeepsItsNewestTurnWithinTheByteBound) {
-  Result<SessionStore> opened =
-      SessionStore::Open(store_.get(), SessionOptions{.max_messages = 100, .max_record_bytes = 4096, .ttl_s = kTtl});
-  ASSERT_TRUE(opened.ok());
-  Result<std::string> id = NewSessionId();
-  ASSERT_TRUE(id.ok());
-  ASSERT_TRUE(opened->StartWithTurn(*id, "q0", std::string(1000, 'a'), kT0).ok());
-  for (int i = 1; i < 10; ++i)
-    ASSERT_TRUE(opened->AppendTurn(*id, "q" + std::to_string(i), std::string(1000, 'a'), kT0 + i).ok());
-  Result<Session> s = opened->Get(*id, kT0 + 10);
-  ASSERT_TRUE(s.ok());
-  EXPECT_LE(EncodeSession(*s).size(), 4096u);
-  ASSERT_GE(s->messages.size(), 2u);
-  EXPECT_LT(s->messages.size(), 20u) << "older turns went to fit";
-  EXPECT_EQ(s->messages[s->messages.size() - 2].content, "q9");
-  // A turn bigger than the bound on its own: kept, cut (at a character).
-  const std::string accents(3000, 'x');
-  std::string long_utf8;
-  for (int i = 0; i < 1500; ++i) long_utf8 += "\xC3\xA9";  // é, 3,000 bytes
-  ASSERT_TRUE(opened->AppendTurn(*id, accents, long_utf8, kT0 + 11).ok());
-  s = opened->Get(*id, kT0 + 11);
-  ASSERT_TRUE(s.ok());
-  EXPECT_LE(EncodeSession(*s).size(), 4096u);
-  ASSERT_EQ(s->messages.size(), 2u);
-  const std::string& cut = s->messages[1].content;
-  EXPECT_EQ(cut.substr(cut.size() - 3), "\xE2\x80\xA6");
-  EXPECT_EQ(cut.substr(0, 2), "\xC3\xA9");
-  EXPECT_EQ((cut.size() - 3) % 2, 0u) << "cut inside a character";
-}
-
-TEST_F(SessionStoreTest, NewSessionHasNoMessages) {
-  std::string id = CreateAt(kT0);
-  Result<Session> s = sessions_->Get(id, kT0);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(s->id, id);
-  EXPECT_EQ(s->created, kT0);
-  EXPECT_EQ(s->updated, kT0);
-  EXPECT_TRUE(s->messages.empty());
-}
-
-TEST_F(SessionStoreTest, StartWithTurnCreatesTheSessionWithItsFirstTurn) {
-  Result<std::string> id = NewSessionId();
-  ASSERT_TRUE(id.ok());
-  EXPECT_EQ(sessions_->Get(*id, kT0).status().error(), "session_not_found");
-  ASSERT_TRUE(sessions_->StartWithTurn(*id, "first?", "answer.", kT0).ok());
-  Result<Session> s = sessions_->Get(*id, kT0);
-  ASSERT_TRUE(s.ok());
-  ASSERT_EQ(s->messages.size(), 2u);
-  EXPECT_EQ(s->messages[0].content, "first?");
-  EXPECT_EQ(s->created, kT0);
-  EXPECT_EQ(sessions_->StartWithTurn(*id, "again", "no", kT0).error(), "session_id_collision");
-  EXPECT_EQ(sessions_->StartWithTurn("bad id", "x", "y", kT0).error(), "invalid_session_id");
-}
-
-TEST_F(SessionStoreTest, AppendTurnAddsUserThenAssistant) {
-  std::string id = CreateAt(kT0);
-  ASSERT_TRUE(sessions_->AppendTurn(id, "hello?", "hi!", kT0 + 5).ok());
-  Result<Session> s = sessions_->Get(id, kT0 + 5);
-  ASSERT_TRUE(s.ok());
-  ASSERT_EQ(s->messages.size(), 2u);
-  EXPECT_EQ(s->messages[0].role, Role::kUser);
-  EXPECT_EQ(s->messages[0].content, "hello?");
-  EXPECT_EQ(s->messages[0].ts, kT0 + 5);
-  EXPECT_EQ(s->messages[1].role, Role::kAssistant);
-  EXPECT_EQ(s->messages[1].content, "hi!");
-  EXPECT_EQ(s->updated, kT0 + 5);
-  EXPECT_EQ(s->created, kT0);
-}
-
-TEST_F(SessionStoreTest, KeepsOnlyTheLastNMessages) {
-  std::string id = CreateAt(kT0);
-  for (int i = 0; i < 4; ++i) {
-    ASSERT_TRUE(sessions_->AppendTurn(id, "u" + std::to_string(i), "a" + std::to_string(i), kT0 + i).ok());
-  }
-  Result<Session> s = sessions_->Get(id, kT0 + 4);
-  ASSERT_TRUE(s.ok());
-  std::vector<std::string> contents;
-  for (const Message& m : s->messages) contents.push_back(m.content);
-  EXPECT_EQ(contents, (std::vector<std::string>{"a1", "u2", "a2", "u3", "a3"}));
-}
-
-TEST_F(SessionStoreTest, IdleSessionExpiresAfterTtl) {
-  std::string id = CreateAt(kT0);
-  EXPECT_TRUE(sessions_->Get(id, kT0 + kTtl - 1).ok());
-  Result<Session> expired = sessions_->Get(id, kT0 + kTtl);
-  EXPECT_EQ(expired.status().code(), Code::kNotFound);
-  EXPECT_EQ(expired.status().error(), "session_not_found");
-}
-
-TEST_F(SessionStoreTest, AppendTurnRenewsTheTtl) {
-  std::string id = CreateAt(kT0);
-  ASSERT_TRUE(sessions_->AppendTurn(id, "u", "a", kT0 + kTtl - 1).ok());
-  EXPECT_TRUE(sessions_->Get(id, kT0 + 2 * kTtl - 2).ok());
-}
-
-TEST_F(SessionStoreTest, AppendTurnToExpiredOrUnknownSessionIsNotFound) {
-  std::string id = CreateAt(kT0);
-  EXPECT_EQ(sessions_->AppendTurn(id, "u", "a", kT0 + kTtl).code(), Code::kNotFound);
-  Result<std::string> unknown = NewSessionId();
-  ASSERT_TRUE(unknown.ok());
-  EXPECT_EQ(sessions_->AppendTurn(*unknown, "u", "a", kT0).code(), Code::kNotFound);
-  EXPECT_EQ(sessions_->Get(*unknown, kT0).status().code(), Code::kNotFound);
-}
-
-TEST_F(SessionStoreTest, MalformedIdIsInvalidArgument) {
-  EXPECT_EQ(sessions_->Get("not-an-id", kT0).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(sessions_->AppendTurn("x", "u", "a", kT0).code(), Code::kInvalidArgument);
-  EXPECT_EQ(sessions_->Delete("", kT0).code(), Code::kInvalidArgument);
-}
-
-TEST_F(SessionStoreTest, OversizedMessageIsRefused) {
-  std::string id = CreateAt(kT0);
-  EXPECT_EQ(sessions_->AppendTurn(id, std::string(kMaxMessageBytes + 1, 'x'), "a", kT0).code(),
-            Code::kInvalidArgument);
-}
-
-TEST_F(SessionStoreTest, DeleteRemovesAndSecondDeleteIsNotFound) {
-  std::string id = CreateAt(kT0);
-  ASSERT_TRUE(sessions_->Delete(id, kT0).ok());
-  EXPECT_EQ(sessions_->Get(id, kT0).status().code(), Code::kNotFound);
-  EXPECT_EQ(sessions_->Delete(id, kT0).code(), Code::kNotFound);
-}
-
-TEST_F(SessionStoreTest, DeletingAnExpiredSessionIsNotFoundButRemovesIt) {
-  std::string id = CreateAt(kT0);
-  EXPECT_EQ(sessions_->Delete(id, kT0 + kTtl).code(), Code::kNotFound);
-  EXPECT_EQ(*sessions_->Count(), 0u);
 }
 
 TEST_F(SessionStoreTest, SweepDeletesOnlyExpiredSessions) {

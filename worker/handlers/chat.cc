@@ -63,21 +63,24 @@ void LogCommitFailure(const Status& s, const std::string& session_id, const std:
 }
 
 // Stores the turn (a new session is created with it), sharing a synced
-// commit with the turns of concurrent chats; a failure is logged, never
-// shown: the answer exists.
-void CommitTurn(App& app, const std::string& session_id, bool new_session, const std::string& message,
+// commit with the turns of concurrent chats. A failure is logged and the
+// answer goes out all the same, saying `"saved": false`: the client then
+// knows this turn is not part of the conversation it can read back.
+bool CommitTurn(App& app, const std::string& session_id, bool new_session, const std::string& message,
                 const std::string& answer, const std::string& request_id) {
   Status s = new_session ? app.sessions->StartWithTurn(session_id, message, answer, UnixNow())
                          : app.sessions->AppendTurn(session_id, message, answer, UnixNow());
   if (!s.ok()) LogCommitFailure(s, session_id, request_id);
+  return s.ok();
 }
 
-// CommitTurn without the wait: `then` runs once the turn is on disk.
+// CommitTurn without the wait: `then(saved)` runs once the turn is durable
+// or has failed.
 void CommitTurnThen(App& app, const std::string& session_id, bool new_session, const std::string& message,
-                    const std::string& answer, const std::string& request_id, std::function<void()> then) {
+                    const std::string& answer, const std::string& request_id, std::function<void(bool)> then) {
   auto done = [session_id, request_id, then = std::move(then)](const Status& s) {
     if (!s.ok()) LogCommitFailure(s, session_id, request_id);
-    then();
+    then(s.ok());
   };
   if (new_session) {
     app.sessions->StartWithTurnAsync(session_id, message, answer, UnixNow(), std::move(done));
@@ -111,12 +114,20 @@ Result<ChatTurn> PrepareTurn(const Request& request, App& app, int* retry_after_
     turn.session_id = id.value();
   } else {
     Result<Session> session = app.sessions->Get(turn.session_id, UnixNow());
-    if (!session.ok()) return session.status();
-    // The prompt window: the transcript's last MAX_HISTORY_MESSAGES.
-    const size_t window = static_cast<size_t>(app.settings.max_history_messages);
-    const size_t first = session->messages.size() > window ? session->messages.size() - window : 0;
-    for (size_t i = first; i < session->messages.size(); ++i)
-      turn.input.history.push_back({std::string(RoleName(session->messages[i].role)), session->messages[i].content});
+    if (session.ok()) {
+      // The prompt window: the transcript's last MAX_HISTORY_MESSAGES.
+      const size_t window = static_cast<size_t>(app.settings.max_history_messages);
+      const size_t first = session->messages.size() > window ? session->messages.size() - window : 0;
+      for (size_t i = first; i < session->messages.size(); ++i)
+        turn.input.history.push_back({std::string(RoleName(session->messages[i].role)), session->messages[i].content});
+    } else if (session.status().code() == Code::kUnavailable) {
+      // The store cannot be reached (a shared Redis down): the question is
+      // answered on its own rather than not at all, and its turn says
+      // whether it could be saved.
+      LogWarn("session_unreadable", {{"request_id", request.request_id}, {"reason", session.status().message()}});
+    } else {
+      return session.status();
+    }
   }
   turn.client = ClientIdOf(request);
   // Each new session costs its client one of CLIENT_SESSIONS_PER_MIN: one
@@ -151,10 +162,11 @@ Response AnswerJson(App& app, const ChatTurn& turn, const SharedAnswer& shared) 
   r.body.append("{").append(members);
   r.body.append(",\"session_id\":\"").append(turn.session_id).append("\"");  // base64url: nothing to escape
   r.body.append(",\"cached\":").append(shared.cached ? "true" : "false");
-  r.body.append(",\"request_id\":").append(nlohmann::json(turn.input.request_id).dump()).append("}");
+  r.body.append(",\"request_id\":").append(nlohmann::json(turn.input.request_id).dump());
   r.hold_until = [&app, session_id = turn.session_id, new_session = turn.new_session, message = turn.input.message,
-                  text = shared.output.text, request_id = turn.input.request_id](std::function<void()> send) {
-    CommitTurnThen(app, session_id, new_session, message, text, request_id, std::move(send));
+                  text = shared.output.text, request_id = turn.input.request_id](Response::Send send) {
+    CommitTurnThen(app, session_id, new_session, message, text, request_id,
+                   [send = std::move(send)](bool saved) { send(saved ? ",\"saved\":true}" : ",\"saved\":false}"); });
   };
   return r;
 }
@@ -189,8 +201,8 @@ Response AnswerStream(App& app, ChatTurn turn, StreamAnswerFn answer) {
       return;
     }
     const ChatOutput& out = shared->output;
-    CommitTurn(app, turn.session_id, turn.new_session, input.message, out.text, input.request_id);
-    w.Write(SseEvent("done", {{"usage", UsageJson(out)}, {"cached", shared->cached}, {"degraded", out.degraded},
+    const bool saved = CommitTurn(app, turn.session_id, turn.new_session, input.message, out.text, input.request_id);
+    w.Write(SseEvent("done", {{"usage", UsageJson(out)}, {"cached", shared->cached}, {"saved", saved}, {"degraded", out.degraded},
                               {"degraded_reason", DegradedReasonJson(out)}, {"sources", SourcesJson(out.sources)},
                               {"session_id", turn.session_id}}));
   };

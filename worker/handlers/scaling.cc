@@ -46,7 +46,16 @@ Response HandleScaling(const Request& request, App& app) {
        "errors are frequent: read the worker log and the llm check of /api/health");
   std::string recommendation = triggers.empty()         ? "ok: the current instance is enough"
                                : triggers.size() == 1   ? "watch: one trigger fired"
-                                                        : "scale up: several triggers fired";
+                                                        : "scale up or out: several triggers fired";
+  // Scaling out needs the state shared: say how from where this instance is.
+  const StateHealth state = app.state_health();
+  const std::string scale_out =
+      state.backend == "redis"
+          ? "instances share sessions, cache, coalescing and limits through Redis: add instances behind the load "
+            "balancer to take more load (docs/OPERATIONS.md, Several instances)"
+          : "this instance keeps its state to itself (LMDB): before running several behind a load balancer, "
+            "set STATE_BACKEND=redis://host:port/db on each so they share sessions, cache, coalescing and limits "
+            "(docs/OPERATIONS.md, Several instances)";
   return JsonResponse(200, {{"snapshot", {{"concurrent_requests", now.in_flight},
                                           {"peak_concurrent_requests", now.in_flight_peak},
                                           {"window_s", kWindowS},
@@ -59,6 +68,8 @@ Response HandleScaling(const Request& request, App& app) {
                                           {"worker_processes", now.processes}}},
                             {"instance_profile", ProfileFor(limit_mb)},
                             {"recommendation", recommendation},
+                            {"state_backend", state.backend},
+                            {"scale_out", scale_out},
                             {"triggers", triggers},
                             {"request_id", request.request_id}});
 }

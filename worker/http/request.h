@@ -76,10 +76,13 @@ struct Response {
   std::function<void(StreamWriter&)> stream;
   // When set, the answer may only go out once a write it reports is durable
   // (a chat's session turn). The server calls hold_until(send) and moves on;
-  // hold_until must make send() run exactly once, on any thread, when the
-  // write is done or has failed (it logs why; the answer goes out anyway).
-  // Not combined with `stream`: a stream commits before its last event.
-  std::function<void(std::function<void()> send)> hold_until;
+  // hold_until must make send(tail) run exactly once, on any thread, when
+  // the write is done or has failed (it logs why; the answer goes out
+  // anyway); `tail` is appended to the body first, so the body can end by
+  // saying which it was. Not combined with `stream`: a stream commits
+  // before its last event.
+  using Send = std::function<void(std::string_view tail)>;
+  std::function<void(Send send)> hold_until;
 
   void AddHeader(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

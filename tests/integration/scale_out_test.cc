@@ -71,7 +71,9 @@ class ScaleOutTest : public ::testing::Test {
         {"STATE_PREFIX", "site-a:"}, {"WORKERS", "2"}, {"CHAT_THREADS", "32"}, {"CHAT_QUEUE", "64"},
         {"REQUEST_TIMEOUT_S", "20"}, {"CONN_LIMIT_PER_IP", "1000"}, {"RATE_LIMIT_RPS", "10000"},
         {"RATE_LIMIT_BURST", "10000"}, {"CLIENT_RPM", "100000"}, {"CLIENT_EXPENSIVE_RPM", "100000"},
-        {"CLIENT_SESSIONS_PER_MIN", "100000"}, {"CLIENT_MAX_CONCURRENT", "15"}, {"REDIS_TIMEOUT_MS", "300"}};
+        {"CLIENT_SESSIONS_PER_MIN", "100000"}, {"CLIENT_MAX_CONCURRENT", "0"}, {"REDIS_TIMEOUT_MS", "300"},
+        // Whole transcripts, so that every acknowledged turn can be looked for.
+        {"SESSION_MAX_MESSAGES", "10000"}, {"SESSION_MAX_KB", "4096"}};
     for (auto& [k, v] : extra) env[k] = v;
     std::string error;
     std::unique_ptr<TestStack> stack = TestStack::Start(env, &error);
@@ -132,13 +134,13 @@ void ExpectOneCallForTwentyAcrossTwo(TestStack* a, TestStack* b, MockLlm* mock, 
                                      bool stream) {
   MockBehaviour slow;
   slow.latency_ms = 1500;
-  slow.token_delay_ms = 20;
+  slow.token_delay_ms = 150;  // past the leader's 100 ms heartbeat: followers see the text grow
   slow.reply = "One answer for every instance.";
   mock->SetChatDefault(slow);
   std::vector<std::thread> clients;
   std::mutex mu;
   std::vector<std::string> answers;
-  std::atomic<int> failed{0};
+  std::atomic<int> failed{0}, streamed_in_pieces{0};
   for (int i = 0; i < 20; ++i)
     clients.emplace_back([&, i] {
       TestStack* instance = i % 2 == 0 ? a : b;
@@ -154,13 +156,16 @@ void ExpectOneCallForTwentyAcrossTwo(TestStack* a, TestStack* b, MockLlm* mock, 
         return;
       }
       std::string text;
+      int pieces = 0;
       std::string raw = StreamHttp(instance->port(), "POST", "/api/chat", Ask(question, "", true),
                                    {{"Content-Type", "application/json"}}, [](const std::string&) { return true; });
       for (size_t at = raw.find("event: token"); at != std::string::npos; at = raw.find("event: token", at + 1)) {
         size_t data = raw.find("data: ", at);
         size_t end = raw.find('\n', data);
         text += nlohmann::json::parse(raw.substr(data + 6, end - data - 6))["text"].get<std::string>();
+        ++pieces;
       }
+      if (pieces > 1) ++streamed_in_pieces;
       if (raw.find("event: done") == std::string::npos) {
         failed++;
         ADD_FAILURE() << raw.substr(0, 400);
@@ -174,6 +179,9 @@ void ExpectOneCallForTwentyAcrossTwo(TestStack* a, TestStack* b, MockLlm* mock, 
   EXPECT_EQ(mock->Calls("chat_completions"), 1);
   ASSERT_EQ(answers.size(), 20u);
   for (const auto& answer : answers) EXPECT_EQ(answer, "One answer for every instance.");
+  // Followers on both instances got the leader's text as it came, not only
+  // the finished answer at the end.
+  if (stream) EXPECT_GE(streamed_in_pieces.load(), 15) << "of 20 streams";
 }
 
 TEST_F(ScaleOutTest, TwentyIdenticalQuestionsSplitAcrossTwoInstancesMakeOneUpstreamCall) {
@@ -285,8 +293,10 @@ TEST_F(ScaleOutTest, RedisKilledUnderLoadLosesNoAcknowledgedTurnAndSharingResume
     HttpResponse read = a_->Get("/api/sessions/" + session);
     ASSERT_EQ(read.status, 200) << read.body;
     std::set<std::string> stored;
-    for (const auto& m : read.Json()["messages"]) stored.insert(m["content"].get<std::string>());
-    for (const std::string& m : messages) EXPECT_TRUE(stored.count(m)) << "lost acknowledged turn: " << m;
+    const nlohmann::json body = read.Json();
+    for (const auto& m : body["messages"]) stored.insert(m["content"].get<std::string>());
+    for (const std::string& m : messages)
+      EXPECT_TRUE(stored.count(m)) << "lost acknowledged turn: " << m << " of " << session;
   }
   // Sharing resumed without restarting folio: health, cache and sessions.
   EXPECT_TRUE(PollUntil([&] { return a_->Get("/api/health").Json()["checks"]["storage"]["degraded"] == false; },

@@ -2,7 +2,7 @@
 // new sessions, concurrent requests), the day's LLM token budget and the
 // global cap on concurrent LLM calls, as one interface with two
 // implementations: shared memory on one machine (client_limits.h) and Redis
-// across instances (shared/redis/redis_limits.h). Tickets and slots are
+// across instances (shared/redis_state/redis_limits.h). Tickets and slots are
 // leases: a process that dies without releasing them gets them back
 // reclaimed (by pid on one machine, by expiry on Redis).
 #pragma once

@@ -1,14 +1,26 @@
 // redis_sessions.cc: see redis_sessions.h.
 #include "redis_sessions.h"
 
+#include <chrono>
+#include <functional>
+#include <random>
+#include <thread>
 #include <utility>
 
 namespace folio {
 namespace {
 
 // Concurrent turns of one session (two tabs) are rare; a turn that loses
-// the race this often in a row is refused rather than retried forever.
-constexpr int kMaxTurnAttempts = 8;
+// the race this often in a row is refused rather than retried forever. After
+// a lost race it waits a random moment below attempt × kBackoffStepUs, so
+// racing writers stop colliding.
+constexpr int kMaxTurnAttempts = 32;
+constexpr int kBackoffStepUs = 200;
+
+void BackOff(int attempt) {
+  thread_local std::minstd_rand random(static_cast<unsigned>(std::hash<std::thread::id>()(std::this_thread::get_id())));
+  std::this_thread::sleep_for(std::chrono::microseconds(random() % (static_cast<unsigned>(attempt + 1) * kBackoffStepUs)));
+}
 
 Status SessionNotFound() { return NotFound("session_not_found", "no such session, or it has expired"); }
 Status BadId() { return InvalidArgument("invalid_session_id", "a session id is 22 base64url characters"); }
@@ -120,6 +132,7 @@ Status RedisSessions::AppendTurn(std::string_view id, std::string_view user_msg,
     const RedisReply& exec = (*write)[2];
     if (exec.is_error()) return Written(StoreStatus(Unavailable("redis_unavailable", std::string(exec.str()))));
     if (!exec.is_nil()) return Written(Status::Ok());
+    BackOff(attempt);
   }
   return Written(Unavailable("store_busy", "This conversation is being written by other requests; retry."));
 }

@@ -5,8 +5,10 @@
 // where the state lives. Two implementations exist: LMDB and shared memory
 // on one machine (sessions.h, response_cache.h, inflight.h,
 // client_limits.h; the default), and Redis for several instances behind one
-// load balancer (shared/redis). Each interface states the promises both
-// keep; tests/unit/state_backend_test.cc holds both to them.
+// load balancer (shared/redis_state). Each interface states the promises both
+// keep; one parametrised suite per interface holds both to them
+// (tests/unit/session_backends_test.cc, inflight_backends_test.cc,
+// limits_backends_test.cc, cache_backends_test.cc).
 #pragma once
 
 #include <chrono>

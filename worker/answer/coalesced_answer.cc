@@ -1,7 +1,7 @@
 // coalesced_answer.cc: canned → cache → limits → coalesce → Answer().
 //
 // Coalescing: the cache key names the question; the first request to Join
-// it in the in-flight table (LMDB, shared by every process) leads and makes
+// it in the in-flight table (state_backend.h: every process, and on Redis every instance) leads and makes
 // the upstream call, heartbeating its lease and publishing its streamed text;
 // the others wait (bounded by their own deadline) and answer from the
 // leader's result — its degraded fallback too, so a failing provider is not

@@ -51,6 +51,9 @@ instance redis STATE_BACKEND="$REDIS_URL" STATE_PREFIX=bench:
 instance peer STATE_BACKEND="$REDIS_URL" STATE_PREFIX=bench:       # a second instance on the same Redis
 instance solo-a STATE_BACKEND="$REDIS_URL" STATE_PREFIX=solo-a:    # two instances that share nothing
 instance solo-b STATE_BACKEND="$REDIS_URL" STATE_PREFIX=solo-b:
+# The defaults' per-client limits (bench/lib.sh turns them off elsewhere).
+instance limited STATE_BACKEND="$REDIS_URL" STATE_PREFIX=limited: CLIENT_RPM=100000 CLIENT_EXPENSIVE_RPM=100000 \
+  CLIENT_SESSIONS_PER_MIN=100000 CLIENT_MAX_CONCURRENT=5 MAX_CONCURRENT_LLM=32
 for name in "${!PORT_OF[@]}"; do
   wait_http "http://127.0.0.1:${PORT_OF[$name]}/ready" 200 60 || { cat "$WORK/$name/start.log"; exit 1; }
 done
@@ -95,6 +98,9 @@ for i in $(seq 1 30); do ask peer "Which projects used Rust, question $i" > /dev
 other_hit="$(awk -v a="$(redis_calls peer)" -v b="$before" 'BEGIN { printf "%.2f", (a - b) / 30 }')"
 uncached="$(per_request redis 30 "Tell me something new" 0)"
 lmdb_hit_rt="$(per_request lmdb 5 "What is Tollgate and what was her role?" 1)"
+ask limited "What is Tollgate and what was her role?" > /dev/null
+limited_hit="$(per_request limited 50 "What is Tollgate and what was her role?" 1)"
+limited_uncached="$(per_request limited 30 "Tell me something new" 0)"
 
 # 3. The Zipf workload through two instances, shared against separate.
 python3 - "$ZIPF_REQUESTS" "$ZIPF_QUESTIONS" "$ZIPF_S" > "$WORK/zipf.txt" <<'PY'
@@ -133,6 +139,8 @@ cat <<MD
 | cache hit this instance has seen (all of it is the session's turn) | $seen_hit | cache: 0 |
 | cache hit on another instance's answer | $other_hit | cache: 1 (+ the turn) |
 | uncached question (cache, coalescing lease and stream, the turn) | $uncached | — |
+| with per-client limits on: a cache hit this instance has seen | $limited_hit | — |
+| with per-client limits on: an uncached question | $limited_uncached | — |
 | LMDB backend, for reference | $lmdb_hit_rt | 0 |
 
 | Zipf workload: $ZIPF_REQUESTS questions, $distinct distinct (s = $ZIPF_S), alternated over two instances | LLM calls |

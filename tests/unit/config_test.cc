@@ -128,6 +128,32 @@ TEST(ConfigTest, SecretIsMaskedInEffectiveConfig) {
   EXPECT_EQ(masked["PORT"], "8080");
 }
 
+TEST(ConfigTest, StateBackendIsLmdbOrARedisUrlAndItsPasswordIsNeverShown) {
+  std::vector<std::string> problems;
+  Result<Config> lmdb = Config::Load(&problems, FakeEnv({}));
+  ASSERT_TRUE(lmdb.ok());
+  EXPECT_EQ(lmdb->settings().state_backend, "lmdb");
+  Result<Config> redis =
+      Config::Load(&problems, FakeEnv({{"STATE_BACKEND", "redis://:hunter2@10.0.0.5:6380/2"}, {"STATE_PREFIX", "blog:"}}));
+  ASSERT_TRUE(redis.ok()) << (problems.empty() ? "" : problems[0]);
+  EXPECT_EQ(redis->settings().state_prefix, "blog:");
+  EXPECT_EQ(redis->Masked()["STATE_BACKEND"].find("hunter2"), std::string::npos);
+  for (const char* bad : {"redis://:hunter2@host:notaport/0", "rediss://:hunter2@host:6379/0", "postgres://:hunter2@x/1",
+                          "redis://:hunter2@host:6379/db"}) {
+    problems.clear();
+    EXPECT_FALSE(Config::Load(&problems, FakeEnv({{"STATE_BACKEND", bad}})).ok()) << bad;
+    ASSERT_EQ(problems.size(), 1u) << bad;
+    EXPECT_EQ(problems[0].rfind("STATE_BACKEND: ", 0), 0u) << problems[0];
+    EXPECT_EQ(problems[0].find("hunter2"), std::string::npos) << problems[0];
+  }
+  problems.clear();
+  (void)Config::Load(&problems, FakeEnv({{"STATE_BACKEND", "rediss://host:6379/0"}}));
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("stunnel"), std::string::npos) << "TLS: the way to a TLS-only Redis, " << problems[0];
+  problems.clear();
+  EXPECT_FALSE(Config::Load(&problems, FakeEnv({{"STATE_PREFIX", "two words"}})).ok());
+}
+
 TEST(ConfigTest, EmptyValueMeansDefault) {
   std::vector<std::string> problems;
   Result<Config> config = Config::Load(&problems, FakeEnv({{"PORT", ""}}));

@@ -101,11 +101,16 @@ void Finish(Response& r, bool gone, bool openai) {
     auto sent = std::make_shared<std::promise<void>>();
     std::future<void> done = sent->get_future();
     auto count = std::make_shared<std::atomic<int>>(0);
-    r.hold_until([sent, count] {
-      if (count->fetch_add(1) == 0) sent->set_value();
+    auto tail = std::make_shared<std::string>();
+    r.hold_until([sent, count, tail](std::string_view end) {
+      if (count->fetch_add(1) == 0) {
+        tail->assign(end);  // the body's end, which says whether the turn was saved
+        sent->set_value();
+      }
     });
     FUZZ_CHECK(done.wait_for(std::chrono::seconds(4)) == std::future_status::ready, "a held answer was never sent");
     FUZZ_CHECK(count->load() == 1, "a held answer was sent twice");
+    r.body.append(*tail);
   }
   CheckJsonBody(r, openai);
 }

@@ -125,6 +125,13 @@ separate_calls="$(replay solo-a solo-b)"
 distinct="$(sort -u "$WORK/zipf.txt" | wc -l)"
 saved_pct="$(awk -v s="$shared_calls" -v p="$separate_calls" 'BEGIN { printf "%.1f", (p - s) * 100 / p }')"
 
+# Memory after all of it: each stack's processes (PSS: shared pages split
+# between their sharers) and the Redis server's RSS.
+stack_pss_mb() { local t=0 p; for p in ${PID_OF[$1]} $(descendants "${PID_OF[$1]}"); do t=$((t + $(pss_kb "$p"))); done
+  awk -v k="$t" 'BEGIN { printf "%.1f", k / 1024 }'; }
+lmdb_pss="$(stack_pss_mb lmdb)" redis_pss="$(stack_pss_mb redis)"
+redis_rss="$(awk -v k="$(rss_kb "$REDIS_PID")" 'BEGIN { printf "%.1f", k / 1024 }')"
+
 cat <<MD
 ### Redis state backend ($(machine_line), 64 conns)
 
@@ -148,4 +155,10 @@ cat <<MD
 | two instances sharing one Redis | $shared_calls |
 | two instances with caches of their own | $separate_calls |
 | calls saved by sharing | $saved_pct % |
+
+| memory after the run | MB |
+| --- | --- |
+| a whole stack, STATE_BACKEND=lmdb (PSS) | $lmdb_pss |
+| a whole stack, STATE_BACKEND=redis (PSS) | $redis_pss |
+| redis-server holding every stack's state (RSS) | $redis_rss |
 MD

@@ -208,6 +208,29 @@ TEST_F(ScaleOutTest, InstancesWithDifferentKnowledgeBasesNeverShareAnAnswer) {
   EXPECT_EQ(mock_->Calls("chat_completions"), 2);
 }
 
+TEST_F(ScaleOutTest, WhenTheLeadersInstanceDiesAFollowerOnAnotherTakesOver) {
+  MockBehaviour slow;
+  slow.latency_ms = 3000;
+  slow.reply = "Answered after the take-over.";
+  mock_->SetChatDefault(slow);
+  std::unique_ptr<TestStack> doomed = StartInstance({});
+  ASSERT_NE(doomed, nullptr);
+  const std::string question = "What did Maya learn at Riverbed?";
+  std::thread leader([&] { (void)doomed->Post("/api/chat", Ask(question), {{}, seconds(10)}); });
+  ASSERT_TRUE(PollUntil([&] { return mock_->Calls("chat_completions") == 1; }, seconds(10)));
+  HttpResponse followed;
+  std::thread follower([&] { followed = b_->Post("/api/chat", Ask(question), {{}, seconds(30)}); });
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(mock_->Calls("chat_completions"), 1) << "B follows the call the doomed instance leads";
+  doomed->KillEverything();  // kill -9 of every process: no Fail, no release, no renewal
+  leader.join();
+  follower.join();
+  ASSERT_EQ(followed.status, 200) << followed.raw.substr(0, 300);
+  EXPECT_EQ(followed.Json()["response"], "Answered after the take-over.");
+  EXPECT_EQ(followed.Json()["degraded"], false);
+  EXPECT_EQ(mock_->Calls("chat_completions"), 2) << "the follower led the second and last call";
+}
+
 TEST_F(ScaleOutTest, PerClientLimitsCountAcrossInstances) {
   // Their own pair: the suite's instances let this client through freely.
   std::map<std::string, std::string> limited = {{"CLIENT_RPM", "6"}, {"STATE_PREFIX", "limits-test:"}};

@@ -115,6 +115,13 @@ Status RedisSessions::AppendTurn(std::string_view id, std::string_view user_msg,
     Result<std::vector<RedisReply>> read = link_->Pipeline({{"WATCH", key}, {"GET", key}});
     if (!read.ok()) return Written(StoreStatus(read.status()));
     const RedisReply& bytes = (*read)[1];
+    // An error reply (a Redis still loading its AOF after a restart) is not
+    // a missing session: the turn waits for the store, the session stays.
+    if ((*read)[0].is_error() || bytes.is_error()) {
+      (void)link_->Command({"UNWATCH"});
+      const std::string why((*read)[0].is_error() ? (*read)[0].str() : bytes.str());
+      return Written(StoreStatus(Unavailable("redis_unavailable", why)));
+    }
     Result<Session> session = bytes.is_string() ? DecodeSession(bytes.str()) : Result<Session>(SessionNotFound());
     if (!session.ok() || now - session->updated >= options_.ttl_s) {
       (void)link_->Command({"UNWATCH"});

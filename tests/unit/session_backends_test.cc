@@ -270,6 +270,20 @@ TEST(RedisSessionsTest, AnAcknowledgedTurnSurvivesKillNineOfRedisWithAppendfsync
   }
 }
 
+TEST(RedisSessionsTest, AnErrorReplyIsNeverTakenForAMissingSession) {
+  RedisServer redis;
+  std::shared_ptr<RedisLink> link = LinkTo(redis);
+  RedisSessions sessions(link, SessionOptions{.ttl_s = kTtl});
+  Result<std::string> id = NewSessionId();
+  ASSERT_TRUE(id.ok());
+  // Something else wrote the key (another program sharing the prefix):
+  // every read of it is an error reply, which must not read as "no such
+  // session" (a client told that starts a new conversation).
+  ASSERT_TRUE(redis.Cli({"LPUSH", link->Key("session:" + *id), "not a session"}).ok());
+  EXPECT_NE(sessions.AppendTurn(*id, "u", "a", kT0).code(), Code::kNotFound);
+  EXPECT_NE(sessions.Get(*id, kT0).status().code(), Code::kNotFound);
+}
+
 TEST(RedisSessionsTest, UnreachableRedisIsUnavailableUntilItIsBack) {
   RedisServer redis;
   RedisSessions sessions(LinkTo(redis), SessionOptions{.ttl_s = kTtl});

@@ -45,6 +45,10 @@ void GroupCommit::Submit(Op op, Done done) {
   work_cv_.notify_one();
 }
 
+namespace {
+constexpr int kMakeRoomRounds = 4;
+}  // namespace
+
 void GroupCommit::Run() {
   std::vector<Pending> batch;
   for (;;) {
@@ -55,7 +59,11 @@ void GroupCommit::Run() {
       batch.swap(queue_);
     }
     Status txn_status = CommitBatch(batch);
-    if (txn_status.Is(Reason::kStoreFull) && make_room_ && make_room_()) {
+    // One round of eviction may free less than a batch of large records
+    // needs (a few hundred KB each in a small map): a few more rounds, each
+    // freeing more, before the batch's turns are refused.
+    for (int round = 0; round < kMakeRoomRounds && txn_status.Is(Reason::kStoreFull) && make_room_ && make_room_();
+         ++round) {
       for (Pending& p : batch) p.result = Status::Ok();
       txn_status = CommitBatch(batch);  // each op reads its state afresh
     }

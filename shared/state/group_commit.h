@@ -38,7 +38,8 @@ class GroupCommit {
 
   // Called on the committer thread when a batch failed because the store
   // is full ("store_full"): returns true if it made room (in transactions of
-  // its own), and the batch then runs once more.
+  // its own), and the batch then runs once more (up to four rounds while
+  // it is still full).
   using MakeRoom = std::function<bool()>;
 
   // REQUIRES: `store` outlives this object.

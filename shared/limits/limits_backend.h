@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 #include "clock.h"
 #include "status.h"
@@ -49,28 +50,44 @@ const char* DenyReasonName(DenyReason reason);
 
 class LimitsBackend;
 
-// One running request of one client. Releases its concurrency slot when
-// destroyed or Release()d; move-only. Empty (held() false) when the request
-// was denied or the limit was not enforced (see Admit).
-class ConcurrencyTicket {
+// What a HeldPlace holds, so that a ticket cannot stand where a slot is meant.
+enum class PlaceKind { kTicket, kUpstreamSlot };
+
+// A place held in a LimitsBackend, given back exactly once: by Release() or
+// by the destructor. Move-only. Empty (held() false) when nothing was taken.
+template <PlaceKind Kind>
+class HeldPlace {
  public:
-  ConcurrencyTicket() = default;
-  ConcurrencyTicket(ConcurrencyTicket&& other) noexcept;
-  ConcurrencyTicket& operator=(ConcurrencyTicket&& other) noexcept;
-  ConcurrencyTicket(const ConcurrencyTicket&) = delete;
-  ConcurrencyTicket& operator=(const ConcurrencyTicket&) = delete;
-  ~ConcurrencyTicket() { Release(); }
+  HeldPlace() = default;
+  HeldPlace(HeldPlace&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)), a_(other.a_), b_(other.b_) {}
+  HeldPlace& operator=(HeldPlace&& other) noexcept {
+    if (this != &other) {
+      Release();
+      owner_ = std::exchange(other.owner_, nullptr);
+      a_ = other.a_;
+      b_ = other.b_;
+    }
+    return *this;
+  }
+  HeldPlace(const HeldPlace&) = delete;
+  HeldPlace& operator=(const HeldPlace&) = delete;
+  ~HeldPlace() { Release(); }
 
   bool held() const { return owner_ != nullptr; }
-  void Release();
+  void Release();  // below LimitsBackend, whose release it calls
 
  private:
   friend class LimitsBackend;
-  // `a` and `b` name the place to its owner (LimitsBackend::ReleaseTicket).
-  ConcurrencyTicket(LimitsBackend* owner, uint64_t a, uint64_t b) : owner_(owner), a_(a), b_(b) {}
+  // `a` and `b` name the place to its owner (LimitsBackend::ReleaseTicket/ReleaseSlot).
+  HeldPlace(LimitsBackend* owner, uint64_t a, uint64_t b) : owner_(owner), a_(a), b_(b) {}
   LimitsBackend* owner_ = nullptr;  // borrowed
   uint64_t a_ = 0, b_ = 0;
 };
+
+// One running request of one client. Releases its concurrency slot when
+// destroyed or Release()d. Empty when the request was denied or the limit
+// was not enforced (see Admit).
+using ConcurrencyTicket = HeldPlace<PlaceKind::kTicket>;
 
 struct Decision {
   bool allowed = true;
@@ -82,25 +99,8 @@ struct Decision {
 };
 
 // One of the max_concurrent_llm upstream slots. Released when destroyed or
-// Release()d; move-only. Empty when the cap is 0 (unlimited).
-class UpstreamSlot {
- public:
-  UpstreamSlot() = default;
-  UpstreamSlot(UpstreamSlot&& other) noexcept;
-  UpstreamSlot& operator=(UpstreamSlot&& other) noexcept;
-  UpstreamSlot(const UpstreamSlot&) = delete;
-  UpstreamSlot& operator=(const UpstreamSlot&) = delete;
-  ~UpstreamSlot() { Release(); }
-
-  bool held() const { return owner_ != nullptr; }
-  void Release();
-
- private:
-  friend class LimitsBackend;
-  UpstreamSlot(LimitsBackend* owner, uint64_t a, uint64_t b) : owner_(owner), a_(a), b_(b) {}
-  LimitsBackend* owner_ = nullptr;  // borrowed
-  uint64_t a_ = 0, b_ = 0;
-};
+// Release()d. Empty when the cap is 0 (unlimited).
+using UpstreamSlot = HeldPlace<PlaceKind::kUpstreamSlot>;
 
 // Field by field atomic, not as a set: for health pages and metrics.
 struct LimitsSnapshot {
@@ -150,13 +150,24 @@ class LimitsBackend {
   virtual const LimitOptions& options() const = 0;
 
  protected:
-  friend class ConcurrencyTicket;
-  friend class UpstreamSlot;
+  template <PlaceKind>
+  friend class HeldPlace;
   static ConcurrencyTicket MakeTicket(LimitsBackend* owner, uint64_t a, uint64_t b) { return {owner, a, b}; }
   static UpstreamSlot MakeSlot(LimitsBackend* owner, uint64_t a, uint64_t b) { return {owner, a, b}; }
   // Called once per ticket or slot, with the words it was made with.
   virtual void ReleaseTicket(uint64_t a, uint64_t b) = 0;
   virtual void ReleaseSlot(uint64_t a, uint64_t b) = 0;
 };
+
+template <PlaceKind Kind>
+void HeldPlace<Kind>::Release() {
+  LimitsBackend* owner = std::exchange(owner_, nullptr);
+  if (owner == nullptr) return;
+  if constexpr (Kind == PlaceKind::kTicket) {
+    owner->ReleaseTicket(a_, b_);
+  } else {
+    owner->ReleaseSlot(a_, b_);
+  }
+}
 
 }  // namespace folio
